@@ -1,0 +1,1 @@
+"""Data: downstream task corpora and the PubMed pre-training corpus."""

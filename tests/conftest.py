@@ -1,0 +1,29 @@
+"""Shared fixtures: where the real data lives.
+
+Tests read the public releases from ``../shared/data`` (beside the project root), or from the
+directory named by ``BIOGPT_DATA``; they are never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("BIOGPT_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Root of the real data releases; the suite fails loudly when it is missing."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"real data not found at {SHARED_DATA}; set BIOGPT_DATA to the shared data root")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def biogpt_vocab(shared_data: Path) -> Path:
+    """The released BioGPT fairseq vocabulary directory (bpecodes + dict.txt)."""
+    return shared_data / "vocab" / "biogpt"

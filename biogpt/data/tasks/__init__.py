@@ -1,0 +1,57 @@
+"""String-level readers of the downstream tasks: raw release files to ordered (source, target) examples.
+
+``load_task_split(make_task_config("ddi", data_dir=...), "train")`` gives the examples of one split
+exactly as the BioGPT release's rebuild_data.py scripts write them, with the structured gold labels
+and a report of every raw record that did not become an example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from biogpt.data.tasks.config import (
+    DEFAULT_EMPTY_TARGET,
+    ORDERS,
+    TASK_NAMES,
+    HoCConfig,
+    PubMedQAConfig,
+    RelationTaskConfig,
+    TaskConfig,
+    make_task_config,
+)
+from biogpt.data.tasks.hoc import load_hoc_split
+from biogpt.data.tasks.pubmedqa import load_pubmedqa_split
+from biogpt.data.tasks.relation import load_relation_split
+from biogpt.data.tasks.types import Example, SkippedRecord, TaskSplit
+
+_LOADERS: dict[type, Callable[[Any, str], TaskSplit]] = {
+    RelationTaskConfig: load_relation_split,
+    PubMedQAConfig: load_pubmedqa_split,
+    HoCConfig: load_hoc_split,
+}
+
+
+def load_task_split(config: TaskConfig, split: str) -> TaskSplit:
+    """The examples of ``split`` (one of ``config.splits``) of the task ``config`` describes."""
+    if split not in config.splits:
+        raise ValueError(
+            f"unknown split {split!r} for task {config.name!r}; valid splits: {', '.join(config.splits)}"
+        )
+    return _LOADERS[type(config)](config, split)
+
+
+__all__ = [
+    "DEFAULT_EMPTY_TARGET",
+    "ORDERS",
+    "TASK_NAMES",
+    "Example",
+    "HoCConfig",
+    "PubMedQAConfig",
+    "RelationTaskConfig",
+    "SkippedRecord",
+    "TaskConfig",
+    "TaskSplit",
+    "load_task_split",
+    "make_task_config",
+]

@@ -1,0 +1,47 @@
+"""Task configuration: construction by name and errors that list the valid choices."""
+
+from __future__ import annotations
+
+import pytest
+
+from biogpt.data.tasks import (
+    HoCConfig,
+    PubMedQAConfig,
+    RelationTaskConfig,
+    load_task_split,
+    make_task_config,
+)
+
+
+def test_make_task_config_builds_the_right_dataclass() -> None:
+    assert make_task_config("ddi", data_dir="d") == RelationTaskConfig(name="ddi", data_dir="d")
+    assert make_task_config("pubmedqa", data_dir="d", fold=3) == PubMedQAConfig(data_dir="d", fold=3)
+    assert make_task_config("hoc", data_dir="d", splits=("train",)) == HoCConfig(
+        data_dir="d", splits=("train",)
+    )
+    defaults = make_task_config("kd-dti", data_dir="d")
+    assert (defaults.target_format, defaults.order, defaults.keep_empty) == ("rel-is", "release", False)
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "message"),
+    [
+        ("chemprot", {}, "unknown task 'chemprot'; valid tasks: bc5cdr, ddi, hoc, kd-dti, pubmedqa"),
+        ("kd-dti", {"target_format": "htr"}, "valid formats: is-of, rel-is, structured, svo"),
+        ("bc5cdr", {"target_format": "structured"}, "valid formats: rel-is, svo"),
+        ("ddi", {"order": "sorted"}, "unknown order 'sorted'; valid orders: release, appearance"),
+        ("pubmedqa", {"fold": 10}, r"fold must be in 0\.\.9"),
+        ("pubmedqa", {"splits": ("dev",)}, "valid PubMedQA splits: train, valid, test"),
+    ],
+)
+def test_invalid_configs_list_valid_choices(name: str, fields: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_task_config(name, data_dir="d", **fields)
+
+
+def test_unknown_split_lists_configured_splits() -> None:
+    config = make_task_config("kd-dti", data_dir="d", splits=("valid", "test"))
+    with pytest.raises(
+        ValueError, match="unknown split 'train' for task 'kd-dti'; valid splits: valid, test"
+    ):
+        load_task_split(config, "train")

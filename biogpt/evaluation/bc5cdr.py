@@ -1,0 +1,113 @@
+"""BC5CDR: generated chemical-disease sentences scored as the BioCreative V CDR kit scores CID relations.
+
+The release (``examples/RE-BC5CDR/postprocess.py`` of microsoft/BioGPT) maps each generated chemical
+and disease name to a MeSH id through the split's ``{split}.entities.json`` (an unknown name becomes
+"-1"), writes ``pmid CID chemical disease 1.0`` PubTator lines, and runs the kit's
+``eval_relation.sh`` against the gold corpus. The kit compares (document, chemical id, disease id)
+relations: micro precision and recall over distinct relations, with recall over every gold relation
+of the corpus file, so documents without a prediction still count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from biogpt.data.formats import BC5CDR_RELATION, Triplet
+from biogpt.data.tasks import Example, RelationTaskConfig
+from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
+from biogpt.evaluation.parsing import parse_relation_generations, triplet_rows
+
+# A relation as the kit compares it: (PMID, chemical MeSH id, disease MeSH id).
+CidPair = tuple[str, str, str]
+
+UNKNOWN_ID = "-1"
+PUBTATOR_FILES: dict[str, str] = {
+    "train": "CDR_TrainingSet.PubTator.txt",
+    "valid": "CDR_DevelopmentSet.PubTator.txt",
+    "test": "CDR_TestSet.PubTator.txt",
+}
+# BioGPT's data folder holds the corpus files directly in CDR_Data/; the corpus zip nests them one
+# folder deeper, where the release's infer.sh looks. Either layout is accepted.
+_CORPUS_FOLDERS: tuple[str, ...] = ("CDR_Data", "CDR_Data/CDR.Corpus.v010516")
+
+
+def pubtator_path(data_dir: str | Path, split: str) -> Path:
+    """The gold PubTator corpus file of ``split``; raises naming every place it was looked for."""
+    if split not in PUBTATOR_FILES:
+        raise ValueError(f"no CDR corpus file for split {split!r}; valid splits: {', '.join(PUBTATOR_FILES)}")
+    raw = Path(data_dir) / "BC5CDR" / "raw"
+    candidates = [raw / folder / PUBTATOR_FILES[split] for folder in _CORPUS_FOLDERS]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"missing CDR corpus file; looked for {', '.join(map(str, candidates))}")
+
+
+def read_cid_pairs(path: Path) -> set[CidPair]:
+    """The distinct CID relations of a PubTator file (``pmid<TAB>CID<TAB>chemical<TAB>disease[<TAB>...]``)."""
+    pairs = set()
+    with path.open(encoding="utf8") as handle:
+        for line in handle:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) >= 4 and fields[1] == BC5CDR_RELATION:
+                pairs.add((fields[0], fields[2], fields[3]))
+    return pairs
+
+
+def read_entity_ids(data_dir: str | Path, split: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The (chemical name -> MeSH id, disease name -> MeSH id) maps of ``{split}.entities.json``."""
+    path = Path(data_dir) / "BC5CDR" / "raw" / f"{split}.entities.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"missing BC5CDR entity map {path}")
+    with path.open(encoding="utf8") as handle:
+        maps = json.load(handle)
+    return maps["chemical2id"], maps["disease2id"]
+
+
+def to_ids(triplet: Triplet, chemicals: dict[str, str], diseases: dict[str, str]) -> tuple[str, str]:
+    """A parsed (chemical, CID, disease) triplet as MeSH ids; names outside the map become "-1"."""
+    return chemicals.get(triplet.head, UNKNOWN_ID), diseases.get(triplet.tail, UNKNOWN_ID)
+
+
+def cid_metrics(predicted: Collection[CidPair], gold: Collection[CidPair]) -> dict[str, float]:
+    """The kit's relation figures: TP, FP, FN over distinct pairs, then precision, recall and F-score."""
+    predicted, gold = set(predicted), set(gold)
+    tp, fp, fn = len(predicted & gold), len(predicted - gold), len(gold - predicted)
+    return {"tp": float(tp), "fp": float(fp), "fn": float(fn), **precision_recall_f1(tp, fp, fn)}
+
+
+def pubtator_line(pair: CidPair) -> str:
+    """A prediction line as the release's postprocess.py writes it, with its constant 1.0 confidence."""
+    pmid, chemical, disease = pair
+    return f"{pmid}\t{BC5CDR_RELATION}\t{chemical}\t{disease}\t1.0"
+
+
+def score_bc5cdr(
+    config: RelationTaskConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
+) -> Scores:
+    """BC5CDR generations scored against the split's gold CDR corpus file.
+
+    ``extracted.PubTator`` holds one line per parsed clause, duplicates included, in generation
+    order, exactly what the release passes to ``eval_relation.sh PubTator <gold> <file>``.
+    """
+    chemicals, diseases = read_entity_ids(config.data_dir, split)
+    gold = read_cid_pairs(pubtator_path(config.data_dir, split))
+    parsed = parse_relation_generations(config, examples, generations)
+    gold_by_document: dict[str, list[list[str]]] = {}
+    for pmid, chemical, disease in sorted(gold):
+        gold_by_document.setdefault(pmid, []).append([chemical, disease])
+    predicted: list[CidPair] = []
+    records = []
+    for example, generated, result in zip(examples, generations, parsed, strict=True):
+        ids = [to_ids(t, chemicals, diseases) for t in result.triplets]
+        predicted.extend((example.id, *pair) for pair in ids)
+        record = make_record(
+            example, generated, triplet_rows(example.triplets), triplet_rows(result.triplets), result.failed
+        )
+        record.update(gold_ids=gold_by_document.get(example.id, []), parsed_ids=[list(pair) for pair in ids])
+        records.append(record)
+    failures = sum(p.failed for p in parsed)
+    release_files = {"extracted.PubTator": [pubtator_line(pair) for pair in predicted]}
+    return Scores(config.name, split, cid_metrics(predicted, gold), failures, records, release_files)

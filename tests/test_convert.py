@@ -1,0 +1,57 @@
+"""``python -m biogpt.convert``: a fairseq release directory becomes a directory transformers loads."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from model_oracle import fairseq_model_cfg, fairseq_state, padded_batch, reference_model
+from transformers import BioGptForCausalLM, BioGptTokenizer
+
+from biogpt import BioGPT
+
+SHAPE = dict(
+    vocab_size=42384, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+    intermediate_size=64, max_position_embeddings=128,
+)
+
+
+def _fine_tuned_release_dir(directory: Path, vocab: Path, prompt_rows: int) -> BioGptForCausalLM:
+    """A release-like directory: checkpoint_avg.pt with learned prompt rows, bpecodes, dict.txt."""
+    reference = reference_model(0, **SHAPE)
+    state = fairseq_state(reference)
+    extra = torch.randn(prompt_rows, SHAPE["hidden_size"])
+    for key in ("decoder.embed_tokens.weight", "decoder.output_projection.weight"):
+        state[key] = torch.cat([state[key], extra])
+    directory.mkdir()
+    torch.save({"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, directory / "checkpoint_avg.pt")
+    for name in ("bpecodes", "dict.txt"):
+        shutil.copy(vocab / name, directory / name)
+    return reference
+
+
+def test_convert_cli_writes_a_directory_transformers_loads(tmp_path: Path, biogpt_vocab: Path) -> None:
+    _fine_tuned_release_dir(tmp_path / "RE-BC5CDR", biogpt_vocab, prompt_rows=9)
+    result = subprocess.run(
+        [sys.executable, "-m", "biogpt.convert", str(tmp_path / "RE-BC5CDR"), str(tmp_path / "hf")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "42393 ids (9 added tokens)" in result.stdout
+
+    reference, info = BioGptForCausalLM.from_pretrained(tmp_path / "hf", output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    ours = BioGPT.from_pretrained(tmp_path / "RE-BC5CDR")
+    ids, mask = padded_batch(42393, [10, 4])
+    with torch.no_grad():
+        expected = reference.eval()(input_ids=ids, attention_mask=mask).logits
+        actual = ours.eval()(ids, mask)
+    torch.testing.assert_close(actual[mask.bool()], expected[mask.bool()], atol=1e-4, rtol=0)
+
+    tokenizer = BioGptTokenizer.from_pretrained(tmp_path / "hf")
+    assert len(tokenizer) == 42393
+    ids = tokenizer("aspirin learned1 learned9", add_special_tokens=False)["input_ids"]
+    assert ids[-2:] == [42384, 42392]

@@ -28,8 +28,14 @@ LEARNED_PROMPT_PATTERN = "learned"
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-def convert(source: Path, output: Path, *, vocab: Path | None = None, trust_pickle: bool = False,
-            dtype: torch.dtype = torch.float32) -> tuple[BioGPT, BioGPTTokenizer]:
+def convert(
+    source: Path,
+    output: Path,
+    *,
+    vocab: Path | None = None,
+    trust_pickle: bool = False,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[BioGPT, BioGPTTokenizer]:
     """Write the Hugging Face directory for ``source`` (a release directory or checkpoint file)."""
     checkpoint = find_fairseq_checkpoint(source) if source.is_dir() else source
     if checkpoint is None or not checkpoint.is_file():
@@ -37,14 +43,16 @@ def convert(source: Path, output: Path, *, vocab: Path | None = None, trust_pick
     vocab_dir = vocab or checkpoint.parent
     for name in ("bpecodes", "dict.txt"):
         if not (vocab_dir / name).is_file():
-            raise FileNotFoundError(f"{vocab_dir / name} not found; pass --vocab DIR holding bpecodes and dict.txt")
+            raise FileNotFoundError(
+                f"{vocab_dir / name} not found; pass --vocab DIR holding bpecodes and dict.txt"
+            )
     model = BioGPT.from_pretrained(checkpoint, trust_pickle=trust_pickle, dtype=dtype)
     tokenizer = BioGPTTokenizer.from_pretrained(vocab_dir)
     extra_rows = model.config.vocab_size - tokenizer.vocab_size
     if extra_rows < 0:
         raise ValueError(
-            f"{checkpoint}: the model has {model.config.vocab_size} embedding rows but {vocab_dir / 'dict.txt'} "
-            f"gives {tokenizer.vocab_size} ids; is this the checkpoint's vocabulary?"
+            f"{checkpoint}: the model has {model.config.vocab_size} embedding rows but "
+            f"{vocab_dir / 'dict.txt'} gives {tokenizer.vocab_size} ids; is this the checkpoint's vocabulary?"
         )
     if extra_rows:
         prompt_tokens = [f"{LEARNED_PROMPT_PATTERN}{index}" for index in range(1, extra_rows + 1)]
@@ -56,17 +64,27 @@ def convert(source: Path, output: Path, *, vocab: Path | None = None, trust_pick
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("source", type=Path, help="fairseq release directory or checkpoint .pt file")
     parser.add_argument("output", type=Path, help="Hugging Face directory to write")
-    parser.add_argument("--vocab", type=Path, help="directory with bpecodes + dict.txt (default: beside the checkpoint)")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="dtype of the written weights")
-    parser.add_argument("--trust-pickle", action="store_true",
-                        help="unpickle the checkpoint without the weights-only safeguard (trusted files only)")
+    parser.add_argument(
+        "--vocab", type=Path, help="directory with bpecodes + dict.txt (default: beside the checkpoint)"
+    )
+    parser.add_argument(
+        "--dtype", choices=sorted(DTYPES), default="float32", help="dtype of the written weights"
+    )
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="unpickle the checkpoint without the weights-only safeguard (trusted files only)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    model, tokenizer = convert(args.source, args.output, vocab=args.vocab, trust_pickle=args.trust_pickle,
-                               dtype=DTYPES[args.dtype])
+    model, tokenizer = convert(
+        args.source, args.output, vocab=args.vocab, trust_pickle=args.trust_pickle, dtype=DTYPES[args.dtype]
+    )
     print(
         f"wrote {args.output}: {model.config.num_layers} layers, d={model.config.hidden_size}, "
         f"{model.config.vocab_size} ids ({len(tokenizer.added_tokens)} added tokens)"

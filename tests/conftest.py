@@ -27,3 +27,9 @@ def shared_data() -> Path:
 def biogpt_vocab(shared_data: Path) -> Path:
     """The released BioGPT fairseq vocabulary directory (bpecodes + dict.txt)."""
     return shared_data / "vocab" / "biogpt"
+
+
+@pytest.fixture(scope="session")
+def token_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tokenized-corpus cache for the whole session, so each split is tokenized once."""
+    return tmp_path_factory.mktemp("token-cache")

@@ -14,8 +14,12 @@ from transformers import BioGptForCausalLM, BioGptTokenizer
 from biogpt import BioGPT
 
 SHAPE = dict(
-    vocab_size=42384, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-    intermediate_size=64, max_position_embeddings=128,
+    vocab_size=42384,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+    max_position_embeddings=128,
 )
 
 
@@ -27,7 +31,9 @@ def _fine_tuned_release_dir(directory: Path, vocab: Path, prompt_rows: int) -> B
     for key in ("decoder.embed_tokens.weight", "decoder.output_projection.weight"):
         state[key] = torch.cat([state[key], extra])
     directory.mkdir()
-    torch.save({"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, directory / "checkpoint_avg.pt")
+    torch.save(
+        {"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, directory / "checkpoint_avg.pt"
+    )
     for name in ("bpecodes", "dict.txt"):
         shutil.copy(vocab / name, directory / name)
     return reference
@@ -37,7 +43,9 @@ def test_convert_cli_writes_a_directory_transformers_loads(tmp_path: Path, biogp
     _fine_tuned_release_dir(tmp_path / "RE-BC5CDR", biogpt_vocab, prompt_rows=9)
     result = subprocess.run(
         [sys.executable, "-m", "biogpt.convert", str(tmp_path / "RE-BC5CDR"), str(tmp_path / "hf")],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "42393 ids (9 added tokens)" in result.stdout

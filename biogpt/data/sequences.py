@@ -1,0 +1,73 @@
+"""Token sequences the model reads, laid out as the BioGPT release's prompt dataset lays them out.
+
+The release (``src/language_model_prompt_dataset.py``) builds ``sentence = [source; prompt; target; </s>]``
+and trains the language model on ``input = [</s>; sentence[:-1]]`` against ``sentence``: fairseq's
+language models start every sequence with ``</s>``. Truncation as released:
+
+* a source of more than ``max_source_positions`` tokens keeps its first ``max_source_positions - 1``
+  tokens and ends with the ``...`` token;
+* a target (with its ``</s>``) longer than ``max_positions - max_source_positions - prompt length``
+  is cut to that length with ``...`` and ``</s>`` as its last two tokens.
+
+The loss covers every token of the sentence, as the release trains (``loss_on="all"``), or only the
+target and its ``</s>`` (``loss_on="target"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from biogpt.loss import IGNORE_INDEX
+
+LOSS_ON = ("all", "target")
+
+
+@dataclass(frozen=True)
+class SequenceLayout:
+    """Lengths and special ids that fix how a (source, target) pair becomes a training sequence."""
+
+    eos_id: int
+    ellipsis_id: int
+    prompt_ids: tuple[int, ...] = ()
+    max_source_positions: int = 640
+    max_positions: int = 1024
+    loss_on: str = "all"
+
+    def __post_init__(self) -> None:
+        if self.loss_on not in LOSS_ON:
+            raise ValueError(f"unknown loss_on {self.loss_on!r}; valid choices: {', '.join(LOSS_ON)}")
+        if self.max_target_positions < 2:
+            raise ValueError(
+                f"max_positions ({self.max_positions}) leaves no room for a target after "
+                f"max_source_positions ({self.max_source_positions}) and a "
+                f"{len(self.prompt_ids)}-token prompt"
+            )
+
+    @property
+    def max_target_positions(self) -> int:
+        return self.max_positions - self.max_source_positions - len(self.prompt_ids)
+
+    def truncate_source(self, source_ids: list[int]) -> list[int]:
+        if len(source_ids) <= self.max_source_positions:
+            return source_ids
+        return source_ids[: self.max_source_positions - 1] + [self.ellipsis_id]
+
+    def truncate_target(self, target_ids: list[int]) -> list[int]:
+        """The target with its ``</s>``, cut as released."""
+        with_eos = target_ids + [self.eos_id]
+        if len(with_eos) <= self.max_target_positions:
+            return with_eos
+        return with_eos[: self.max_target_positions - 2] + [self.ellipsis_id, self.eos_id]
+
+    def prefix(self, source_ids: list[int]) -> list[int]:
+        """What generation continues: ``[</s>; source; prompt]``."""
+        return [self.eos_id, *self.truncate_source(source_ids), *self.prompt_ids]
+
+    def training_pair(self, source_ids: list[int], target_ids: list[int]) -> tuple[list[int], list[int]]:
+        """Model input and next-token targets (``IGNORE_INDEX`` where no loss is taken)."""
+        context = self.truncate_source(source_ids) + list(self.prompt_ids)
+        sentence = context + self.truncate_target(target_ids)
+        inputs = [self.eos_id, *sentence[:-1]]
+        if self.loss_on == "all":
+            return inputs, sentence
+        return inputs, [IGNORE_INDEX] * len(context) + sentence[len(context) :]

@@ -1,0 +1,31 @@
+"""Causal language-model loss with fairseq's normalisation.
+
+fairseq sums token losses and divides by the number of predicted tokens of the whole update (all
+micro-batches and ranks), not by a per-micro-batch mean. So the loss here returns the sum and the
+count, and the caller divides by the update's total.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+IGNORE_INDEX = -100
+
+
+def next_token_targets(input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
+    """Targets aligned with the logits: position t predicts token t+1; padding and the end ignored."""
+    targets = input_ids.roll(-1, dims=1)
+    targets[:, -1] = IGNORE_INDEX
+    if attention_mask is not None:
+        targets = targets.masked_fill(~attention_mask.roll(-1, dims=1).bool(), IGNORE_INDEX)
+        targets[:, -1] = IGNORE_INDEX
+    return targets
+
+
+def summed_lm_loss(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """Sum of token cross-entropies and the number of predicted tokens (targets != IGNORE_INDEX)."""
+    total = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+    )
+    return total, (targets != IGNORE_INDEX).sum()

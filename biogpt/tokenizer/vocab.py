@@ -1,0 +1,143 @@
+"""Reading and writing the two on-disk layouts of the BioGPT vocabulary.
+
+* fairseq release: ``dict.txt`` (``token count`` per line, ``@@`` marking a non-final piece, ids 4...
+  after ``<s> <pad> </s> <unk>``) and fastBPE ``bpecodes`` (``a b count`` per line, rank = line order);
+* Hugging Face (what ``BioGptTokenizer.save_pretrained`` writes): ``vocab.json`` (token -> id, final
+  pieces spelled ``x</w>``, non-final ones ``x``) and ``merges.txt`` (``a b`` per line).
+
+Both are turned into one :class:`Vocabulary` in the Hugging Face spelling, which is also the spelling of
+the BPE model (``end_of_word_suffix="</w>"``). Every malformed line is reported with file and line
+number, because a silently skipped line shifts ids or merge ranks and corrupts every encoded document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>")
+END_OF_WORD = "</w>"
+FAIRSEQ_CONTINUATION = "@@"
+
+FAIRSEQ_FILES = ("dict.txt", "bpecodes")
+HF_FILES = ("vocab.json", "merges.txt")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Pieces in id order (Hugging Face spelling) and BPE merges in rank order."""
+
+    pieces: tuple[str, ...]
+    merges: tuple[tuple[str, str], ...]
+
+    def __post_init__(self) -> None:
+        missing = [t for t in SPECIAL_TOKENS if t not in self.pieces]
+        if missing:
+            raise ValueError(f"vocabulary lacks the special tokens {missing}")
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Numbered non-empty lines (1-based) of a UTF-8 file; a missing file names itself."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: vocabulary file not found")
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\n")
+            if line.strip():
+                yield number, line
+
+
+def _is_count(field: str) -> bool:
+    return field.isascii() and field.isdigit()
+
+
+def _check_unique_merges(path: Path, merges: list[tuple[str, str]], numbers: list[int]) -> None:
+    """A repeated merge would get two ranks, and implementations disagree on which one wins."""
+    seen: dict[tuple[str, str], int] = {}
+    for merge, number in zip(merges, numbers, strict=True):
+        if merge in seen:
+            raise ValueError(f"{path} line {number}: merge {' '.join(merge)!r} repeats line {seen[merge]}")
+        seen[merge] = number
+
+
+def read_fairseq(directory: Path) -> Vocabulary:
+    """Read ``dict.txt`` + ``bpecodes`` of the fairseq release into the Hugging Face spelling."""
+    dict_path, codes_path = (directory / name for name in FAIRSEQ_FILES)
+    pieces = list(SPECIAL_TOKENS)
+    seen = {piece: 0 for piece in pieces}
+    for number, line in _lines(dict_path):
+        fields = line.split()
+        if len(fields) != 2 or not _is_count(fields[1]):
+            raise ValueError(f"{dict_path} line {number}: expected 'token count', got {line!r}")
+        token = fields[0]
+        if token.endswith(FAIRSEQ_CONTINUATION):
+            piece = token[: -len(FAIRSEQ_CONTINUATION)]
+            if not piece:
+                raise ValueError(f"{dict_path} line {number}: empty piece {token!r}")
+        else:
+            piece = token + END_OF_WORD
+        if piece in seen:
+            raise ValueError(f"{dict_path} line {number}: duplicate token {token!r}")
+        seen[piece] = number
+        pieces.append(piece)
+    merges, numbers = [], []
+    for number, line in _lines(codes_path):
+        fields = line.split()
+        if len(fields) != 3 or not _is_count(fields[2]):
+            raise ValueError(f"{codes_path} line {number}: expected 'a b count', got {line!r}")
+        merges.append((fields[0], fields[1]))
+        numbers.append(number)
+    _check_unique_merges(codes_path, merges, numbers)
+    return Vocabulary(tuple(pieces), tuple(merges))
+
+
+def read_huggingface(directory: Path) -> Vocabulary:
+    """Read ``vocab.json`` + ``merges.txt``; ids must be exactly 0..n-1 (our ids are list positions)."""
+    vocab_path, merges_path = (directory / name for name in HF_FILES)
+    if not vocab_path.is_file():
+        raise FileNotFoundError(f"{vocab_path}: vocabulary file not found")
+    try:
+        mapping = json.loads(vocab_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{vocab_path} line {error.lineno}: invalid JSON ({error.msg})") from error
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in mapping.items()
+    ):
+        raise ValueError(f"{vocab_path}: expected a JSON object mapping tokens to integer ids")
+    if sorted(mapping.values()) != list(range(len(mapping))):
+        raise ValueError(f"{vocab_path}: ids must be unique and cover 0..{len(mapping) - 1}")
+    pieces = [""] * len(mapping)
+    for piece, index in mapping.items():
+        pieces[index] = piece
+    merges, numbers = [], []
+    for number, line in _lines(merges_path):
+        fields = line.split()
+        if len(fields) not in (2, 3) or (len(fields) == 3 and not _is_count(fields[2])):
+            raise ValueError(f"{merges_path} line {number}: expected 'a b' or 'a b count', got {line!r}")
+        merges.append((fields[0], fields[1]))
+        numbers.append(number)
+    _check_unique_merges(merges_path, merges, numbers)
+    return Vocabulary(tuple(pieces), tuple(merges))
+
+
+def read_vocabulary(directory: Path) -> Vocabulary:
+    """Read whichever layout ``directory`` holds (Hugging Face first, as it is what we write)."""
+    if all((directory / name).is_file() for name in HF_FILES):
+        return read_huggingface(directory)
+    if any((directory / name).exists() for name in FAIRSEQ_FILES):
+        return read_fairseq(directory)
+    raise FileNotFoundError(
+        f"{directory}: no vocabulary found; expected {' + '.join(HF_FILES)} or {' + '.join(FAIRSEQ_FILES)}"
+    )
+
+
+def write_huggingface(directory: Path, vocabulary: Vocabulary) -> list[Path]:
+    """Write ``vocab.json`` + ``merges.txt`` in the layout ``BioGptTokenizer`` reads."""
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab_path, merges_path = (directory / name for name in HF_FILES)
+    mapping = {piece: index for index, piece in enumerate(vocabulary.pieces)}
+    vocab_path.write_text(json.dumps(mapping, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    merges_path.write_text("".join(f"{a} {b}\n" for a, b in vocabulary.merges), encoding="utf-8")
+    return [vocab_path, merges_path]

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Idempotent environment setup, sourced by the README commands: a virtual environment in .venv with
+# the CPU build of torch (an unpinned torch would pull a multi-GB CUDA build) and the project.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+. .venv/bin/activate
+python -c "import torch" 2>/dev/null || pip install --quiet torch==2.13.0
+# Reinstall only when pyproject.toml changed since the last install.
+stamp=.venv/.biogpt-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    pip install --quiet -e ".[dev]"
+    touch "$stamp"
+fi
+# Real data for tests and the examples: ../shared/data unless BIOGPT_DATA says otherwise.
+export BIOGPT_DATA="${BIOGPT_DATA:-$(cd .. && pwd)/shared/data}"

@@ -1,0 +1,224 @@
+"""Prompt fine-tuning end to end on the real task data with a tiny model on CPU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from hydra.errors import ConfigCompositionException
+from hydra_config import compose_train
+
+from biogpt import BioGPT
+from biogpt.pipeline import build, build_trainer
+
+FAST = [
+    "model=tiny",
+    "model.dropout=0",
+    "model.attention_dropout=0",
+    "optim.lr=3e-3",
+    "optim.warmup_updates=2",
+    "data.update_freq=1",
+    "logger={}",
+    "callbacks={}",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "trainer.limit_val_batches=0",
+    "trainer.max_epochs=1000",
+    "task.max_source_positions=96",
+]
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+class Recorder(L.Callback):
+    """Training losses, and the gradients of the first optimizer update."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+        self.first_grads: dict[str, torch.Tensor] | None = None
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        self.losses.append(float(trainer.callback_metrics["train/loss"]))
+
+    def on_before_optimizer_step(self, trainer, module, optimizer) -> None:
+        if self.first_grads is None:
+            self.first_grads = {n: p.grad.clone() for n, p in module.named_parameters() if p.grad is not None}
+
+
+def _fit(cfg, recorder: Recorder | None = None):
+    module, datamodule, tokenizer, prompt = build(cfg)
+    trainer = build_trainer(cfg)
+    if recorder is not None:
+        trainer.callbacks.append(recorder)
+    trainer.fit(module, datamodule=datamodule)
+    return module, datamodule
+
+
+@pytest.mark.parametrize(
+    ("task", "options"),
+    [
+        ("bc5cdr", []),
+        ("kd_dti", ["data.splits.train=valid", "data.splits.valid=test"]),  # no train split offline
+        ("ddi", []),
+        ("pubmedqa", []),
+        ("hoc", []),
+    ],
+)
+def test_training_loss_falls_on_every_task(
+    task: str, options: list[str], tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    cfg = compose_train(
+        tmp_path,
+        shared_data,
+        cache_dir=token_cache,
+        overrides=[f"task={task}", *FAST, *options, "data.train_shots=4", "trainer.max_steps=24"],
+    )
+    recorder = Recorder()
+    _fit(cfg, recorder)
+    assert len(recorder.losses) == 24
+    first, last = sum(recorder.losses[:4]) / 4, sum(recorder.losses[-4:]) / 4
+    assert last < 0.7 * first, f"{task}: loss {first:.2f} -> {last:.2f}"
+
+
+def test_gradient_accumulation_equals_one_batch_of_everything(
+    tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    """4 micro-batches of unequal token counts accumulate to the gradient of one batch holding them all."""
+    common = ["task=ddi", *FAST, "data.train_shots=4", "trainer.max_steps=1", "seed=2"]
+    split_cfg = compose_train(
+        tmp_path / "a",
+        shared_data,
+        cache_dir=token_cache,
+        overrides=[*common, "data.update_freq=4", "data.max_tokens=null", "data.batch_size=1"],
+    )
+    whole_cfg = compose_train(
+        tmp_path / "b",
+        shared_data,
+        cache_dir=token_cache,
+        overrides=[*common, "data.max_tokens=null", "data.batch_size=4"],
+    )
+    split_rec, whole_rec = Recorder(), Recorder()
+    module, datamodule = _fit(split_cfg, split_rec)
+    predicted = datamodule.splits["train"].predicted
+    assert len(set(predicted.tolist())) == 4, "the micro-batches must have unequal token counts"
+    _fit(whole_cfg, whole_rec)
+    assert len(split_rec.losses) == 4 and len(whole_rec.losses) == 1
+    assert split_rec.first_grads.keys() == whole_rec.first_grads.keys()
+    for name, grad in whole_rec.first_grads.items():
+        torch.testing.assert_close(split_rec.first_grads[name], grad, atol=1e-6, rtol=0, msg=name)
+
+
+def test_prompt_only_training_changes_only_the_prompt_rows(
+    tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    cfg = compose_train(
+        tmp_path,
+        shared_data,
+        cache_dir=token_cache,
+        overrides=[
+            "task=ddi",
+            *FAST,
+            "data.train_shots=2",
+            "trainer.max_steps=3",
+            "train_only_prompt=true",
+            "prompt.length=5",
+        ],
+    )
+    module, _, tokenizer, _ = build(cfg)
+    before = {name: p.detach().clone() for name, p in module.model.named_parameters()}
+    trainer = build_trainer(cfg)
+    trainer.fit(module, datamodule=build(cfg)[1])
+    base = tokenizer.vocab_size - 5
+    for name, param in module.model.named_parameters():
+        if name == "embed_tokens.weight":
+            assert torch.equal(param[:base], before[name][:base])
+            assert not torch.equal(param[base:], before[name][base:])
+        else:
+            assert torch.equal(param, before[name]), name
+
+
+def test_few_shot_sampling_depends_on_the_seed(tmp_path: Path, shared_data: Path, token_cache: Path) -> None:
+    def shots(seed: int) -> list[str]:
+        cfg = compose_train(
+            tmp_path,
+            shared_data,
+            cache_dir=token_cache,
+            overrides=["task=hoc", *FAST, "data.train_shots=16", f"seed={seed}"],
+        )
+        _, datamodule, _, _ = build(cfg)
+        return datamodule.split("train").ids
+
+    assert len(shots(1)) == 16 and shots(1) == shots(1) and shots(1) != shots(2)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("task=bc5cdrx", "Could not find 'task/bc5cdrx'"),
+        ("target_format=sov", "Could not find 'target_format/sov'"),
+        ("prompt=soft_hard", "Could not find 'prompt/soft_hard'"),
+    ],
+)
+def test_unknown_config_choice_lists_the_valid_names(
+    override: str, message: str, tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    with pytest.raises(ConfigCompositionException, match=message) as error:
+        compose_train(tmp_path, shared_data, cache_dir=token_cache, overrides=[override])
+    group = override.split("=")[0]
+    valid = {"task": "kd_dti", "target_format": "rel-is", "prompt": "hard"}[group]
+    assert valid in str(error.value), "the error lists the available options"
+
+
+def test_data_root_without_the_release_files_names_the_missing_file(
+    tmp_path: Path, token_cache: Path, biogpt_vocab: Path
+) -> None:
+    cfg = compose_train(
+        tmp_path,
+        tmp_path / "nowhere",
+        cache_dir=token_cache,
+        overrides=["task=ddi", *FAST, f"tokenizer={biogpt_vocab}"],
+    )
+    with pytest.raises(FileNotFoundError, match=r"nowhere/DDI/raw/train.json"):
+        _fit(cfg)
+
+
+def test_train_py_runs_end_to_end_and_averages_the_last_epochs(
+    tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    """The CLI: 3 epochs on a 2-document DDI sample, the last 2 epoch checkpoints averaged into final/."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "task=ddi",
+            "model=tiny",
+            "data.train_shots=2",
+            "data.update_freq=1",
+            "trainer.max_epochs=3",
+            "keep_last_epochs=2",
+            "trainer.limit_val_batches=2",
+            f"data_dir={shared_data}",
+            f"data.cache_dir={token_cache}",
+            f"hydra.run.dir={tmp_path}/run",
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    checkpoints = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("*.ckpt"))
+    assert checkpoints == ["epoch001.ckpt", "epoch002.ckpt"]
+    from biogpt.averaging import average_checkpoints
+
+    expected = average_checkpoints(sorted((tmp_path / "run" / "checkpoints").glob("*.ckpt")))
+    final = BioGPT.from_pretrained(tmp_path / "run" / "final")
+    for name, value in final.state_dict().items():
+        torch.testing.assert_close(value, expected[name], atol=1e-7, rtol=0)
+    summary = json.loads((tmp_path / "run" / "train_summary.json").read_text())
+    assert summary["updates"] == 3 and "valid/loss" in summary["metrics"]
+    assert (tmp_path / "run" / "logs" / "metrics.csv").is_file()

@@ -1,0 +1,48 @@
+"""Sequence layout and truncation as in the release's prompt dataset."""
+
+from __future__ import annotations
+
+import pytest
+
+from biogpt.data.sequences import SequenceLayout
+from biogpt.loss import IGNORE_INDEX
+
+EOS, DOTS = 2, 99
+
+
+def test_pair_is_eos_then_source_prompt_target_eos() -> None:
+    layout = SequenceLayout(eos_id=EOS, ellipsis_id=DOTS, prompt_ids=(50, 51), max_source_positions=10)
+    inputs, targets = layout.training_pair([10, 11, 12], [20, 21])
+    assert inputs == [EOS, 10, 11, 12, 50, 51, 20, 21]
+    assert targets == [10, 11, 12, 50, 51, 20, 21, EOS]
+    assert layout.prefix([10, 11, 12]) == [EOS, 10, 11, 12, 50, 51]
+
+
+def test_loss_on_target_ignores_source_and_prompt() -> None:
+    layout = SequenceLayout(eos_id=EOS, ellipsis_id=DOTS, prompt_ids=(50,), loss_on="target")
+    _, targets = layout.training_pair([10, 11], [20])
+    assert targets == [IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, 20, EOS]
+
+
+def test_long_source_keeps_its_head_and_ends_with_the_ellipsis() -> None:
+    layout = SequenceLayout(eos_id=EOS, ellipsis_id=DOTS, max_source_positions=4, max_positions=16)
+    assert layout.truncate_source([1, 2, 3, 4]) == [1, 2, 3, 4]
+    assert layout.truncate_source([1, 2, 3, 4, 5]) == [1, 2, 3, DOTS]
+
+
+def test_long_target_is_cut_with_ellipsis_and_eos_so_everything_fits() -> None:
+    layout = SequenceLayout(
+        eos_id=EOS, ellipsis_id=DOTS, prompt_ids=(50, 51), max_source_positions=4, max_positions=10
+    )
+    assert layout.max_target_positions == 4
+    assert layout.truncate_target([20, 21, 22]) == [20, 21, 22, EOS]
+    assert layout.truncate_target([20, 21, 22, 23, 24]) == [20, 21, DOTS, EOS]
+    inputs, _ = layout.training_pair(list(range(100, 120)), list(range(20, 40)))
+    assert len(inputs) == 10
+
+
+def test_bad_layouts_are_named() -> None:
+    with pytest.raises(ValueError, match="unknown loss_on 'prompt'; valid choices: all, target"):
+        SequenceLayout(eos_id=EOS, ellipsis_id=DOTS, loss_on="prompt")
+    with pytest.raises(ValueError, match="leaves no room for a target"):
+        SequenceLayout(eos_id=EOS, ellipsis_id=DOTS, max_source_positions=1020, prompt_ids=(1, 2, 3))

@@ -19,7 +19,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from biogpt.loss import summed_lm_loss
+from biogpt.loss import summed_lm_loss, update_normalised
 from biogpt.model import BioGPT
 from biogpt.optim import OptimConfig, build_optimizer
 
@@ -63,18 +63,18 @@ class PromptFineTuner(L.LightningModule):
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         total, count = self(batch)
         trainer = self.trainer
-        scale = (
-            batch["loss_weight"]
-            * trainer.world_size
-            * trainer.accumulate_grad_batches
-            / batch["update_tokens"]
-        )
         elapsed = time.perf_counter() - self._step_started
         self._step_started = time.perf_counter()
         self.log("train/loss", total.detach() / count.clamp(min=1), prog_bar=True, batch_size=int(count))
         self.log("train/tokens_per_s", batch["attention_mask"].sum().float() / max(elapsed, 1e-9))
         self.log("train/lr", trainer.optimizers[0].param_groups[0]["lr"], prog_bar=True)
-        return total * scale
+        return update_normalised(
+            total,
+            batch["update_tokens"],
+            world_size=trainer.world_size,
+            accumulation=trainer.accumulate_grad_batches,
+            loss_weight=batch["loss_weight"],
+        )
 
     def on_validation_epoch_start(self) -> None:
         self._valid_sums = torch.zeros(2, device=self.device)

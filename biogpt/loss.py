@@ -23,6 +23,24 @@ def next_token_targets(input_ids: Tensor, attention_mask: Tensor | None = None) 
     return targets
 
 
+def update_normalised(
+    total: Tensor,
+    update_tokens: Tensor,
+    *,
+    world_size: int,
+    accumulation: int,
+    loss_weight: Tensor | float = 1.0,
+) -> Tensor:
+    """A micro-batch's summed loss scaled so the update's gradient is ``sum(token losses) / update_tokens``.
+
+    Lightning divides each micro-batch loss by the number of accumulated micro-batches and DDP
+    averages gradients over ranks; multiplying by both undoes that, and dividing by the update's
+    token total (every micro-batch of every rank) gives fairseq's normalisation exactly.
+    ``loss_weight`` is 0 for the filler batches that even out the ranks' step counts.
+    """
+    return total * (loss_weight * world_size * accumulation / update_tokens)
+
+
 def summed_lm_loss(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
     """Sum of token cross-entropies and the number of predicted tokens (targets != IGNORE_INDEX)."""
     total = F.cross_entropy(

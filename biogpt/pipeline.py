@@ -23,6 +23,7 @@ from biogpt.data.sequences import SequenceLayout
 from biogpt.data.tasks import TaskConfig, make_task_config
 from biogpt.data.tasks.config import RELATION_TASKS
 from biogpt.finetune import PromptFineTuner
+from biogpt.inference import PROMPT_FILE
 from biogpt.model import BioGPT, BioGPTConfig
 from biogpt.optim import OptimConfig
 from biogpt.prompts import PromptConfig, fit_embeddings, prompt_ids
@@ -49,12 +50,41 @@ def task_config(cfg: DictConfig) -> TaskConfig:
     return make_task_config(task.name, **fields)
 
 
+def default_vocabulary(cfg: DictConfig) -> Path:
+    """The released vocabulary of the configured shape, under ``data_dir/vocab``."""
+    return (
+        Path(str(cfg.data_dir))
+        / "vocab"
+        / ("biogpt-large" if cfg.model.preset == "biogpt-large" else "biogpt")
+    )
+
+
 def load_tokenizer(cfg: DictConfig) -> BioGPTTokenizer:
     source = cfg.tokenizer or cfg.model.init
-    if source is None or (Path(str(source)).is_file()):  # a bare fairseq checkpoint holds no vocabulary
-        vocab = "biogpt-large" if cfg.model.preset == "biogpt-large" else "biogpt"
-        source = Path(str(cfg.data_dir)) / "vocab" / vocab
+    if source is None or Path(str(source)).is_file():  # a bare fairseq checkpoint holds no vocabulary
+        source = default_vocabulary(cfg)
     return BioGPTTokenizer.from_pretrained(source)
+
+
+def prompt_config(cfg: DictConfig) -> PromptConfig:
+    return PromptConfig(**OmegaConf.to_container(cfg.prompt, resolve=True))
+
+
+def build_layout(
+    cfg: DictConfig, tokenizer: BioGPTTokenizer, prompt: PromptConfig, model_positions: int | None = None
+) -> SequenceLayout:
+    """How examples become sequences: the prompt's ids (added to the tokenizer if soft), truncation."""
+    ellipsis = tokenizer.token_to_id(ELLIPSIS_PIECE)
+    if ellipsis is None:
+        raise ValueError(f"the vocabulary has no '{ELLIPSIS_PIECE}' piece, which marks truncated sources")
+    return SequenceLayout(
+        eos_id=tokenizer.eos_id,
+        ellipsis_id=ellipsis,
+        prompt_ids=prompt_ids(prompt, tokenizer),
+        max_source_positions=cfg.task.max_source_positions,
+        max_positions=min(cfg.task.max_positions, model_positions or cfg.task.max_positions),
+        loss_on=cfg.data.loss_on,
+    )
 
 
 def load_backbone(cfg: DictConfig) -> BioGPT:
@@ -71,21 +101,10 @@ def load_backbone(cfg: DictConfig) -> BioGPT:
 def build(cfg: DictConfig) -> tuple[PromptFineTuner, TaskDataModule, BioGPTTokenizer, PromptConfig]:
     tokenizer = load_tokenizer(cfg)
     base_vocab_size = tokenizer.vocab_size - len(tokenizer.added_tokens)
-    prompt = PromptConfig(**OmegaConf.to_container(cfg.prompt, resolve=True))
-    ids = prompt_ids(prompt, tokenizer)
+    prompt = prompt_config(cfg)
     model = load_backbone(cfg)
+    layout = build_layout(cfg, tokenizer, prompt, model.config.max_positions)
     fit_embeddings(model, tokenizer.vocab_size, prompt.init, seed=cfg.seed)
-    ellipsis = tokenizer.token_to_id(ELLIPSIS_PIECE)
-    if ellipsis is None:
-        raise ValueError(f"the vocabulary has no '{ELLIPSIS_PIECE}' piece, which marks truncated sources")
-    layout = SequenceLayout(
-        eos_id=tokenizer.eos_id,
-        ellipsis_id=ellipsis,
-        prompt_ids=ids,
-        max_source_positions=cfg.task.max_source_positions,
-        max_positions=min(cfg.task.max_positions, model.config.max_positions),
-        loss_on=cfg.data.loss_on,
-    )
     datamodule = TaskDataModule(
         task_config(cfg),
         tokenizer,
@@ -114,7 +133,14 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fine-tune, then write the average of the kept epoch checkpoints as ``<run dir>/final``."""
+    """Fine-tune, then write the average of the kept epoch checkpoints as ``<run dir>/final``.
+
+    ``job: pretrain`` (set by ``experiment=pretrain_biogpt``) runs causal-LM pre-training instead.
+    """
+    if cfg.get("job", "finetune") == "pretrain":
+        from biogpt.pretraining import pretrain
+
+        return pretrain(cfg)
     run_dir = Path(cfg.run_dir)
     L.seed_everything(cfg.seed, workers=True)
     module, datamodule, tokenizer, prompt = build(cfg)
@@ -125,6 +151,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "run_dir": str(run_dir),
         "final_model": str(final_dir),
         "updates": trainer.global_step,
+        # The examples a few-shot run trained on, to reproduce or evaluate on exactly them.
+        "train_ids": datamodule.split("train").ids if cfg.data.train_shots is not None else None,
         "metrics": {key: float(value) for key, value in trainer.callback_metrics.items()},
     }
     (run_dir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -147,5 +175,5 @@ def save_final(
         logger.info("averaged %d epoch checkpoints: %s", len(kept), ", ".join(p.name for p in kept))
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
-    (directory / "prompt.json").write_text(json.dumps(prompt.__dict__, indent=2) + "\n")
+    (directory / PROMPT_FILE).write_text(json.dumps(prompt.__dict__, indent=2) + "\n")
     return directory

@@ -92,9 +92,9 @@ class EncodedSplit(Dataset):
     """Tokenized examples laid out by a :class:`SequenceLayout`; yields whole padded micro-batches."""
 
     def __init__(self, table: datasets.Dataset, layout: SequenceLayout, pad_id: int) -> None:
-        self.ids: list[str] = table["id"]
-        self.source_ids: list[list[int]] = table["source_ids"]
-        self.target_ids: list[list[int]] = table["target_ids"]
+        self.ids: list[str] = list(table["id"])
+        self.source_ids: list[list[int]] = list(table["source_ids"])
+        self.target_ids: list[list[int]] = list(table["target_ids"])
         self.layout = layout
         self.pad_id = pad_id
         pairs = [layout.training_pair(s, t) for s, t in zip(self.source_ids, self.target_ids, strict=True)]

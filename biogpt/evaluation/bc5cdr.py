@@ -93,7 +93,10 @@ def score_bc5cdr(
     order, exactly what the release passes to ``eval_relation.sh PubTator <gold> <file>``.
     """
     chemicals, diseases = read_entity_ids(config.data_dir, split)
-    gold = read_cid_pairs(pubtator_path(config.data_dir, split))
+    # Gold relations of the scored documents: every test document on a full split (the kit's recall
+    # counts documents without output), the chosen ones when only some are scored.
+    documents = {example.id for example in examples}
+    gold = {pair for pair in read_cid_pairs(pubtator_path(config.data_dir, split)) if pair[0] in documents}
     parsed = parse_relation_generations(config, examples, generations)
     gold_by_document: dict[str, list[list[str]]] = {}
     for pmid, chemical, disease in sorted(gold):

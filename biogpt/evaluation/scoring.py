@@ -22,14 +22,23 @@ _SCORERS: dict[str, Callable[[Any, str, Sequence[Any], Sequence[str]], Scores]] 
 }
 
 
-def score_predictions(config: TaskConfig, generations: Sequence[str], *, split: str = "test") -> Scores:
-    """Score one generated text per example of ``split`` (in the task's example order).
+def score_predictions(
+    config: TaskConfig, generations: Sequence[str], *, split: str = "test", ids: Sequence[str] | None = None
+) -> Scores:
+    """Score one generated text per example of ``split`` (in the task's example order), or per example
+    of ``ids`` (in that order) when only some examples are scored.
 
     Data come from ``config.data_dir``, read exactly as the examples were built, so generations are
     aligned to documents by position, as the release aligns output lines with its id files. A count
     mismatch is an error: any realignment would silently score predictions against other documents.
     """
     examples = load_task_split(config, split).examples
+    if ids is not None:
+        by_id = {example.id: example for example in examples}
+        unknown = [example_id for example_id in ids if example_id not in by_id]
+        if unknown:
+            raise ValueError(f"ids not among the {config.name} {split} examples: {unknown[:10]}")
+        examples = [by_id[example_id] for example_id in ids]
     if len(generations) != len(examples):
         raise ValueError(
             f"{len(generations)} generations for {len(examples)} {config.name} {split} examples; "

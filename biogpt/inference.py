@@ -1,0 +1,83 @@
+"""Generating a task split's outputs from a trained model, as the release's inference does.
+
+Each example's prefix is ``[</s>; source; prompt]`` (see :mod:`biogpt.data.sequences`); the model
+continues it (greedy by default, the paper's setting) and the continuation is decoded to text, which
+the scorers parse. Examples are generated in batches of similar prefix length and returned in the
+split's order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from biogpt.data.sequences import SequenceLayout
+from biogpt.generation import GenerationConfig, generate
+from biogpt.model import BioGPT
+from biogpt.prompts import PromptConfig
+from biogpt.tokenizer import BioGPTTokenizer
+
+logger = logging.getLogger(__name__)
+
+PROMPT_FILE = "prompt.json"
+
+
+@dataclass
+class Generator:
+    """A model with the tokenizer and prompt it was trained with."""
+
+    model: BioGPT
+    tokenizer: BioGPTTokenizer
+    prompt: PromptConfig
+
+
+def load_generator(
+    source: str, *, tokenizer_source: str | None, default_vocab: Path, configured_prompt: PromptConfig
+) -> Generator:
+    """Model and tokenizer from ``source``; the prompt the model was trained with.
+
+    Our runs' ``final/`` directories record their prompt (``prompt.json``). A fine-tuned release
+    checkpoint's prompt is its ``learned1..N`` rows past the vocabulary. Otherwise the configured
+    prompt applies.
+    """
+    model = BioGPT.from_pretrained(source)
+    path = Path(source)
+    vocabulary = tokenizer_source or (path if path.is_dir() else default_vocab)
+    tokenizer = BioGPTTokenizer.from_pretrained(vocabulary)
+    prompt = configured_prompt
+    if (path / PROMPT_FILE).is_file():
+        prompt = PromptConfig(**json.loads((path / PROMPT_FILE).read_text()))
+        logger.info("prompt of %s: %s", source, prompt)
+    elif model.config.vocab_size > tokenizer.vocab_size:
+        prompt = PromptConfig(kind="soft", length=model.config.vocab_size - tokenizer.vocab_size)
+        logger.info("%s carries %d learned prompt rows: prompt %s", source, prompt.length, prompt.echo())
+    return Generator(model, tokenizer, prompt)
+
+
+def generate_texts(
+    generator: Generator,
+    layout: SequenceLayout,
+    sources: list[list[int]],
+    config: GenerationConfig,
+    batch_size: int,
+) -> list[str]:
+    """Decoded continuation of each source's prefix, in input order."""
+    prefixes = [layout.prefix(source) for source in sources]
+    order = sorted(range(len(prefixes)), key=lambda index: len(prefixes[index]))
+    texts: list[str] = [""] * len(prefixes)
+    tokenizer = generator.tokenizer
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        outputs = generate(
+            generator.model,
+            [prefixes[i] for i in chunk],
+            config,
+            eos_id=tokenizer.eos_id,
+            pad_id=tokenizer.pad_id,
+        )
+        for index, output in zip(chunk, outputs, strict=True):
+            texts[index] = tokenizer.decode(output)
+        logger.info("generated %d/%d", min(start + batch_size, len(order)), len(order))
+    return texts

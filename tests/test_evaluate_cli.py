@@ -122,3 +122,31 @@ def test_generate_cli_continues_a_text_with_hf_and_fairseq_checkpoints(
         outputs.append(result.stdout.strip().splitlines()[-1])
     assert outputs[0] == outputs[1]
     assert outputs[0].startswith("COVID-19 is ") and len(outputs[0].split()) >= 10
+
+
+def test_export_cli_writes_the_examples_in_task_order(
+    tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    out = tmp_path / "ddi-test.jsonl"
+    _run(
+        [
+            "-m",
+            "biogpt.data.export",
+            "task=ddi",
+            "split=test",
+            f"out={out}",
+            "target_format=svo",
+            "task.max_source_positions=100",
+            f"data_dir={shared_data}",
+            f"data.cache_dir={token_cache}",
+        ]
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    config = make_task_config("ddi", data_dir=str(shared_data), target_format="svo")
+    examples = load_task_split(config, "test").examples
+    assert [(r["id"], r["source"], r["target"]) for r in rows] == [
+        (e.id, e.source, e.target) for e in examples
+    ]
+    assert max(r["source_tokens"] for r in rows) == 100  # truncated as configured
+    assert all(r["prompt_tokens"] == 9 for r in rows)
+    assert all(r["total_tokens"] == r["source_tokens"] + 9 + r["target_tokens"] for r in rows)

@@ -222,3 +222,39 @@ def test_train_py_runs_end_to_end_and_averages_the_last_epochs(
     summary = json.loads((tmp_path / "run" / "train_summary.json").read_text())
     assert summary["updates"] == 3 and "valid/loss" in summary["metrics"]
     assert (tmp_path / "run" / "logs" / "metrics.csv").is_file()
+
+
+def test_fine_tuned_release_checkpoint_prompt_rows_become_the_soft_prompt(
+    tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    """A release checkpoint's learned1..9 rows are the soft prompt's embeddings, not re-initialised."""
+    from model_oracle import fairseq_model_cfg, fairseq_state, reference_model
+
+    shape = dict(
+        vocab_size=42384,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=256,
+        max_position_embeddings=1024,
+    )
+    reference = reference_model(0, **shape)
+    state = fairseq_state(reference)
+    prompt_rows = torch.randn(9, 64)
+    for key in ("decoder.embed_tokens.weight", "decoder.output_projection.weight"):
+        state[key] = torch.cat([state[key], prompt_rows])
+    torch.save(
+        {"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, tmp_path / "checkpoint_avg.pt"
+    )
+    cfg = compose_train(
+        tmp_path,
+        shared_data,
+        cache_dir=token_cache,
+        overrides=["task=ddi", *FAST, f"model.init={tmp_path / 'checkpoint_avg.pt'}", "prompt.length=9"],
+    )
+    module, datamodule, tokenizer, _ = build(cfg)
+    assert datamodule.layout.prompt_ids == tuple(range(42384, 42393))
+    assert [tokenizer.id_to_token(i) for i in datamodule.layout.prompt_ids] == [
+        f"learned{i}" for i in range(1, 10)
+    ]
+    torch.testing.assert_close(module.model.embed_tokens.weight[42384:], prompt_rows, atol=0, rtol=0)

@@ -52,6 +52,13 @@ class _Batch:
     tokens: Tensor
     mask: Tensor
 
+    def extended(self, token: Tensor, rows: Tensor | None = None) -> _Batch:
+        """The (optionally reordered) rows with one more, attended, column."""
+        tokens, mask = (self.tokens, self.mask) if rows is None else (self.tokens[rows], self.mask[rows])
+        return _Batch(
+            torch.cat([tokens, token[:, None]], 1), torch.cat([mask, torch.ones_like(token)[:, None]], 1)
+        )
+
 
 def _left_pad(prefixes: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> _Batch:
     width = max(len(prefix) for prefix in prefixes)
@@ -178,10 +185,7 @@ def _greedy_or_sample(
         done |= token == eos_id
         if done.all() or step == config.max_new_tokens - 1:
             break
-        batch = _Batch(
-            torch.cat([batch.tokens, token[:, None]], 1),
-            torch.cat([batch.mask, torch.ones_like(token)[:, None]], 1),
-        )
+        batch = batch.extended(token)
         logits = model(token[:, None], batch.mask, cache=cache)[:, -1]
     return outputs
 
@@ -236,10 +240,7 @@ def _beam_search(
         order = torch.tensor(next_rows, device=device)
         cache.reorder(order)
         token = torch.tensor(next_tokens, device=device)
-        batch = _Batch(
-            torch.cat([batch.tokens[order], token[:, None]], 1),
-            torch.cat([batch.mask[order], torch.ones_like(token)[:, None]], 1),
-        )
+        batch = batch.extended(token, order)
         scores = torch.tensor(next_scores, device=device)
         logits = model(token[:, None], batch.mask, cache=cache)[:, -1]
     return [max(hyps, key=lambda item: item[0])[1] if hyps else [] for hyps in finished]

@@ -258,3 +258,47 @@ def test_fine_tuned_release_checkpoint_prompt_rows_become_the_soft_prompt(
         f"learned{i}" for i in range(1, 10)
     ]
     torch.testing.assert_close(module.model.embed_tokens.weight[42384:], prompt_rows, atol=0, rtol=0)
+
+
+class GradientDump(L.Callback):
+    """Saves the first update's gradients from rank 0 (works across spawned DDP processes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_before_optimizer_step(self, trainer, module, optimizer) -> None:
+        if trainer.global_step == 0 and trainer.global_rank == 0:
+            torch.save(
+                {n: p.grad.clone() for n, p in module.named_parameters() if p.grad is not None}, self.path
+            )
+
+
+def test_two_rank_ddp_update_equals_one_process_with_the_whole_batch(
+    tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    """2 gloo ranks x 2 micro-batches of 1 document = one process with the 4 documents in one batch."""
+    common = [
+        "task=ddi",
+        *FAST,
+        "data.train_shots=4",
+        "trainer.max_steps=1",
+        "data.max_tokens=null",
+        "seed=3",
+    ]
+    runs = {
+        "ddp": ["data.batch_size=1", "data.update_freq=2", "trainer.devices=2", "trainer.strategy=ddp_spawn"],
+        "single": ["data.batch_size=4"],
+    }
+    grads = {}
+    for name, options in runs.items():
+        cfg = compose_train(
+            tmp_path / name, shared_data, cache_dir=token_cache, overrides=[*common, *options]
+        )
+        module, datamodule, _, _ = build(cfg)
+        trainer = build_trainer(cfg)
+        trainer.callbacks.append(GradientDump(tmp_path / f"{name}.pt"))
+        trainer.fit(module, datamodule=datamodule)
+        grads[name] = torch.load(tmp_path / f"{name}.pt")
+    assert grads["ddp"].keys() == grads["single"].keys()
+    for key, grad in grads["single"].items():
+        torch.testing.assert_close(grads["ddp"][key], grad, atol=1e-6, rtol=0, msg=key)

@@ -1,22 +1,28 @@
 """Encode throughput of BioGPTTokenizer against transformers.BioGptTokenizer, and of the parallel path.
 
-Corpus: every BC5CDR and KD-DTI abstract in the shared data. Both tokenizers are built from the same
-fairseq release files; ids must be identical or the benchmark fails. Reported numbers are medians over
-``--repeats`` runs, single process:
+The machine this runs on may be shared, so every figure is reported as CPU seconds of this process
+(``time.process_time``, what the work costs) and wall seconds (what it took), medians over
+``--repeats`` runs; print ``uptime`` alongside to show the load.
+
+Single process, on every BC5CDR and KD-DTI abstract of the shared data (ids must be identical to the
+reference's, or the benchmark fails):
 
 * cold: a fresh tokenizer instance per run (empty caches), load time excluded;
 * warm: the same instance encoding the corpus a second time.
 
-Then ``tokenize_dataset`` (``datasets.map``) on the corpus repeated ``--copies`` times with 1 and 2
-processes, a fresh tokenizer each run.
+Parallel: ``tokenize_dataset`` (``datasets.map``) over every distinct document of the five task corpora
+(BC5CDR, KD-DTI, DDI, HoC, PubMedQA), a fresh tokenizer per run, with 1 and 2 processes; besides wall time
+it reports the CPU seconds of the parent and of the worker processes, so that the scaling can be judged
+even when other work competes for the cores.
 
-Usage: python benchmarks/bench_tokenizer.py [--data ../shared/data] [--repeats 3] [--copies 4]
+Usage: python benchmarks/bench_tokenizer.py [--data ../shared/data] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import tempfile
 import time
@@ -33,36 +39,73 @@ from biogpt.tokenizer.vocab import read_fairseq, write_huggingface
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def load_abstracts(data: Path) -> list[str]:
     abstracts = []
     for corpus, splits in (("BC5CDR", ("train", "valid", "test")), ("KD-DTI", ("valid", "test"))):
         for split in splits:
-            records = json.loads((data / corpus / "raw" / f"{split}.json").read_text(encoding="utf-8"))
-            abstracts += [record["abstract"] for record in records.values()]
+            abstracts += [
+                record["abstract"] for record in _read_json(data / corpus / "raw" / f"{split}.json").values()
+            ]
     return abstracts
 
 
-def timed_encode(encode: Callable[[str], list[int]], texts: list[str]) -> tuple[float, list[list[int]]]:
-    start = time.perf_counter()
+def load_task_documents(data: Path) -> list[str]:
+    """Every distinct title, abstract, sentence, question and context of the five task corpora."""
+    documents: list[str] = []
+    for split in ("train", "valid", "test"):
+        for record in _read_json(data / "BC5CDR" / "raw" / f"{split}.json").values():
+            documents += [record["title"], record["abstract"]]
+        documents += [
+            record["abstract"] for record in _read_json(data / "DDI" / "raw" / f"{split}.json").values()
+        ]
+        lines = (data / "HoC" / "raw" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()
+        documents += [line.split("\t")[0] for line in lines]
+    for split in ("valid", "test"):
+        for record in _read_json(data / "KD-DTI" / "raw" / f"{split}.json").values():
+            documents += [record["title"], record["abstract"]]
+    for record in _read_json(data / "PubMedQA" / "raw" / "ori_pqal.json").values():
+        documents += [record["QUESTION"], *record["CONTEXTS"], record["LONG_ANSWER"]]
+    return [document for document in dict.fromkeys(documents) if document.strip()]
+
+
+def timed_encode(
+    encode: Callable[[str], list[int]], texts: list[str]
+) -> tuple[float, float, list[list[int]]]:
+    """CPU seconds, wall seconds and the ids of encoding ``texts``."""
+    cpu, wall = time.process_time(), time.perf_counter()
     ids = [encode(text) for text in texts]
-    return time.perf_counter() - start, ids
+    return time.process_time() - cpu, time.perf_counter() - wall, ids
 
 
 def measure(
     make: Callable[[], Callable[[str], list[int]]], texts: list[str], repeats: int
-) -> tuple[float, float, list[list[int]]]:
-    """Median cold and warm seconds over ``repeats`` fresh instances, and the ids."""
-    cold, warm = [], []
+) -> tuple[dict[str, tuple[float, float]], list[list[int]]]:
+    """Median (CPU, wall) seconds, cold and warm, over ``repeats`` fresh instances; and the ids."""
+    runs: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": []}
     for _ in range(repeats):
         encode = make()
-        seconds, ids = timed_encode(encode, texts)
-        cold.append(seconds)
-        warm.append(timed_encode(encode, texts)[0])
-    return statistics.median(cold), statistics.median(warm), ids
+        cpu, wall, ids = timed_encode(encode, texts)
+        runs["cold"].append((cpu, wall))
+        runs["warm"].append(timed_encode(encode, texts)[:2])
+    medians = {
+        key: (statistics.median(c for c, _ in values), statistics.median(w for _, w in values))
+        for key, values in runs.items()
+    }
+    return medians, ids
 
 
-def report(label: str, seconds: float, docs: int, tokens: int) -> None:
-    print(f"  {label:<34} {seconds:8.3f} s {docs / seconds:10.1f} docs/s {tokens / seconds:12.0f} tokens/s")
+def report(label: str, cpu: float, wall: float, docs: int) -> None:
+    print(f"  {label:<36} CPU {cpu:7.3f} s ({docs / cpu:8.0f} docs/s)   wall {wall:7.3f} s")
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -71,7 +114,6 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--copies", type=int, default=4, help="corpus copies for the parallel measurement")
     args = parser.parse_args()
 
     vocab_dir = args.data / "vocab" / "biogpt"
@@ -85,46 +127,59 @@ def main() -> None:
             reference = transformers.BioGptTokenizer.from_pretrained(hf_dir)
             return lambda text: reference(text, add_special_tokens=False)["input_ids"]
 
-        ref_cold, ref_warm, ref_ids = measure(make_reference, texts, args.repeats)
+        ref, ref_ids = measure(make_reference, texts, args.repeats)
 
     def make_ours() -> Callable[[str], list[int]]:
         return BioGPTTokenizer.from_pretrained(vocab_dir).encode
 
-    our_cold, our_warm, our_ids = measure(make_ours, texts, args.repeats)
+    ours, our_ids = measure(make_ours, texts, args.repeats)
     if our_ids != ref_ids:
         differing = sum(a != b for a, b in zip(our_ids, ref_ids, strict=True))
         raise SystemExit(f"FAIL: {differing} of {len(texts)} documents get different ids")
-    tokens = sum(map(len, our_ids))
-    print(f"ids identical for all {len(texts)} documents ({tokens} tokens); medians of {args.repeats} runs")
+    print(
+        f"ids identical for all {len(texts)} documents ({sum(map(len, our_ids))} tokens);"
+        f" medians of {args.repeats}"
+    )
     docs = len(texts)
-    report("transformers.BioGptTokenizer cold", ref_cold, docs, tokens)
-    report("transformers.BioGptTokenizer warm", ref_warm, docs, tokens)
-    report("BioGPTTokenizer cold", our_cold, docs, tokens)
-    report("BioGPTTokenizer warm", our_warm, docs, tokens)
-    print(f"  speed-up cold: {ref_cold / our_cold:.1f}x   warm: {ref_warm / our_warm:.1f}x")
+    for name, results in (("transformers.BioGptTokenizer", ref), ("BioGPTTokenizer", ours)):
+        for key in ("cold", "warm"):
+            report(f"{name} {key}", *results[key], docs)
+    for key in ("cold", "warm"):
+        print(
+            f"  speed-up {key}: CPU {ref[key][0] / ours[key][0]:.1f}x"
+            f"   wall {ref[key][1] / ours[key][1]:.1f}x"
+        )
 
     datasets.disable_caching()
     datasets.disable_progress_bars()
-    corpus = datasets.Dataset.from_dict({"text": texts * args.copies})
-    print(f"tokenize_dataset on {len(corpus)} abstracts (corpus x{args.copies}), fresh tokenizer per run:")
-    seconds_by_procs = {}
+    documents = load_task_documents(args.data)
+    corpus = datasets.Dataset.from_dict({"text": documents})
+    print(
+        f"tokenize_dataset on {len(corpus)} distinct task-corpus documents "
+        f"({sum(map(len, documents)) / 1e6:.2f} MB), fresh tokenizer per run, medians of {args.repeats}:"
+    )
+    walls = {}
+    expected = None
     for num_proc in (1, 2):
         runs = []
         for _ in range(args.repeats):
             tokenizer = BioGPTTokenizer.from_pretrained(vocab_dir)
-            start = time.perf_counter()
+            (own, children), wall = _cpu_seconds(), time.perf_counter()
             out = tokenize_dataset(corpus, tokenizer, num_proc=num_proc if num_proc > 1 else None)
-            runs.append(time.perf_counter() - start)
-        if out["input_ids"][: len(texts)] != our_ids:
+            (own_end, children_end), wall_end = _cpu_seconds(), time.perf_counter()
+            runs.append((wall_end - wall, own_end - own, children_end - children))
+        expected = expected or out["input_ids"]
+        if out["input_ids"] != expected:
             raise SystemExit(f"FAIL: tokenize_dataset with {num_proc} processes gives different ids")
-        seconds_by_procs[num_proc] = statistics.median(runs)
-        report(
-            f"{num_proc} process{'es' if num_proc > 1 else ''}",
-            seconds_by_procs[num_proc],
-            len(corpus),
-            tokens * args.copies,
+        wall, own, children = (statistics.median(run[i] for run in runs) for i in range(3))
+        walls[num_proc] = wall
+        per_doc = (own + children) / len(corpus) * 1e6
+        print(
+            f"  {num_proc} process{'es' if num_proc > 1 else '  '}"
+            f"  wall {wall:6.2f} s ({len(corpus) / wall:7.0f} docs/s)"
+            f"   CPU: parent {own:5.2f} s + workers {children:5.2f} s = {per_doc:5.1f} us/doc"
         )
-    print(f"  2 vs 1 process: {seconds_by_procs[1] / seconds_by_procs[2]:.2f}x")
+    print(f"  2 vs 1 process (wall): {walls[1] / walls[2]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,10 @@ def load_tokenizer(cfg: DictConfig) -> BioGPTTokenizer:
     return BioGPTTokenizer.from_pretrained(source)
 
 
+def optim_config(cfg: DictConfig) -> OptimConfig:
+    return OptimConfig(**{**OmegaConf.to_container(cfg.optim, resolve=True), "betas": tuple(cfg.optim.betas)})
+
+
 def prompt_config(cfg: DictConfig) -> PromptConfig:
     return PromptConfig(**OmegaConf.to_container(cfg.prompt, resolve=True))
 
@@ -117,11 +121,8 @@ def build(cfg: DictConfig) -> tuple[PromptFineTuner, TaskDataModule, BioGPTToken
         num_workers=cfg.data.num_workers,
         train_shots=cfg.data.train_shots,
     )
-    optim = OptimConfig(
-        **{**OmegaConf.to_container(cfg.optim, resolve=True), "betas": tuple(cfg.optim.betas)}
-    )
     module = PromptFineTuner(
-        model, optim, base_vocab_size=base_vocab_size, train_only_prompt=cfg.train_only_prompt
+        model, optim_config(cfg), base_vocab_size=base_vocab_size, train_only_prompt=cfg.train_only_prompt
     )
     return module, datamodule, tokenizer, prompt
 

@@ -302,3 +302,74 @@ def test_two_rank_ddp_update_equals_one_process_with_the_whole_batch(
     assert grads["ddp"].keys() == grads["single"].keys()
     for key, grad in grads["single"].items():
         torch.testing.assert_close(grads["ddp"][key], grad, atol=1e-6, rtol=0, msg=key)
+
+
+def test_overfits_a_handful_of_bc5cdr_documents(tmp_path: Path, shared_data: Path, token_cache: Path) -> None:
+    cfg = compose_train(
+        tmp_path,
+        shared_data,
+        cache_dir=token_cache,
+        overrides=[
+            "task=bc5cdr",
+            *FAST,
+            "data.train_shots=4",
+            "data.loss_on=target",
+            "optim.lr=1e-2",
+            "optim.warmup_updates=5",
+            "trainer.max_steps=60",
+            "task.max_source_positions=32",
+        ],
+    )
+    recorder = Recorder()
+    _fit(cfg, recorder)
+    assert recorder.losses[0] > 5 and max(recorder.losses[-3:]) < 0.05, recorder.losses[::10]
+
+
+def test_soft_prompt_can_start_from_vocabulary_embeddings(
+    tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    cfg = compose_train(
+        tmp_path,
+        shared_data,
+        cache_dir=token_cache,
+        overrides=["task=ddi", *FAST, "prompt.init=vocab", "prompt.length=3"],
+    )
+    module, _, _, _ = build(cfg)
+    weight = module.model.embed_tokens.weight.detach()
+    for row in weight[-3:]:
+        assert (weight[4:-3] == row).all(dim=1).any(), "each prompt row copies a vocabulary row"
+
+
+class BatchOrder(L.Callback):
+    def __init__(self) -> None:
+        self.epochs: list[list[str]] = []
+
+    def on_train_epoch_start(self, trainer, module) -> None:
+        self.epochs.append([])
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        self.epochs[-1].extend(batch["ids"])
+
+
+def test_each_epoch_reshuffles_the_batches(tmp_path: Path, shared_data: Path, token_cache: Path) -> None:
+    cfg = compose_train(
+        tmp_path,
+        shared_data,
+        cache_dir=token_cache,
+        overrides=[
+            "task=hoc",
+            *FAST,
+            "data.train_shots=32",
+            "data.max_tokens=null",
+            "data.batch_size=4",
+            "trainer.max_epochs=2",
+            "trainer.max_steps=-1",
+        ],
+    )
+    order = BatchOrder()
+    module, datamodule, _, _ = build(cfg)
+    trainer = build_trainer(cfg)
+    trainer.callbacks.append(order)
+    trainer.fit(module, datamodule=datamodule)
+    assert len(order.epochs) == 2 and sorted(order.epochs[0]) == sorted(order.epochs[1])
+    assert order.epochs[0] != order.epochs[1]

@@ -181,15 +181,24 @@ def test_detokenizer_round_trip_matches_the_reference(
         assert moses.detokenize(tokens) == sacremoses.MosesDetokenizer(lang="en").detokenize(tokens)
 
 
-def test_bounded_cache_builds_once_and_stays_bounded() -> None:
-    built: list[str] = []
+def test_bounded_cache_builds_in_batches_and_stays_bounded() -> None:
+    batches: list[list[str]] = []
 
-    def build(word: str) -> moses.Chunk[str]:
-        built.append(word)
-        return moses.analyse_chunk(word)
+    def build_many(words: list[str]) -> list[moses.Chunk[str]]:
+        batches.append(words)
+        return moses.analyse_chunks(words)
 
-    cache: BoundedCache[str, moses.Chunk[str]] = BoundedCache(build, max_size=3)
-    for word in ["a,", "a,", "b.", "c", "d", "a,"]:
-        assert cache[word] == moses.analyse_chunk(word)
+    cache: BoundedCache[str, moses.Chunk[str]] = BoundedCache(build_many, max_size=3)
+    for words in (["a,", "b.", "a,"], ["a,", "c"], ["d", "e"], ["a,"]):
+        assert cache.get_many(words) == [moses.analyse_chunk(word) for word in words]
         assert len(cache) <= 3
-    assert built == ["a,", "b.", "c", "d", "a,"]  # "a," again only after the cache was emptied
+    # each new word built once per batch; "a," again only after the cache was emptied
+    assert batches == [["a,", "b."], ["c"], ["d", "e"], ["a,"]]
+
+
+def test_batched_chunks_match_single_chunks() -> None:
+    """Chunks analysed together (one pass of the rules over all of them) as each alone, mid-text."""
+    rng = random.Random(11)
+    chunks = [chunk for _ in range(3000) for chunk in moses.split_chunks(_random_text(rng)) or []]
+    chunks += [chunk for text in EDGE_CASES for chunk in moses.split_chunks(text) or []]
+    assert moses.analyse_chunks(chunks) == [moses.analyse_chunk(chunk) for chunk in chunks]

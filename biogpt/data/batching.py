@@ -85,8 +85,14 @@ class TokenBudgetBatchSampler(Sampler[MicroBatch]):
         self.update_freq = update_freq
         self.epoch = 0
 
+    @property
+    def sampler(self) -> TokenBudgetBatchSampler:
+        """Itself: Lightning calls ``set_epoch`` on ``loader.sampler`` and ``loader.batch_sampler.sampler``
+        but never on the batch sampler itself, so without this every epoch would repeat epoch 0's order."""
+        return self
+
     def set_epoch(self, epoch: int) -> None:
-        """Lightning calls this at each epoch start; the epoch seeds the shuffle."""
+        """Called by Lightning at each epoch start (through :attr:`sampler`); the epoch seeds the shuffle."""
         self.epoch = epoch
 
     def global_batches(self) -> list[list[int]]:

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from biogpt.tokenizer import _unicode_tables as tables
 from biogpt.tokenizer.cache import BoundedCache
@@ -73,11 +72,14 @@ _APOSTROPHES_ACROSS_SPACE = re.compile(r"'\s+'")
 
 # The chunk rules of the Moses tokenizer, in the order it applies them.
 # Isolating symbols is ``sub(r" \1 ")``; ``" ".join(split())`` with the capturing group gives the same
-# string without a Python call per match (Python 3.11 expands group templates in Python).
-_ISOLATE_SYMBOLS = re.compile(rf"([^{_ALNUM}\s.'`,\-])")
+# string without a Python call per match (Python 3.11 expands group templates in Python). Space and newline
+# are listed besides ``\s`` because the regex engine tests listed characters with one table lookup but
+# tests ``\s`` after the astral ranges of the letter class.
+_ISOLATE_SYMBOLS = re.compile(rf"([^{_ALNUM}\s \n.'`,\-])")
 # Moses consumes the letter before the hyphen; a lookbehind is equivalent (that letter is never a hyphen,
-# so no other match needs it) and makes the replacement a plain string.
-_HYPHEN = re.compile(rf"(?<=[{_ALNUM}])-(?=[{_ALNUM}])")
+# so no other match needs it) and makes the replacement a plain string. Starting with the literal hyphen
+# lets the regex engine skip to hyphens instead of testing the letter class at every position.
+_HYPHEN = re.compile(rf"-(?<=[{_ALNUM}]-)(?=[{_ALNUM}])")
 _DOT_RUN = re.compile(r"\.{2,}")
 _COMMA_AFTER_NON_NUMBER = re.compile(rf"([^{_NUMBER}]),")
 _COMMA_BEFORE_NON_NUMBER = re.compile(rf",([^{_NUMBER}])")
@@ -90,17 +92,16 @@ _APOSTROPHE_RULES = (
     (re.compile(rf"([{_NUMBER}])'(s)"), r"\1 '\2"),
 )
 _DOT_MARKER = re.compile(r"(?:DOT)+MULTI")
-_XML_ESCAPES = str.maketrans(
-    {
-        "&": "&amp;",
-        "|": "&#124;",
-        "<": "&lt;",
-        ">": "&gt;",
-        "'": "&apos;",
-        '"': "&quot;",
-        "[": "&#91;",
-        "]": "&#93;",
-    }
+# In this order: "&" first, since the others insert it.
+_XML_ESCAPES = (
+    ("&", "&amp;"),
+    ("|", "&#124;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    ("'", "&apos;"),
+    ('"', "&quot;"),
+    ("[", "&#91;"),
+    ("]", "&#93;"),
 )
 
 # Whether a token ending in a period keeps it: decided by the token alone, or by the next token.
@@ -115,11 +116,11 @@ def _dots_to_marker(match: re.Match[str]) -> str:
     return marker + " " if match.end() < len(match.string) else marker
 
 
-def _apply_chunk_rules(text: str) -> list[str]:
-    """Moses rules from symbol isolation to apostrophes, on ``text``; returns the whitespace-split tokens.
+def _apply_rules(text: str) -> str:
+    """Moses rules from symbol isolation to apostrophes, on ``text``; tokens are its whitespace-split parts.
 
     Each rule is skipped when its trigger character is absent, which is exact (every rule needs it)
-    and makes the common chunk cost one or two regex scans.
+    and makes the common text cost one or two regex scans. No rule adds or removes a newline.
     """
     text = " ".join(_ISOLATE_SYMBOLS.split(text))
     if "-" in text:
@@ -133,7 +134,7 @@ def _apply_chunk_rules(text: str) -> list[str]:
     if "'" in text:
         for pattern, replacement in _APOSTROPHE_RULES:
             text = pattern.sub(replacement, text)
-    return text.split()
+    return text
 
 
 def _period_rule(token: str) -> int:
@@ -160,57 +161,103 @@ def _keeps_period(rule: int, next_token: str | None) -> bool:
     return first in _LOWER_SET or (rule == _PERIOD_UNLESS_LOWER_OR_DIGIT and first in _ASCII_DIGITS)
 
 
-def _finish(token: str) -> str:
-    """Restore dot runs and escape XML, the last two Moses steps."""
-    if "MULTI" in token:
-        token = _DOT_MARKER.sub(lambda m: "." * ((m.end() - m.start() - 5) // 3), token)
-    return token.translate(_XML_ESCAPES)
+def _finish(text: str) -> str:
+    """Restore dot runs and escape XML, the last two Moses steps (per token, or on whitespace-separated
+    tokens at once: neither step looks beyond a token)."""
+    if "MULTI" in text:
+        text = _DOT_MARKER.sub(lambda m: "." * ((m.end() - m.start() - 5) // 3), text)
+    for char, escaped in _XML_ESCAPES:  # a few memchr scans; str.translate looks up every character
+        if char in text:
+            text = text.replace(char, escaped)
+    return text
 
 
-def _resolve_periods(raw: list[str], next_token: str | None) -> list[str]:
-    """Apply the non-breaking-prefix rule to every raw token, ``next_token`` following the last one."""
-    if len(raw) == 1 and _period_rule(raw[0]) == _PERIOD_NONE:
-        return raw
+def _resolve_periods(raw: list[str], tokens: list[str], next_token: str | None) -> list[str]:
+    """Apply the non-breaking-prefix rule: ``tokens[i]`` (raw token ``raw[i]`` finished) loses its period
+    into a token of its own wherever Moses splits ``raw[i]``, ``next_token`` (raw) following the last."""
     out = []
     for i, token in enumerate(raw):
         following = raw[i + 1] if i + 1 < len(raw) else next_token
-        rule = _period_rule(token)
-        if _keeps_period(rule, following):
-            out.append(token)
+        if _keeps_period(_period_rule(token), following):
+            out.append(tokens[i])
         else:
-            out.extend((token[:-1], "."))
+            out.extend((tokens[i][:-1], "."))
     return out
 
 
-def _split_final_dot_apostrophe(tokens: list[str]) -> None:
-    """At the very end of the text Moses splits ``.'`` into ``.`` and ``'`` (in place)."""
-    last = tokens[-1]
-    if last.endswith(".'"):
-        tokens[-1:] = [t for t in (last[:-2], ".", "'") if t]
+def _split_final_dot_apostrophe(raw_last: str, tokens: list[str]) -> None:
+    """At the very end of the text Moses splits ``.'`` into ``.`` and ``'`` (in place on the finished
+    ``tokens``, ``raw_last`` being the raw last token)."""
+    if raw_last.endswith(".'"):
+        last = tokens[-1]
+        tokens[-1:] = [t for t in (last[: -len(".&apos;")], ".", "&apos;") if t]
 
 
-@dataclass(slots=True)  # not frozen: a frozen __init__ costs a slow setattr per field, per cache miss
-class Chunk(Generic[T]):
-    """The Moses tokens (or anything derived from them, such as token ids) of one chunk, cacheable.
+class Pending(NamedTuple, Generic[T]):
+    """A chunk whose last token is ``prefix.`` and keeps its period or not depending on the next chunk.
 
-    ``body`` holds the final items of the chunk. When the chunk's last token is ``prefix.`` and whether
-    it keeps its period depends on the next chunk, that token is not in ``body``: ``keep`` holds it as one
-    token, ``split`` as ``prefix`` and ``.``, and ``period_rule`` (non-zero) says how to choose.
-    ``first_char`` is the first character of the chunk's first raw token, which decides the previous
-    chunk's period.
+    ``body`` holds the chunk's items before that token, ``keep`` the token whole, ``split`` as ``prefix``
+    and ``.``; ``period_rule`` (non-zero) says how to choose from the next chunk's first character. (The
+    rules only insert spaces and turn dot runs into ``DOT...MULTI``, so the first raw token of a chunk
+    starts with the chunk's first character, or with ``D`` instead of ``.``: neither is lower case or a
+    digit.)
     """
 
     body: tuple[T, ...]
     keep: tuple[T, ...]
     split: tuple[T, ...]
     period_rule: int
-    first_char: str
 
-    def map(self, convert: Callable[[tuple[T, ...]], tuple[U, ...]]) -> Chunk[U]:
-        """The same chunk with every token sequence converted (e.g. Moses tokens to BPE ids)."""
-        keep = convert(self.keep) if self.keep else ()
-        split = convert(self.split) if self.split else ()
-        return Chunk(convert(self.body), keep, split, self.period_rule, self.first_char)
+
+#: The Moses tokens (or anything derived from them, such as token ids) of one chunk, cacheable: a plain
+#: tuple of its items, or a :class:`Pending` one for the few chunks that end in ``prefix.``.
+Chunk = tuple[T, ...] | Pending[T]
+
+
+def convert_chunk(chunk: Chunk[T], convert: Callable[[tuple[T, ...]], tuple[U, ...]]) -> Chunk[U]:
+    """The same chunk with every token sequence converted (e.g. Moses tokens to BPE ids)."""
+    if isinstance(chunk, Pending):
+        return Pending(convert(chunk.body), convert(chunk.keep), convert(chunk.split), chunk.period_rule)
+    return convert(chunk)
+
+
+def _chunk_from_rules(raw_line: str, line: str) -> Chunk[str]:
+    """The chunk whose tokens are ``raw_line``'s after the rules and ``line``'s finished (not at the end)."""
+    tokens = line.split()
+    if "." not in raw_line:  # no token ends with a period
+        return tuple(tokens)
+    raw = raw_line.split()
+    rule = _period_rule(raw[-1])
+    if rule == _PERIOD_NONE:
+        return tuple(_resolve_periods(raw, tokens, None))
+    last = tokens[-1]
+    return Pending(tuple(_resolve_periods(raw[:-1], tokens, raw[-1])), (last,), (last[:-1], "."), rule)
+
+
+def _triggers(chunk: str) -> tuple[bool, bool, bool, bool]:
+    """Which of the optional rule families of :func:`_apply_rules` can fire on ``chunk``."""
+    return "-" in chunk, ".." in chunk, "," in chunk, "'" in chunk
+
+
+def analyse_chunks(chunks: list[str]) -> list[Chunk[str]]:
+    """The tokens of each chunk in the middle of a text, the Moses rules run once per group of chunks.
+
+    Joined by `` \\n ``, every chunk sees a space on either side, as in the middle of a text, and its own
+    spaces: no rule looks more than one character beyond a chunk, so each line is tokenized as its chunk
+    alone would be; and since no rule adds or removes a newline, the result splits back into the chunks.
+    Chunks never contain whitespace, and the text ends in a space, so ``$`` never matches inside it.
+    Chunks are grouped by the rules they can trigger, so that a rule scans only chunks it may change.
+    """
+    groups: dict[tuple[bool, ...], list[int]] = {}
+    for index, chunk in enumerate(chunks):
+        groups.setdefault(_triggers(chunk), []).append(index)
+    result: list[Chunk[str]] = [()] * len(chunks)
+    for indices in groups.values():
+        raw_text = _apply_rules(" " + " \n ".join([chunks[i] for i in indices]) + " ")
+        lines = zip(indices, raw_text.split("\n"), _finish(raw_text).split("\n"), strict=True)
+        for index, raw_line, line in lines:
+            result[index] = _chunk_from_rules(raw_line, line)
+    return result
 
 
 def analyse_chunk(chunk: str, first: bool = False, last: bool = False) -> Chunk[str]:
@@ -220,18 +267,13 @@ def analyse_chunk(chunk: str, first: bool = False, last: bool = False) -> Chunk[
     differently from the same chunk mid-text (see :func:`join_chunks`); a pending period at the end of
     the text is resolved by :func:`join_chunks`.
     """
-    if chunk.isascii() and chunk.isalnum() and "MULTI" not in chunk:
-        return Chunk((chunk,), (), (), _PERIOD_NONE, chunk[0])  # no Moses rule touches it
-    raw = _apply_chunk_rules(("" if first else " ") + chunk + ("" if last else " "))
-    rule = _period_rule(raw[-1])
-    if last or rule == _PERIOD_NONE:
-        tokens = _resolve_periods(raw, None)
-        if last:
-            _split_final_dot_apostrophe(tokens)
-        return Chunk(tuple(_finish(t) for t in tokens), (), (), _PERIOD_NONE, raw[0][0])
-    body = tuple(_finish(t) for t in _resolve_periods(raw[:-1], raw[-1]))
-    prefix = raw[-1][:-1]
-    return Chunk(body, (_finish(raw[-1]),), (_finish(prefix), "."), rule, raw[0][0])
+    raw_line = _apply_rules(("" if first else " ") + chunk + ("" if last else " "))
+    if not last:
+        return _chunk_from_rules(raw_line, _finish(raw_line))
+    raw = raw_line.split()
+    tokens = _resolve_periods(raw, _finish(raw_line).split(), None)
+    _split_final_dot_apostrophe(raw[-1], tokens)
+    return tuple(tokens)
 
 
 def split_chunks(text: str) -> list[str] | None:
@@ -240,7 +282,7 @@ def split_chunks(text: str) -> list[str] | None:
     Returns None when the text must be tokenized as a whole (an apostrophe on both sides of a space,
     see the module docstring); :func:`tokenize_text` then gives the exact answer.
     """
-    if _C0_CONTROL.search(text) is not None:
+    if not text.isprintable() and _C0_CONTROL.search(text) is not None:  # isprintable: a fast pre-check
         text = _JUNK.sub("", text)
     if "'" in text and _APOSTROPHES_ACROSS_SPACE.search(text) is not None:
         return None
@@ -248,28 +290,32 @@ def split_chunks(text: str) -> list[str] | None:
 
 
 def join_chunks(
-    chunks: list[str], cache: dict[str, Chunk[T]], edge: Callable[[str, bool, bool], Chunk[T]]
+    chunks: list[str], entries: list[Chunk[T]], edge: Callable[[str, bool, bool], Chunk[T]]
 ) -> list[T]:
     """Concatenate the chunks' items, resolving each pending period against the next chunk.
 
-    ``cache`` gives the mid-text result of a chunk; ``edge(chunk, first, last)`` the result at a text
-    edge, used only where it can differ. This is the hot loop of encoding, hence the flat code.
+    ``entries`` holds the mid-text result of each chunk (from a cache); ``edge(chunk, first, last)`` gives
+    the result at a text edge, asked only where it can differ. This is the hot loop of encoding, hence the
+    flat code.
     """
     if not chunks:
         return []
-    entries = [cache[chunk] for chunk in chunks]
-    count = len(chunks)
+    size = len(chunks)
     if chunks[0][0] in ",'":
-        entries[0] = edge(chunks[0], True, count == 1)
+        entries[0] = edge(chunks[0], True, size == 1)
     if chunks[-1][-1] in ",'":
-        entries[-1] = edge(chunks[-1], count == 1, True)
+        entries[-1] = edge(chunks[-1], size == 1, True)
     out: list[T] = []
-    pending: Chunk[T] | None = None
-    for entry in entries:
+    pending: Pending[T] | None = None
+    for chunk, entry in zip(chunks, entries, strict=True):
         if pending is not None:
-            out += pending.keep if _keeps_period(pending.period_rule, entry.first_char) else pending.split
-        out += entry.body
-        pending = entry if entry.period_rule else None
+            out += pending.keep if _keeps_period(pending.period_rule, chunk) else pending.split
+            pending = None
+        if entry.__class__ is Pending:
+            out += entry.body
+            pending = entry
+        else:
+            out += entry
     if pending is not None:
         out += pending.split
     return out
@@ -281,9 +327,11 @@ def tokenize_text(text: str) -> list[str]:
     text = _JUNK.sub("", text).strip()
     if not text:
         return []
-    tokens = _resolve_periods(_apply_chunk_rules(text), None)
-    _split_final_dot_apostrophe(tokens)
-    return [_finish(t) for t in tokens]
+    raw_text = _apply_rules(text)
+    raw = raw_text.split()
+    tokens = _resolve_periods(raw, _finish(raw_text).split(), None)
+    _split_final_dot_apostrophe(raw[-1], tokens)
+    return tokens
 
 
 class MosesTokenizer:
@@ -291,14 +339,14 @@ class MosesTokenizer:
     aggressive_dash_splits=True, escape=True)``; the cache is per instance."""
 
     def __init__(self, cache_size: int = 1 << 18) -> None:
-        self._cache: BoundedCache[str, Chunk[str]] = BoundedCache(analyse_chunk, cache_size)
+        self._cache: BoundedCache[str, Chunk[str]] = BoundedCache(analyse_chunks, cache_size)
 
     def tokenize(self, text: str) -> list[str]:
         """Moses tokens of ``text``."""
         chunks = split_chunks(text)
         if chunks is None:
             return tokenize_text(text)
-        return join_chunks(chunks, self._cache, analyse_chunk)
+        return join_chunks(chunks, self._cache.get_many(chunks), analyse_chunk)
 
 
 _CJK_RANGES = tuple(_parse_ranges(tables.CJK))

@@ -172,7 +172,7 @@ def _greedy_or_sample(
     rows = torch.arange(len(prefixes), device=device)
     cache = model.new_cache(len(prefixes), batch.tokens.shape[1] + config.max_new_tokens)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    logits = model(batch.tokens, batch.mask, cache=cache)[:, -1]
+    logits = model(batch.tokens, batch.mask, cache=cache, last_only=True)[:, -1]
     outputs: list[list[int]] = [[] for _ in prefixes]
     done = torch.zeros(len(prefixes), dtype=torch.bool, device=device)
     for step in range(config.max_new_tokens):
@@ -186,7 +186,7 @@ def _greedy_or_sample(
         if done.all() or step == config.max_new_tokens - 1:
             break
         batch = batch.extended(token)
-        logits = model(token[:, None], batch.mask, cache=cache)[:, -1]
+        logits = model(token[:, None], batch.mask, cache=cache, last_only=True)[:, -1]
     return outputs
 
 
@@ -203,7 +203,7 @@ def _beam_search(
     batch = _left_pad([prefix for prefix in prefixes for _ in range(beam)], pad_id, device)
     rows = torch.arange(sentences, device=device).repeat_interleave(beam)
     cache = model.new_cache(sentences * beam, batch.tokens.shape[1] + config.max_new_tokens)
-    logits = model(batch.tokens, batch.mask, cache=cache)[:, -1]
+    logits = model(batch.tokens, batch.mask, cache=cache, last_only=True)[:, -1]
     scores = torch.full((sentences, beam), float("-inf"), device=device)
     scores[:, 0] = 0.0  # the beams start identical: expand only the first
     hypotheses: list[list[list[int]]] = [[[] for _ in range(beam)] for _ in prefixes]
@@ -242,7 +242,7 @@ def _beam_search(
         token = torch.tensor(next_tokens, device=device)
         batch = batch.extended(token, order)
         scores = torch.tensor(next_scores, device=device)
-        logits = model(token[:, None], batch.mask, cache=cache)[:, -1]
+        logits = model(token[:, None], batch.mask, cache=cache, last_only=True)[:, -1]
     return [max(hyps, key=lambda item: item[0])[1] if hyps else [] for hyps in finished]
 
 

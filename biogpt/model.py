@@ -261,8 +261,10 @@ class BioGPT(nn.Module):
         *,
         inputs_embeds: Tensor | None = None,
         cache: KVCache | None = None,
+        last_only: bool = False,
     ) -> Tensor:
-        """Logits for every position.
+        """Logits for every position (``[batch, time, vocab]``), or the last one only (``[batch, 1, vocab]``,
+        what decoding needs: the vocabulary projection is the costliest layer for long prefixes).
 
         ``attention_mask`` (1 = token, 0 = padding) covers the cached tokens and this call's tokens,
         ``[batch, cache.length + time]``. ``inputs_embeds`` replaces ``input_ids`` with already scaled
@@ -286,6 +288,8 @@ class BioGPT(nn.Module):
             hidden = layer(hidden, attn_mask, cache, index)
         if cache is not None:
             cache.advance(time)
+        if last_only:
+            hidden = hidden[:, -1:]
         return F.linear(self.layer_norm(hidden), self.embed_tokens.weight)
 
     def _input_embeddings(self, input_ids: Tensor | None, inputs_embeds: Tensor | None) -> Tensor:

@@ -176,3 +176,9 @@ def test_transformers_ignores_its_layer_norm_eps_field() -> None:
         small_eps = reference_model(1, layer_norm_eps=1e-12, **shape)(input_ids=ids).logits
         huge_eps = reference_model(1, layer_norm_eps=10.0, **shape)(input_ids=ids).logits
     torch.testing.assert_close(small_eps, huge_eps, atol=0, rtol=0)
+
+
+def test_last_only_logits_equal_the_last_column(tiny_model: BioGPT) -> None:
+    ids, mask = padded_batch(500, [7, 7], seed=9)
+    with torch.no_grad():
+        torch.testing.assert_close(tiny_model(ids, mask, last_only=True), tiny_model(ids, mask)[:, -1:])

@@ -9,9 +9,10 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from biogpt.data.datamodule import tokenized_split
+from biogpt.data.tasks import load_task_split
 from biogpt.evaluation import score_predictions, write_scores
 from biogpt.generation import GenerationConfig
-from biogpt.inference import generate_texts, load_generator
+from biogpt.inference import constrained_vocabularies, generate_texts, load_generator, template_text
 from biogpt.pipeline import build_layout, default_vocabulary, prompt_config, task_config
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,13 @@ def model_generations(cfg: DictConfig, ids: list[str] | None) -> list[str]:
     sources = dict(zip(table["id"], table["source_ids"], strict=True))
     chosen = ids if ids is not None else list(table["id"])
     generation = GenerationConfig(**OmegaConf.to_container(cfg.generation, resolve=True))
-    return generate_texts(generator, layout, [sources[i] for i in chosen], generation, cfg.batch_size)
+    chosen_sources = [sources[i] for i in chosen]
+    allowed = None
+    if cfg.constrained:
+        task = task_config(cfg)
+        template = template_text(task, load_task_split(task, cfg.data.splits.train).examples)
+        allowed = constrained_vocabularies(generator.tokenizer, template, chosen_sources, layout.prompt_ids)
+    return generate_texts(generator, layout, chosen_sources, generation, cfg.batch_size, allowed)
 
 
 def evaluate(cfg: DictConfig) -> Path:

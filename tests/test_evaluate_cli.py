@@ -150,3 +150,58 @@ def test_export_cli_writes_the_examples_in_task_order(
     assert max(r["source_tokens"] for r in rows) == 100  # truncated as configured
     assert all(r["prompt_tokens"] == 9 for r in rows)
     assert all(r["total_tokens"] == r["source_tokens"] + 9 + r["target_tokens"] for r in rows)
+
+
+def test_template_words_of_constrained_decoding(shared_data: Path) -> None:
+    from biogpt.inference import constrained_vocabularies, template_text
+
+    ddi = make_task_config("ddi", data_dir=str(shared_data))
+    template = template_text(ddi, load_task_split(ddi, "train").examples)
+    assert template == ". ;  " + " ".join(
+        f"the interaction between  and  is {r}" for r in ("advise", "effect", "int", "mechanism")
+    )
+    qa = make_task_config("pubmedqa", data_dir=str(shared_data))
+    assert template_text(qa, load_task_split(qa, "train").examples).count("the answer to the question") == 3
+
+    class Words:
+        def encode(self, text: str) -> list[int]:
+            return [len(word) for word in text.split()]
+
+    assert constrained_vocabularies(Words(), "a bb", [[7, 8], [9]], (50,)) == [
+        {1, 2, 50, 7, 8},
+        {1, 2, 50, 9},
+    ]
+
+
+def test_constrained_evaluation_runs_from_a_checkpoint(
+    tmp_path: Path, shared_data: Path, biogpt_vocab: Path, token_cache: Path
+) -> None:
+    from biogpt import BioGPT, BioGPTConfig
+    from biogpt.tokenizer import BioGPTTokenizer
+
+    model_dir = tmp_path / "final"
+    BioGPT(BioGPTConfig.from_preset("tiny")).save_pretrained(model_dir)
+    BioGPTTokenizer.from_pretrained(biogpt_vocab).save_pretrained(model_dir)
+    (model_dir / "prompt.json").write_text(
+        json.dumps({"kind": "none", "length": 0, "text": "", "init": "random"})
+    )
+    ids = [
+        e.id for e in load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples[:3]
+    ]
+    _run(
+        [
+            "evaluate.py",
+            "task=ddi",
+            f"ckpt={model_dir}",
+            "constrained=true",
+            f"ids=[{','.join(ids)}]",
+            "generation.max_new_tokens=8",
+            f"data_dir={shared_data}",
+            f"data.cache_dir={token_cache}",
+            f"hydra.run.dir={tmp_path / 'eval'}",
+        ]
+    )
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert (
+        metrics["examples"] == 3 and metrics["parse_failures"] == 3
+    )  # an untrained model writes no relation

@@ -11,23 +11,8 @@ from pathlib import Path
 
 import torch
 
+from biogpt.checkpoint import lightning_weights
 from biogpt.safe_pickle import safe_load
-
-MODEL_PREFIX = "model."
-
-
-def lightning_model_state(path: Path) -> dict[str, torch.Tensor]:
-    """The BioGPT weights inside one of our Lightning checkpoints (``model.*`` entries)."""
-    checkpoint = safe_load(path)
-    state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: not a Lightning checkpoint (no 'state_dict')")
-    weights = {
-        key[len(MODEL_PREFIX) :]: value for key, value in state.items() if key.startswith(MODEL_PREFIX)
-    }
-    if not weights:
-        raise ValueError(f"{path}: its state_dict holds no '{MODEL_PREFIX}*' weights")
-    return weights
 
 
 def average_checkpoints(paths: Sequence[Path]) -> dict[str, torch.Tensor]:
@@ -36,7 +21,7 @@ def average_checkpoints(paths: Sequence[Path]) -> dict[str, torch.Tensor]:
     total: dict[str, torch.Tensor] = {}
     dtypes: dict[str, torch.dtype] = {}
     for path in paths:
-        state = lightning_model_state(path)
+        state = lightning_weights(safe_load(path), str(path))
         if total and state.keys() != total.keys():
             raise ValueError(f"{path}: its parameters differ from those of {paths[0]}")
         for key, value in state.items():

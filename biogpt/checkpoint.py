@@ -310,12 +310,49 @@ def save_pretrained(model: BioGPT, directory: str | Path) -> Path:
 # ---------------------------------------------------------------- fairseq format
 
 
-def load_fairseq_checkpoint(
+def load_checkpoint_file(
     path: Path, *, trust_pickle: bool = False, dtype: torch.dtype = torch.float32
 ) -> BioGPT:
-    """Load a BioGPT release checkpoint; learned prompt rows beyond the vocabulary are kept."""
+    """A ``torch.save`` file: one of our Lightning checkpoints, or a fairseq release checkpoint."""
     checkpoint = safe_load(path, trust_pickle=trust_pickle)
-    source = str(path)
+    if isinstance(checkpoint, Mapping) and "state_dict" in checkpoint:
+        return _from_lightning(checkpoint, str(path), dtype)
+    return _from_fairseq(checkpoint, str(path), dtype)
+
+
+# ---------------------------------------------------------------- our Lightning checkpoints
+
+LIGHTNING_MODEL_PREFIX = "model."
+LIGHTNING_CONFIG_KEY = "biogpt_config"
+
+
+def lightning_weights(checkpoint: Mapping[str, Any], source: str) -> dict[str, Tensor]:
+    """The BioGPT weights in one of our Lightning checkpoints (its ``model.*`` entries)."""
+    state = checkpoint.get("state_dict")
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"{source}: not a Lightning checkpoint (no 'state_dict')")
+    prefix = LIGHTNING_MODEL_PREFIX
+    weights = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
+    if not weights:
+        raise CheckpointError(f"{source}: its state_dict holds no '{prefix}*' weights")
+    return weights
+
+
+def _from_lightning(checkpoint: Mapping[str, Any], source: str, dtype: torch.dtype) -> BioGPT:
+    values = checkpoint.get(LIGHTNING_CONFIG_KEY)
+    if not isinstance(values, Mapping):
+        raise CheckpointError(
+            f"{source}: a Lightning checkpoint without '{LIGHTNING_CONFIG_KEY}' (not one of ours)"
+        )
+    config = BioGPTConfig.from_dict(dict(values))
+    return build_model(config, lightning_weights(checkpoint, source), source, dtype)
+
+
+# ---------------------------------------------------------------- fairseq checkpoints
+
+
+def _from_fairseq(checkpoint: Any, source: str, dtype: torch.dtype) -> BioGPT:
+    """A BioGPT release checkpoint; learned prompt rows beyond the vocabulary are kept."""
     if not isinstance(checkpoint, Mapping) or not isinstance(checkpoint.get("model"), Mapping):
         raise CheckpointError(f"{source}: expected a fairseq checkpoint with a 'model' state dict")
     state = {key: value for key, value in checkpoint["model"].items() if key not in FAIRSEQ_IGNORED_KEYS}
@@ -355,16 +392,17 @@ def load_pretrained(
     revision: str | None = None,
     cache_dir: str | Path | None = None,
 ) -> BioGPT:
-    """Load from a Hugging Face directory, a fairseq checkpoint (file or directory), or a hub id."""
+    """Load from a Hugging Face directory, a fairseq checkpoint (file or directory), one of our Lightning
+    checkpoints (``.ckpt``), or a hub id."""
     path = Path(source)
     if path.is_file():
-        return load_fairseq_checkpoint(path, trust_pickle=trust_pickle, dtype=dtype)
+        return load_checkpoint_file(path, trust_pickle=trust_pickle, dtype=dtype)
     if path.is_dir():
         if (path / "config.json").is_file():
             return load_hf_directory(path, dtype)
         checkpoint = find_fairseq_checkpoint(path)
         if checkpoint is not None:
-            return load_fairseq_checkpoint(checkpoint, trust_pickle=trust_pickle, dtype=dtype)
+            return load_checkpoint_file(checkpoint, trust_pickle=trust_pickle, dtype=dtype)
         raise CheckpointError(
             f"{path}: neither a Hugging Face directory (config.json) nor a fairseq release directory "
             f"({' or '.join(FAIRSEQ_CHECKPOINT_NAMES)})"

@@ -19,6 +19,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from biogpt.checkpoint import LIGHTNING_CONFIG_KEY
 from biogpt.loss import summed_lm_loss, update_normalised
 from biogpt.model import BioGPT
 from biogpt.optim import OptimConfig, build_optimizer
@@ -88,6 +89,10 @@ class PromptFineTuner(L.LightningModule):
         loss = (sums[0] / sums[1].clamp(min=1)).item()
         self.log("valid/loss", loss, prog_bar=True, sync_dist=False)
         self.log("valid/ppl", math.exp(min(loss, 50.0)), sync_dist=False)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record the network's shape, so the checkpoint loads with ``BioGPT.from_pretrained``."""
+        checkpoint[LIGHTNING_CONFIG_KEY] = self.model.config.to_dict()
 
     def configure_optimizers(self) -> dict[str, Any]:
         if self.train_only_prompt:

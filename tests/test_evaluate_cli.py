@@ -205,3 +205,47 @@ def test_constrained_evaluation_runs_from_a_checkpoint(
     assert (
         metrics["examples"] == 3 and metrics["parse_failures"] == 3
     )  # an untrained model writes no relation
+
+
+def test_evaluation_from_a_fine_tuned_release_checkpoint_uses_its_learned_prompt(
+    tmp_path: Path, shared_data: Path, biogpt_vocab: Path, token_cache: Path
+) -> None:
+    import torch
+    from model_oracle import fairseq_model_cfg, fairseq_state
+
+    shape = dict(
+        vocab_size=42384,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=1024,
+    )
+    reference = reference_model(0, **shape)
+    state = fairseq_state(reference)
+    prompt_rows = torch.randn(5, 32)
+    for key in ("decoder.embed_tokens.weight", "decoder.output_projection.weight"):
+        state[key] = torch.cat([state[key], prompt_rows])
+    torch.save(
+        {"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, tmp_path / "checkpoint_avg.pt"
+    )
+    ids = [
+        e.id for e in load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples[:2]
+    ]
+    result = _run(
+        [
+            "evaluate.py",
+            "task=ddi",
+            f"ckpt={tmp_path / 'checkpoint_avg.pt'}",
+            f"ids=[{','.join(ids)}]",
+            "generation.max_new_tokens=4",
+            f"data_dir={shared_data}",
+            f"data.cache_dir={token_cache}",
+            f"hydra.run.dir={tmp_path / 'eval'}",
+        ]
+    )
+    assert (
+        "carries 5 learned prompt rows: prompt learned1 learned2 learned3 learned4 learned5"
+        in result.stdout + result.stderr
+    )
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["examples"] == 2

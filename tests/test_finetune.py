@@ -219,6 +219,10 @@ def test_train_py_runs_end_to_end_and_averages_the_last_epochs(
     final = BioGPT.from_pretrained(tmp_path / "run" / "final")
     for name, value in final.state_dict().items():
         torch.testing.assert_close(value, expected[name], atol=1e-7, rtol=0)
+    epoch_model = BioGPT.from_pretrained(
+        tmp_path / "run" / "checkpoints" / "epoch002.ckpt"
+    )  # our .ckpt loads too
+    assert epoch_model.config == final.config
     summary = json.loads((tmp_path / "run" / "train_summary.json").read_text())
     assert summary["updates"] == 3 and "valid/loss" in summary["metrics"]
     assert (tmp_path / "run" / "logs" / "metrics.csv").is_file()

@@ -80,3 +80,14 @@ def padded_batch(vocab_size: int, lengths: list[int], seed: int = 0) -> tuple[to
         ids[row, :length] = torch.randint(4, vocab_size, (length,), generator=generator)
         mask[row, :length] = 1
     return ids, mask
+
+
+def write_fine_tuned_checkpoint(reference: BioGptForCausalLM, path: Path, prompt_rows: int) -> torch.Tensor:
+    """A release fine-tuned checkpoint: ``prompt_rows`` learned-token rows after the vocabulary (tied)."""
+    state = fairseq_state(reference)
+    rows = torch.randn(prompt_rows, reference.config.hidden_size)
+    for key in ("decoder.embed_tokens.weight", "decoder.output_projection.weight"):
+        state[key] = torch.cat([state[key], rows])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, path)
+    return rows

@@ -18,6 +18,7 @@ from model_oracle import (
     padded_batch,
     reference_model,
     write_fairseq_checkpoint,
+    write_fine_tuned_checkpoint,
 )
 from safetensors.torch import load_file, save_file
 from transformers import BioGptForCausalLM
@@ -137,11 +138,7 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path: Path) -> None:
 def test_fine_tuned_checkpoint_keeps_learned_prompt_rows(tmp_path: Path) -> None:
     """Release fine-tuned checkpoints append learned1..N rows after the vocabulary."""
     reference = reference_model(4, **SMALL)
-    state = fairseq_state(reference)
-    prompt_rows = torch.randn(9, SMALL["hidden_size"])
-    for key in ("decoder.embed_tokens.weight", "decoder.output_projection.weight"):
-        state[key] = torch.cat([state[key], prompt_rows])
-    torch.save({"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, tmp_path / "checkpoint.pt")
+    prompt_rows = write_fine_tuned_checkpoint(reference, tmp_path / "checkpoint.pt", 9)
     model = BioGPT.from_pretrained(tmp_path / "checkpoint.pt")
     assert model.config.vocab_size == SMALL["vocab_size"] + 9
     torch.testing.assert_close(model.embed_tokens.weight[SMALL["vocab_size"] :], prompt_rows, atol=0, rtol=0)

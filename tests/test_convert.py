@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import torch
-from model_oracle import fairseq_model_cfg, fairseq_state, padded_batch, reference_model
+from model_oracle import padded_batch, reference_model, write_fine_tuned_checkpoint
 from transformers import BioGptForCausalLM, BioGptTokenizer
 
 from biogpt import BioGPT
@@ -26,14 +26,7 @@ SHAPE = dict(
 def _fine_tuned_release_dir(directory: Path, vocab: Path, prompt_rows: int) -> BioGptForCausalLM:
     """A release-like directory: checkpoint_avg.pt with learned prompt rows, bpecodes, dict.txt."""
     reference = reference_model(0, **SHAPE)
-    state = fairseq_state(reference)
-    extra = torch.randn(prompt_rows, SHAPE["hidden_size"])
-    for key in ("decoder.embed_tokens.weight", "decoder.output_projection.weight"):
-        state[key] = torch.cat([state[key], extra])
-    directory.mkdir()
-    torch.save(
-        {"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, directory / "checkpoint_avg.pt"
-    )
+    write_fine_tuned_checkpoint(reference, directory / "checkpoint_avg.pt", prompt_rows)
     for name in ("bpecodes", "dict.txt"):
         shutil.copy(vocab / name, directory / name)
     return reference

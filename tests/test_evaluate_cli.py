@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model_oracle import reference_model
+from model_oracle import reference_model, write_fairseq_checkpoint, write_fine_tuned_checkpoint
 
 from biogpt.data.tasks import load_task_split, make_task_config
 
@@ -92,7 +92,6 @@ def test_overfitted_tiny_model_scores_f1_one_through_evaluate_py(
 def test_generate_cli_continues_a_text_with_hf_and_fairseq_checkpoints(
     tmp_path: Path, biogpt_vocab: Path
 ) -> None:
-    from model_oracle import write_fairseq_checkpoint
 
     shape = dict(
         vocab_size=42384,
@@ -210,8 +209,6 @@ def test_constrained_evaluation_runs_from_a_checkpoint(
 def test_evaluation_from_a_fine_tuned_release_checkpoint_uses_its_learned_prompt(
     tmp_path: Path, shared_data: Path, biogpt_vocab: Path, token_cache: Path
 ) -> None:
-    import torch
-    from model_oracle import fairseq_model_cfg, fairseq_state
 
     shape = dict(
         vocab_size=42384,
@@ -222,13 +219,7 @@ def test_evaluation_from_a_fine_tuned_release_checkpoint_uses_its_learned_prompt
         max_position_embeddings=1024,
     )
     reference = reference_model(0, **shape)
-    state = fairseq_state(reference)
-    prompt_rows = torch.randn(5, 32)
-    for key in ("decoder.embed_tokens.weight", "decoder.output_projection.weight"):
-        state[key] = torch.cat([state[key], prompt_rows])
-    torch.save(
-        {"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, tmp_path / "checkpoint_avg.pt"
-    )
+    write_fine_tuned_checkpoint(reference, tmp_path / "checkpoint_avg.pt", 5)
     ids = [
         e.id for e in load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples[:2]
     ]

@@ -232,7 +232,7 @@ def test_fine_tuned_release_checkpoint_prompt_rows_become_the_soft_prompt(
     tmp_path: Path, shared_data: Path, token_cache: Path
 ) -> None:
     """A release checkpoint's learned1..9 rows are the soft prompt's embeddings, not re-initialised."""
-    from model_oracle import fairseq_model_cfg, fairseq_state, reference_model
+    from model_oracle import reference_model, write_fine_tuned_checkpoint
 
     shape = dict(
         vocab_size=42384,
@@ -243,13 +243,7 @@ def test_fine_tuned_release_checkpoint_prompt_rows_become_the_soft_prompt(
         max_position_embeddings=1024,
     )
     reference = reference_model(0, **shape)
-    state = fairseq_state(reference)
-    prompt_rows = torch.randn(9, 64)
-    for key in ("decoder.embed_tokens.weight", "decoder.output_projection.weight"):
-        state[key] = torch.cat([state[key], prompt_rows])
-    torch.save(
-        {"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, tmp_path / "checkpoint_avg.pt"
-    )
+    prompt_rows = write_fine_tuned_checkpoint(reference, tmp_path / "checkpoint_avg.pt", 9)
     cfg = compose_train(
         tmp_path,
         shared_data,

@@ -147,7 +147,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     module, datamodule, tokenizer, prompt = build(cfg)
     trainer = build_trainer(cfg)
     trainer.fit(module, datamodule=datamodule)
-    final_dir = save_final(trainer, module, tokenizer, prompt, run_dir / "final")
+    final_dir = run_dir / "final"
     summary = {
         "run_dir": str(run_dir),
         "final_model": str(final_dir),
@@ -156,7 +156,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "train_ids": datamodule.split("train").ids if cfg.data.train_shots is not None else None,
         "metrics": {key: float(value) for key, value in trainer.callback_metrics.items()},
     }
-    (run_dir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if trainer.is_global_zero:  # one writer under DDP
+        save_final(trainer, module, tokenizer, prompt, final_dir)
+        (run_dir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 

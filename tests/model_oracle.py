@@ -91,3 +91,15 @@ def write_fine_tuned_checkpoint(reference: BioGptForCausalLM, path: Path, prompt
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"cfg": {"model": fairseq_model_cfg(reference)}, "model": state}, path)
     return rows
+
+
+def small_with_released_vocab(max_positions: int) -> dict[str, int]:
+    """A 2-layer, 32-wide reference shape with the released 42,384-id vocabulary (tokenizer-compatible)."""
+    return dict(
+        vocab_size=42384,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=max_positions,
+    )

@@ -8,24 +8,15 @@ import sys
 from pathlib import Path
 
 import torch
-from model_oracle import padded_batch, reference_model, write_fine_tuned_checkpoint
+from model_oracle import padded_batch, reference_model, small_with_released_vocab, write_fine_tuned_checkpoint
 from transformers import BioGptForCausalLM, BioGptTokenizer
 
 from biogpt import BioGPT
 
-SHAPE = dict(
-    vocab_size=42384,
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=64,
-    max_position_embeddings=128,
-)
-
 
 def _fine_tuned_release_dir(directory: Path, vocab: Path, prompt_rows: int) -> BioGptForCausalLM:
     """A release-like directory: checkpoint_avg.pt with learned prompt rows, bpecodes, dict.txt."""
-    reference = reference_model(0, **SHAPE)
+    reference = reference_model(0, **small_with_released_vocab(128))
     write_fine_tuned_checkpoint(reference, directory / "checkpoint_avg.pt", prompt_rows)
     for name in ("bpecodes", "dict.txt"):
         shutil.copy(vocab / name, directory / name)

@@ -7,7 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model_oracle import reference_model, write_fairseq_checkpoint, write_fine_tuned_checkpoint
+from model_oracle import (
+    reference_model,
+    small_with_released_vocab,
+    write_fairseq_checkpoint,
+    write_fine_tuned_checkpoint,
+)
 
 from biogpt.data.tasks import load_task_split, make_task_config
 
@@ -93,15 +98,7 @@ def test_generate_cli_continues_a_text_with_hf_and_fairseq_checkpoints(
     tmp_path: Path, biogpt_vocab: Path
 ) -> None:
 
-    shape = dict(
-        vocab_size=42384,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=256,
-    )
-    reference = reference_model(0, **shape)
+    reference = reference_model(0, **small_with_released_vocab(256))
     reference.save_pretrained(tmp_path / "hf")
     write_fairseq_checkpoint(reference, tmp_path / "checkpoint.pt")
     outputs = []
@@ -210,15 +207,7 @@ def test_evaluation_from_a_fine_tuned_release_checkpoint_uses_its_learned_prompt
     tmp_path: Path, shared_data: Path, biogpt_vocab: Path, token_cache: Path
 ) -> None:
 
-    shape = dict(
-        vocab_size=42384,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=1024,
-    )
-    reference = reference_model(0, **shape)
+    reference = reference_model(0, **small_with_released_vocab(1024))
     write_fine_tuned_checkpoint(reference, tmp_path / "checkpoint_avg.pt", 5)
     ids = [
         e.id for e in load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples[:2]

@@ -13,13 +13,10 @@ from torch import Tensor
 IGNORE_INDEX = -100
 
 
-def next_token_targets(input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
-    """Targets aligned with the logits: position t predicts token t+1; padding and the end ignored."""
+def next_token_targets(input_ids: Tensor) -> Tensor:
+    """Targets aligned with the logits of unpadded rows: position t predicts token t+1, the last none."""
     targets = input_ids.roll(-1, dims=1)
     targets[:, -1] = IGNORE_INDEX
-    if attention_mask is not None:
-        targets = targets.masked_fill(~attention_mask.roll(-1, dims=1).bool(), IGNORE_INDEX)
-        targets[:, -1] = IGNORE_INDEX
     return targets
 
 

@@ -1,11 +1,14 @@
-"""Score generated texts of a task's test split with the official procedures.
+"""Score a model, or generated texts, on a task split with the official procedures.
 
+    python evaluate.py task=ddi ckpt=outputs/ddi/<run>/final
     python evaluate.py task=ddi predictions=generated.txt
 
 One generated text per line, in the order of the task's test examples. Writes ``metrics.json``,
 ``predictions.jsonl`` and the release-format files into the Hydra run directory. A thin Hydra entry
-point; the work is in :mod:`biogpt.evaluation`.
+point; the work is in :mod:`biogpt.evaluate`.
 """
+
+import sys
 
 import hydra
 from omegaconf import DictConfig
@@ -19,4 +22,7 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    from biogpt.config_errors import exit_on_unknown_keys
+
+    exit_on_unknown_keys("evaluate", sys.argv[1:])
     main()

@@ -100,6 +100,7 @@ PRESETS: dict[str, BioGPTConfig] = {
     # Small shapes for tests, the demo and CPU experiments; the full vocabulary keeps them usable with
     # the released tokenizer.
     "small": BioGPTConfig(num_layers=6, hidden_size=512, num_heads=8, ffn_size=2048),
+    "mini": BioGPTConfig(num_layers=4, hidden_size=128, num_heads=4, ffn_size=512, max_positions=1024),
     "tiny": BioGPTConfig(num_layers=2, hidden_size=64, num_heads=4, ffn_size=256, max_positions=1024),
 }
 

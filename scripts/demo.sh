@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job at small scale: prompt fine-tuning of a tiny BioGPT on a DDI sample, on CPU.
+# The main job on the embedded sample (demo/data), offline on CPU in a few minutes: corpus, learned
+# vocabulary, pre-training, KD-DTI prompt fine-tuning, evaluation, results table (biogpt/demo.py).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
-python train.py task=ddi model=tiny data.train_shots=16 data.update_freq=1 \
-    trainer.max_epochs=3 keep_last_epochs=2 trainer.limit_val_batches=4 "$@"
+python -m biogpt.demo "$@"

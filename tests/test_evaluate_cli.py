@@ -62,36 +62,30 @@ def test_overfitted_tiny_model_scores_f1_one_through_evaluate_py(
         [
             "train.py",
             *common,
-            "model=tiny",
-            "model.dropout=0",
-            "model.attention_dropout=0",
+            "debug=overfit",  # 4 examples of the training split, memorised, then scored
             "data.splits.train=test",
-            "data.train_shots=4",
-            "data.update_freq=1",
-            "data.loss_on=target",
-            "optim.lr=1e-2",
-            "optim.warmup_updates=5",
-            "trainer.max_epochs=60",
-            "trainer.limit_val_batches=0",
-            "callbacks={}",
             "logger={}",
             "trainer.enable_progress_bar=false",
             f"hydra.run.dir={tmp_path / 'train'}",
         ]
     )
     trained = json.loads((tmp_path / "train" / "train_summary.json").read_text())["train_ids"]
+    # The run's closing evaluation scored the final model on the examples it trained on.
+    closing = json.loads((tmp_path / "train" / "metrics.json").read_text())
+    assert closing["examples"] == 4 and closing["metrics"]["f1"] == 1.0
     _run(
         [
             "evaluate.py",
             *common,
             f"ckpt={tmp_path / 'train' / 'final'}",
-            f"ids=[{','.join(trained)}]",
+            f"eval.ids=[{','.join(trained)}]",
             f"hydra.run.dir={tmp_path / 'eval'}",
         ]
     )
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["examples"] == 4 and metrics["parse_failures"] == 0
     assert metrics["metrics"]["precision"] == metrics["metrics"]["recall"] == metrics["metrics"]["f1"] == 1.0
+    assert metrics == closing
 
 
 def test_generate_cli_continues_a_text_with_hf_and_fairseq_checkpoints(
@@ -189,9 +183,9 @@ def test_constrained_evaluation_runs_from_a_checkpoint(
             "evaluate.py",
             "task=ddi",
             f"ckpt={model_dir}",
-            "constrained=true",
-            f"ids=[{','.join(ids)}]",
-            "generation.max_new_tokens=8",
+            "eval.constrained=true",
+            f"eval.ids=[{','.join(ids)}]",
+            "eval.generation.max_new_tokens=8",
             f"data_dir={shared_data}",
             f"data.cache_dir={token_cache}",
             f"hydra.run.dir={tmp_path / 'eval'}",
@@ -217,8 +211,8 @@ def test_evaluation_from_a_fine_tuned_release_checkpoint_uses_its_learned_prompt
             "evaluate.py",
             "task=ddi",
             f"ckpt={tmp_path / 'checkpoint_avg.pt'}",
-            f"ids=[{','.join(ids)}]",
-            "generation.max_new_tokens=4",
+            f"eval.ids=[{','.join(ids)}]",
+            "eval.generation.max_new_tokens=4",
             f"data_dir={shared_data}",
             f"data.cache_dir={token_cache}",
             f"hydra.run.dir={tmp_path / 'eval'}",

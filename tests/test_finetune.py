@@ -201,6 +201,8 @@ def test_train_py_runs_end_to_end_and_averages_the_last_epochs(
             "trainer.max_epochs=3",
             "keep_last_epochs=2",
             "trainer.limit_val_batches=2",
+            "eval.limit=3",
+            "eval.generation.max_new_tokens=8",
             f"data_dir={shared_data}",
             f"data.cache_dir={token_cache}",
             f"hydra.run.dir={tmp_path}/run",
@@ -226,6 +228,13 @@ def test_train_py_runs_end_to_end_and_averages_the_last_epochs(
     summary = json.loads((tmp_path / "run" / "train_summary.json").read_text())
     assert summary["updates"] == 3 and "valid/loss" in summary["metrics"]
     assert (tmp_path / "run" / "logs" / "metrics.csv").is_file()
+    # The run ends by evaluating final/ on the first 3 test documents.
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["split"] == "test" and metrics["examples"] == 3
+    assert summary["evaluation"]["metrics"] == metrics["metrics"]
+    assert {"precision", "recall", "f1"} <= set(metrics["metrics"])
+    assert len((tmp_path / "run" / "predictions.jsonl").read_text().splitlines()) == 3
+    assert "f1" in run.stdout and str(tmp_path / "run" / "metrics.json") in run.stdout
 
 
 def test_fine_tuned_release_checkpoint_prompt_rows_become_the_soft_prompt(

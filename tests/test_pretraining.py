@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import signal
 import subprocess
@@ -222,6 +224,17 @@ def test_validation_perplexity_falls_and_the_final_model_initialises_fine_tuning
     perplexities = [float(row[column]) for row in rows[1:] if row[column]]
     assert len(perplexities) == 3 and perplexities[0] > perplexities[1] > perplexities[2]
     assert perplexities[2] < 0.5 * perplexities[0]
+    # The closing evaluation covers the whole valid split, written to metrics.json and the log.
+    closing = json.loads((tmp_path / "metrics.json").read_text())
+    valid_blocks = PackedIndex.read(packed).splits["valid"].blocks
+    assert (
+        closing["task"] == "pretrain" and closing["split"] == "valid" and closing["examples"] == valid_blocks
+    )
+    assert closing["metrics"]["perplexity"] == pytest.approx(math.exp(closing["metrics"]["loss"]))
+    column = rows[0].index("valid/perplexity")
+    logged = [float(row[column]) for row in rows[1:] if row[column]]
+    assert logged == [pytest.approx(closing["metrics"]["perplexity"])]
+    assert closing["metrics"]["perplexity"] < 0.5 * perplexities[0]
     final = Path(summary["final_model"])
     finetune = compose_train(tmp_path / "ft", shared_data, ["task=ddi", "model=tiny", f"model.init={final}"])
     backbone = load_backbone(finetune)

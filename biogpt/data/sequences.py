@@ -27,7 +27,7 @@ class SequenceLayout:
     """Lengths and special ids that fix how a (source, target) pair becomes a training sequence."""
 
     eos_id: int
-    ellipsis_id: int
+    ellipsis_ids: tuple[int, ...]  # what marks a cut: "..." (one piece in the released vocabulary)
     prompt_ids: tuple[int, ...] = ()
     max_source_positions: int = 640
     max_positions: int = 1024
@@ -36,7 +36,7 @@ class SequenceLayout:
     def __post_init__(self) -> None:
         if self.loss_on not in LOSS_ON:
             raise ValueError(f"unknown loss_on {self.loss_on!r}; valid choices: {', '.join(LOSS_ON)}")
-        if self.max_target_positions < 2:
+        if self.max_target_positions < len(self.ellipsis_ids) + 1:
             raise ValueError(
                 f"max_positions ({self.max_positions}) leaves no room for a target after "
                 f"max_source_positions ({self.max_source_positions}) and a "
@@ -50,14 +50,15 @@ class SequenceLayout:
     def truncate_source(self, source_ids: list[int]) -> list[int]:
         if len(source_ids) <= self.max_source_positions:
             return source_ids
-        return source_ids[: self.max_source_positions - 1] + [self.ellipsis_id]
+        return source_ids[: self.max_source_positions - len(self.ellipsis_ids)] + list(self.ellipsis_ids)
 
     def truncate_target(self, target_ids: list[int]) -> list[int]:
         """The target with its ``</s>``, cut as released."""
         with_eos = target_ids + [self.eos_id]
         if len(with_eos) <= self.max_target_positions:
             return with_eos
-        return with_eos[: self.max_target_positions - 2] + [self.ellipsis_id, self.eos_id]
+        kept = self.max_target_positions - len(self.ellipsis_ids) - 1
+        return with_eos[:kept] + [*self.ellipsis_ids, self.eos_id]
 
     def prefix(self, source_ids: list[int]) -> list[int]:
         """What generation continues: ``[</s>; source; prompt]``."""

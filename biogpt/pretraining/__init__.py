@@ -1,4 +1,4 @@
-"""Causal-LM pre-training of BioGPT on a packed PubMed corpus: ``train.py experiment=pretrain_biogpt``.
+"""Causal-LM pre-training of BioGPT on a packed PubMed corpus: ``train.py experiment=paper/pretrain``.
 
 :func:`pretrain` is what :func:`biogpt.pipeline.train` runs for ``job: pretrain``: it builds the model
 (``model.preset``, or ``model.init`` to continue from weights), the data over the packed corpus
@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, open_dict
 
 from biogpt.data.packing import PackedIndex, vocabulary_hash
+from biogpt.loggers import closing_loggers, live_loggers, log_evaluation, log_run_config
 from biogpt.model import BioGPT
 from biogpt.pipeline import build_trainer, load_backbone, load_tokenizer, optim_config
 from biogpt.pretraining.checkpoints import CHECKPOINT_NAME, AtomicCheckpointIO, latest_checkpoint
@@ -92,7 +95,7 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
     settings = cfg.pretrain
     L.seed_everything(cfg.seed, workers=True)
     tokenizer = load_tokenizer(cfg)
-    model = load_backbone(cfg)
+    model = load_backbone(cfg, tokenizer.vocab_size)
     datamodule = PackedDataModule(
         settings.corpus_dir,
         blocks_per_batch=settings.blocks_per_batch,
@@ -109,16 +112,50 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
     trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, ModelCheckpoint)] + [checkpoints]
     trainer.strategy.checkpoint_io = AtomicCheckpointIO()
     resumed_from = _resume_path(cfg, checkpoints)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resumed_from)
-    summary = {
-        "run_dir": str(run_dir),
-        "final_model": str(run_dir / "final"),
-        "resumed_from": resumed_from,
-        "updates": trainer.global_step,
-        "metrics": {key: float(value) for key, value in trainer.callback_metrics.items()},
-    }
-    if trainer.is_global_zero:
-        module.model.save_pretrained(run_dir / "final")
-        tokenizer.save_pretrained(run_dir / "final")
-        (run_dir / "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log_run_config(trainer.loggers, cfg)
+    with closing_loggers(trainer):
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resumed_from)
+        summary: dict[str, Any] = {
+            "run_dir": str(run_dir),
+            "final_model": str(run_dir / "final"),
+            "resumed_from": resumed_from,
+            "updates": trainer.global_step,
+            "metrics": {key: float(value) for key, value in trainer.callback_metrics.items()},
+        }
+        if trainer.is_global_zero:
+            module.model.save_pretrained(run_dir / "final")
+            tokenizer.save_pretrained(run_dir / "final")
+            if cfg.eval.split is not None:
+                evaluation = validate_final(module, datamodule)
+                (run_dir / "metrics.json").write_text(json.dumps(evaluation, indent=2) + "\n")
+                summary["evaluation"] = {**evaluation, "metrics_file": str(run_dir / "metrics.json")}
+                log_evaluation(
+                    live_loggers(trainer), evaluation["metrics"], [], prefix="valid", step=trainer.global_step
+                )
+            (run_dir / "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def validate_final(module: CausalLMPretrainer, datamodule: PackedDataModule) -> dict[str, Any]:
+    """The final model's loss and perplexity on the corpus's whole valid split, as ``metrics.json`` holds
+    them for fine-tuning runs (pre-training has no test split: its held-out documents are ``valid``).
+
+    Run in this process by rank 0 alone, like fine-tuning's closing evaluation: a second
+    ``trainer.validate`` would start the processes of a spawning strategy again.
+    """
+    loader = datamodule.valid_loader(remedy="or set eval.split=null")
+    model = module.model.eval()
+    sums = torch.zeros(2, dtype=torch.float64)
+    with torch.no_grad():
+        for batch in loader:
+            batch = {k: v.to(module.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+            total, count = module(batch)
+            sums += torch.stack([total.double(), count.double()]).cpu() * float(batch["loss_weight"])
+    model.train()
+    loss = (sums[0] / sums[1].clamp(min=1)).item()
+    return {
+        "task": "pretrain",
+        "split": "valid",
+        "examples": len(datamodule.splits["valid"]),
+        "metrics": {"loss": loss, "perplexity": math.exp(min(loss, 50.0))},
+    }

@@ -190,13 +190,17 @@ class PackedDataModule(L.LightningDataModule):
         return self._loader("train", sampler)
 
     def val_dataloader(self) -> DataLoader:
+        rank, world_size = self._rank_and_world()
+        return self.valid_loader(rank, world_size, "or set trainer.limit_val_batches=0")
+
+    def valid_loader(self, rank: int = 0, world_size: int = 1, remedy: str = "") -> DataLoader:
+        """Every valid block once over the ranks; rank 0 of 1 reads them all (the closing evaluation)."""
         blocks = len(self.splits["valid"])
         if blocks == 0:
             raise ValueError(
                 f"the valid split of {self.corpus_dir} has no full block; pack with a larger "
-                "--valid-fraction, or set trainer.limit_val_batches=0"
+                f"--valid-fraction {remedy}".rstrip()
             )
-        rank, world_size = self._rank_and_world()
         return self._loader(
             "valid", EvalBlockSampler(blocks, self.blocks_per_batch, rank=rank, world_size=world_size)
         )

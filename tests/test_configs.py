@@ -1,0 +1,157 @@
+"""The Hydra config groups: every option composes, the trainers build, and mistakes are named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import hydra
+import pytest
+from hydra_config import CONF_DIR, compose_train
+from lightning.pytorch.callbacks import RichModelSummary, RichProgressBar
+from lightning.pytorch.strategies import FSDPStrategy
+from rich.console import Console
+from torch.distributed.fsdp.wrap import ModuleWrapPolicy
+
+from biogpt.config_errors import unknown_key_messages
+from biogpt.model import DecoderLayer
+from biogpt.pipeline import build_trainer
+from biogpt.summary import print_run_summary
+
+PROJECT = Path(__file__).resolve().parents[1]
+GROUPS = ("task", "target_format", "prompt", "model", "trainer", "logger", "callbacks", "debug", "experiment")
+
+
+def _options(group: str) -> list[str]:
+    return sorted(
+        str(path.relative_to(CONF_DIR / group).with_suffix("")) for path in (CONF_DIR / group).rglob("*.yaml")
+    )
+
+
+@pytest.mark.parametrize(
+    "override", [f"{group}={option}" for group in GROUPS for option in _options(group)], ids=str
+)
+def test_every_config_option_composes(override: str, tmp_path: Path, shared_data: Path) -> None:
+    cfg = compose_train(tmp_path, shared_data, [override])
+    group, option = override.split("=")
+    if group == "experiment" and option.startswith("paper/") and option != "paper/pretrain":
+        # The paper presets: BioGPT from its released weights, the task's own settings, fp32 as released.
+        assert cfg.model.preset == "biogpt" and cfg.model.init == "microsoft/biogpt"
+        assert cfg.task.name == option.removeprefix("paper/").replace("_", "-")
+        assert cfg.trainer.precision == "32-true" and cfg.data.update_freq == 32
+    # Every run ends by evaluating on the test split; the overfit check scores what it trained on.
+    assert cfg.eval.split == ("train" if override == "debug=overfit" else "test")
+
+
+def test_paper_presets_leave_the_swept_choices_to_the_command_line(tmp_path: Path, shared_data: Path) -> None:
+    cfg = compose_train(
+        tmp_path, shared_data, ["experiment=paper/kd_dti", "target_format=svo", "prompt=hard"]
+    )
+    assert cfg.target_format.name == "svo" and cfg.prompt.kind == "hard"
+    assert compose_train(tmp_path, shared_data, ["experiment=paper/hoc"]).task.average_checkpoints is False
+    # A debug setting shrinks an experiment, whatever their order on the command line.
+    assert (
+        compose_train(tmp_path, shared_data, ["debug=fast", "experiment=paper/kd_dti"]).model.preset == "tiny"
+    )
+
+
+def test_fsdp_trainer_shards_each_decoder_layer(tmp_path: Path, shared_data: Path) -> None:
+    """Lightning runs FSDP on GPUs only; what can be checked here is the strategy the config builds."""
+    cfg = compose_train(tmp_path, shared_data, ["trainer=fsdp", "model=biogpt-large"])
+    strategy = hydra.utils.instantiate(cfg.trainer.strategy)
+    assert isinstance(strategy, FSDPStrategy)
+    policy = strategy.kwargs["auto_wrap_policy"]
+    assert isinstance(policy, ModuleWrapPolicy) and policy._module_classes == {DecoderLayer}
+    checkpointed = strategy._activation_checkpointing_kwargs["auto_wrap_policy"]
+    assert isinstance(checkpointed, ModuleWrapPolicy) and checkpointed._module_classes == {DecoderLayer}
+    assert strategy.sharding_strategy.name == "FULL_SHARD" and strategy._state_dict_type == "full"
+    assert cfg.trainer.precision == "bf16-mixed" and cfg.trainer.use_distributed_sampler is False
+
+
+def test_progress_bar_and_summary_callbacks_follow_the_trainer_flags(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    kinds = (RichProgressBar, RichModelSummary)
+    shown = build_trainer(compose_train(tmp_path, shared_data, ["logger={}"]))
+    assert all(any(isinstance(c, kind) for c in shown.callbacks) for kind in kinds)
+    quiet = build_trainer(
+        compose_train(
+            tmp_path,
+            shared_data,
+            ["logger={}", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"],
+        )
+    )
+    assert not any(isinstance(c, kinds) for c in quiet.callbacks)
+
+
+def test_unknown_keys_are_named_with_the_valid_keys_and_close_matches() -> None:
+    [message] = unknown_key_messages("train", ["task=ddi", "data.max_tokenz=5"])
+    assert "unknown config key 'data.max_tokenz'" in message and "Did you mean 'data.max_tokens'?" in message
+    assert "valid keys of 'data': batch_size, cache_dir, loss_on, max_tokens" in message
+    # In a sweep, inside an experiment's own keys, and at the top level.
+    assert unknown_key_messages("train", ["-m", "target_format=svo,rel-is", "prompt.lenght=1,5"])[
+        0
+    ].startswith(
+        "unknown config key 'prompt.lenght': 'prompt' has no key 'lenght'. Did you mean 'prompt.length'?"
+    )
+    [pretrain] = unknown_key_messages("train", ["experiment=pretrain_tiny", "pretrain.corpus_dri=x"])
+    assert "Did you mean 'pretrain.corpus_dir'?" in pretrain
+    [top] = unknown_key_messages("evaluate", ["ckpts=x"])
+    assert "the config has no key 'ckpts'" in top and "Did you mean 'ckpt'?" in top
+    # Valid keys, additions (+key) and Hydra's own settings pass.
+    valid = ["data.max_tokens=5", "+extra.key=1", "hydra.run.dir=x", "eval.generation.beam=5", "seed=1,2"]
+    assert unknown_key_messages("train", valid) == []
+    # A key whose value must be given (pretrain.corpus_dir: ???) exists.
+    assert unknown_key_messages("train", ["experiment=pretrain_tiny", "pretrain.corpus_dir=x"]) == []
+
+
+def test_train_py_exits_before_running_on_an_unknown_key() -> None:
+    result = subprocess.run(
+        [sys.executable, "train.py", "task=ddi", "optim.lrr=1e-3"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "unknown config key 'optim.lrr'" in result.stderr and "Did you mean 'optim.lr'?" in result.stderr
+    wrong_option = subprocess.run(
+        [sys.executable, "train.py", "task=kddti"], cwd=PROJECT, capture_output=True, text=True, timeout=120
+    )
+    assert wrong_option.returncode == 1 and "Available options in 'task'" in wrong_option.stderr
+    assert "kd_dti" in wrong_option.stderr
+
+
+def test_end_of_run_summary_shows_scores_and_existing_outputs(tmp_path: Path) -> None:
+    (tmp_path / "final").mkdir()
+    (tmp_path / "metrics.json").write_text("{}")
+    summary = {
+        "run_dir": str(tmp_path),
+        "updates": 12,
+        "evaluation": {
+            "split": "test",
+            "examples": 3,
+            "parse_failures": 1,
+            "metrics": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3},
+        },
+    }
+    console = Console(record=True, width=200)
+    print_run_summary(summary, console)
+    text = console.export_text()
+    assert "test scores (3 examples)" in text and "33.33" in text and "25.00" in text
+    assert str(tmp_path / "final") in text and str(tmp_path / "metrics.json") in text
+    assert "predictions.jsonl" not in text  # only outputs that exist are listed
+
+
+def test_fast_dev_run_trains_one_batch_then_evaluates(
+    tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    from biogpt.pipeline import train
+
+    cfg = compose_train(
+        tmp_path, shared_data, ["task=ddi", "debug=fast_dev_run", "logger={}"], cache_dir=token_cache
+    )
+    summary = train(cfg)
+    assert summary["updates"] == 1 and not (tmp_path / "checkpoints").exists()
+    assert summary["evaluation"]["examples"] == 2 and (tmp_path / "final" / "model.safetensors").is_file()

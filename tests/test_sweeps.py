@@ -125,7 +125,7 @@ def test_table10_prompt_sweeps_share_one_report(tmp_path: Path, shared_data: Pat
     rows = _report(sweep_dir, "--x", "prompt.length")
     settings = [(row["prompt"], row["prompt.length"], row["prompt.text"], row["n"]) for row in rows]
     assert len(settings) == 4
-    assert [s for s in settings if s[0] == "soft"] == [("soft", "1", "—", "2"), ("soft", "5", "—", "2")]
+    assert [s for s in settings if s[0] == "soft"] == [("soft", "1", "", "2"), ("soft", "5", "", "2")]
     assert sorted(s[2] for s in settings if s[0] == "hard") == ["in conclusion,", "we have that"]
 
 

@@ -126,7 +126,8 @@ def test_table10_prompt_sweeps_share_one_report(tmp_path: Path, shared_data: Pat
     settings = [(row["prompt"], row["prompt.length"], row["prompt.text"], row["n"]) for row in rows]
     assert len(settings) == 4
     assert [s for s in settings if s[0] == "soft"] == [("soft", "1", "", "2"), ("soft", "5", "", "2")]
-    assert sorted(s[2] for s in settings if s[0] == "hard") == ["in conclusion,", "we have that"]
+    # Settings are shown as the overrides were written (Hydra keeps the quotes of a quoted value).
+    assert sorted(s[2] for s in settings if s[0] == "hard") == ["'in conclusion,'", "'we have that'"]
 
 
 def test_few_shot_sweep_samples_training_examples_per_seed(
@@ -155,13 +156,12 @@ def test_slurm_launcher_config_composes_for_a_gpu_sweep(launcher: str) -> None:
         [
             sys.executable,
             "train.py",
-            "-m",
             f"hydra/launcher={launcher}",
             "trainer=ddp",
             "trainer.num_nodes=2",
             "hydra.launcher.partition=gpu",
             "--cfg",
-            "hydra",
+            "all",  # the launcher's fields interpolate the job's config (trainer, task)
             "--resolve",
         ],
         cwd=PROJECT,

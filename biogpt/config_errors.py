@@ -19,7 +19,7 @@ from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException
 from omegaconf import DictConfig, MissingMandatoryValue, OmegaConf
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+from biogpt.paths import CONF_DIR
 
 # Command-line flags that keep their meaning for this check; any other flag (--cfg, --help,
 # --config-name, ...) changes what is composed, so the check steps aside and Hydra handles it.

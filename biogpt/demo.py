@@ -30,14 +30,13 @@ from rich.table import Table
 
 from biogpt.data.packing import pack_corpus
 from biogpt.data.pubmed import iter_documents, write_dataset
+from biogpt.paths import CONF_DIR, PROJECT_ROOT
 from biogpt.pipeline import train
 from biogpt.summary import format_metric
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.tokenizer.learn import learn_vocabulary
 
-PROJECT = Path(__file__).resolve().parents[1]
-CONF_DIR = PROJECT / "conf"
-DEMO_DATA = PROJECT / "demo" / "data"
+DEMO_DATA = PROJECT_ROOT / "demo" / "data"
 
 # The toy scale: a vocabulary, block size and number of updates that a 2-core CPU gets through in
 # about two minutes, yet large enough for the fine-tuned model to extract relations.

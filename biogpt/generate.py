@@ -13,9 +13,8 @@ from omegaconf import DictConfig
 
 from biogpt.generation import GenerationConfig, generate
 from biogpt.model import BioGPT
+from biogpt.paths import CONF_DIR
 from biogpt.tokenizer import BioGPTTokenizer
-
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 
 def continue_text(cfg: DictConfig) -> str:
@@ -42,7 +41,7 @@ def continue_text(cfg: DictConfig) -> str:
     return tokenizer.decode(prefix[1:] + continuation)
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="generate")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="generate")
 def main(cfg: DictConfig) -> None:
     print(continue_text(cfg))
 

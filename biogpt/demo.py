@@ -32,7 +32,7 @@ from biogpt.data.packing import pack_corpus
 from biogpt.data.pubmed import iter_documents, write_dataset
 from biogpt.paths import CONF_DIR, PROJECT_ROOT
 from biogpt.pipeline import train
-from biogpt.summary import format_metric
+from biogpt.summary import format_metric, print_paths
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.tokenizer.learn import learn_vocabulary
 
@@ -139,12 +139,9 @@ def results_table(pretrained: dict[str, Any], finetuned: dict[str, Any], seconds
     return table
 
 
-def paths_table(work: Path, finetuned: dict[str, Any]) -> Table:
-    table = Table(title="where the outputs are", title_justify="left")
-    table.add_column("output")
-    table.add_column("path")
+def output_paths(work: Path, finetuned: dict[str, Any]) -> dict[str, Path]:
     run = Path(finetuned["run_dir"])
-    rows = {
+    return {
         "pre-trained model": work / "pretrain" / "final",
         "learned vocabulary": work / "vocab",
         "fine-tuned (averaged) model": run / "final",
@@ -154,9 +151,6 @@ def paths_table(work: Path, finetuned: dict[str, Any]) -> Table:
         "training logs": run / "logs" / "metrics.csv",
         "pre-training logs": work / "pretrain" / "logs" / "metrics.csv",
     }
-    for label, path in rows.items():
-        table.add_row(label, str(path))
-    return table
 
 
 def run_demo(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -172,7 +166,7 @@ def run_demo(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     finetuned = finetune(work, Path(pretrained["final_model"]))
     console = Console()
     console.print(results_table(pretrained, finetuned, time.perf_counter() - started))
-    console.print(paths_table(work, finetuned))
+    print_paths("where the outputs are", output_paths(work, finetuned), console)
     return pretrained, finetuned
 
 

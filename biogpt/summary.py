@@ -32,33 +32,39 @@ def format_metric(name: str, value: float) -> str:
     return f"{value:.4f}" if name in RAW_METRICS else f"{100 * value:.2f}"
 
 
-def summary_tables(summary: dict[str, Any]) -> list[Table]:
-    """The scores of the closing evaluation (if any) and the paths of the run's outputs."""
-    tables = []
+def scores_table(summary: dict[str, Any]) -> Table | None:
+    """The scores of the run's closing evaluation, if it had one."""
     evaluation = summary.get("evaluation")
-    if evaluation:
-        split = evaluation["split"]
-        scores = Table(title=f"{split} scores ({evaluation['examples']} examples)", title_justify="left")
-        scores.add_column("metric")
-        scores.add_column("value", justify="right")
-        for name, value in evaluation["metrics"].items():
-            scores.add_row(name, format_metric(name, value))
-        if "parse_failures" in evaluation:
-            scores.add_row("parse failures", str(evaluation["parse_failures"]))
-        tables.append(scores)
-    run_dir = Path(summary["run_dir"])
-    paths = Table(title=f"run directory: {run_dir}", title_justify="left")
-    paths.add_column("output")
-    paths.add_column("path")
-    paths.add_row("updates", str(summary["updates"]))
-    for label, relative in RUN_OUTPUTS.items():
-        if (run_dir / relative).exists():
-            paths.add_row(label, str(run_dir / relative))
-    tables.append(paths)
-    return tables
+    if not evaluation:
+        return None
+    scores = Table(
+        title=f"{evaluation['split']} scores ({evaluation['examples']} examples)", title_justify="left"
+    )
+    scores.add_column("metric")
+    scores.add_column("value", justify="right")
+    for name, value in evaluation["metrics"].items():
+        scores.add_row(name, format_metric(name, value))
+    if "parse_failures" in evaluation:
+        scores.add_row("parse failures", str(evaluation["parse_failures"]))
+    return scores
+
+
+def print_paths(title: str, paths: dict[str, Path], console: Console) -> None:
+    """One ``label: path`` line each, never wrapped or cut (a table would crop long paths to the
+    terminal's width, and a cropped path cannot be copied)."""
+    console.print(f"[bold]{title}[/]")
+    for label, path in paths.items():
+        console.print(f"  {label}: {path}", soft_wrap=True, highlight=False, markup=False)
 
 
 def print_run_summary(summary: dict[str, Any], console: Console | None = None) -> None:
+    """The scores, then the run's outputs that exist."""
     console = console or Console()
-    for table in summary_tables(summary):
-        console.print(table)
+    scores = scores_table(summary)
+    if scores is not None:
+        console.print(scores)
+    run_dir = Path(summary["run_dir"])
+    outputs = {
+        label: run_dir / relative for label, relative in RUN_OUTPUTS.items() if (run_dir / relative).exists()
+    }
+    print_paths(f"run directory: {run_dir} ({summary['updates']} updates)", outputs, console)

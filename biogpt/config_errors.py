@@ -12,20 +12,19 @@ import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException
-from omegaconf import DictConfig, MissingMandatoryValue, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from biogpt.paths import CONF_DIR
 
 # Command-line flags that keep their meaning for this check; any other flag (--cfg, --help,
 # --config-name, ...) changes what is composed, so the check steps aside and Hydra handles it.
 _MULTIRUN_FLAGS = frozenset({"-m", "--multirun"})
-
-_ABSENT = object()
 
 
 def _is_group(key: str, conf_dir: Path) -> bool:
@@ -40,24 +39,24 @@ def _first_choice(override: Override) -> str:
 
 
 def describe_unknown_key(cfg: DictConfig, key: str) -> str | None:
-    """Why ``key`` is not in ``cfg`` (the valid keys where the path stops), or None if it is."""
-    try:
-        if OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=True) is not _ABSENT:
-            return None
-    except MissingMandatoryValue:  # a key whose value must be given (???): it exists
-        return None
+    """Why ``key`` is not in ``cfg`` (the valid keys where the path stops), or None if it is.
+
+    The walk reads the unresolved tree: outside a Hydra run, interpolations such as
+    ``${hydra:runtime.output_dir}`` cannot resolve, yet their keys exist.
+    """
     parts = key.split(".")
-    node: object = cfg
+    level: dict[str, Any] = OmegaConf.to_container(cfg, resolve=False)  # type: ignore[assignment]
     depth = 0
-    while depth < len(parts) - 1:
-        child = node.get(parts[depth]) if isinstance(node, DictConfig) else None
-        if not isinstance(child, DictConfig):
-            break
-        node, depth = child, depth + 1
-    parent = ".".join(parts[:depth])
-    valid = sorted(str(name) for name in node.keys()) if isinstance(node, DictConfig) else []
-    where = f"'{parent}'" if parent else "the config"
-    prefix = f"{parent}." if parent else ""
+    while parts[depth] in level:
+        child = level[parts[depth]]
+        if depth == len(parts) - 1 or not isinstance(child, dict):
+            # The key exists, or the path goes on into a value, list or interpolation: Hydra checks those.
+            return None
+        level, depth = child, depth + 1
+    where_name = ".".join(parts[:depth])
+    valid = sorted(str(name) for name in level)
+    where = f"'{where_name}'" if where_name else "the config"
+    prefix = f"{where_name}." if where_name else ""
     close = difflib.get_close_matches(parts[depth], valid, n=3)
     hint = f" Did you mean {' or '.join(repr(prefix + name) for name in close)}?" if close else ""
     return (

@@ -154,6 +154,19 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
     return hydra.utils.instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks)
 
 
+def print_lightning_logs_once() -> None:
+    """Leave Lightning's messages to the root logger's handlers when it has some (under Hydra).
+
+    Importing ``lightning`` always attaches a console handler ("INFO: ...") to the ``lightning``
+    logger, and its subpackages propagate to the root once Hydra has configured it: every Lightning
+    message would print twice, and only one copy would reach the run's log file.
+    """
+    if logging.getLogger().handlers:
+        lightning_logger = logging.getLogger("lightning")
+        for handler in list(lightning_logger.handlers):
+            lightning_logger.removeHandler(handler)
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fine-tune, save the evaluation model as ``<run dir>/final``, then evaluate it on ``eval.split``.
 
@@ -162,6 +175,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     and to the loggers. ``job: pretrain`` (set by the pre-training experiments) runs causal-LM
     pre-training instead.
     """
+    print_lightning_logs_once()
     if cfg.get("job", "finetune") == "pretrain":
         from biogpt.pretraining import pretrain
 

@@ -235,6 +235,9 @@ def test_train_py_runs_end_to_end_and_averages_the_last_epochs(
     assert {"precision", "recall", "f1"} <= set(metrics["metrics"])
     assert len((tmp_path / "run" / "predictions.jsonl").read_text().splitlines()) == 3
     assert "f1" in run.stdout and str(tmp_path / "run" / "metrics.json") in run.stdout
+    # Lightning's messages print once, in Hydra's format, and reach the run's log file.
+    assert (run.stdout + run.stderr).count("`Trainer.fit` stopped") == 1
+    assert "`Trainer.fit` stopped" in (tmp_path / "run" / "train.log").read_text()
 
 
 def test_fine_tuned_release_checkpoint_prompt_rows_become_the_soft_prompt(

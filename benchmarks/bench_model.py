@@ -20,7 +20,7 @@ import torch
 from transformers import BioGptConfig, BioGptForCausalLM
 
 from biogpt import BioGPT
-from biogpt.loss import next_token_targets, summed_lm_loss
+from biogpt.training.loss import next_token_targets, summed_lm_loss
 
 
 def parse_args() -> argparse.Namespace:

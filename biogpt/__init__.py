@@ -13,6 +13,7 @@ _EXPORTS = {
     "BioGPT": "biogpt.model",
     "BioGPTConfig": "biogpt.model",
     "KVCache": "biogpt.model",
+    "BioGPTTokenizer": "biogpt.tokenizer",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,4 +1,5 @@
-"""Prompts between source and target: learned virtual tokens, a text, or nothing.
+"""Prompts between source and target: learned virtual tokens, a text, or nothing; and the sequence
+layout that places them.
 
 As in the release, a soft prompt is ``N`` tokens ``learned1..learnedN`` appended to the vocabulary:
 their embedding rows are the learned prompt vectors, so fine-tuned fairseq checkpoints (which carry
@@ -12,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from biogpt.data.sequences import SequenceLayout
 from biogpt.model import BioGPT
 from biogpt.tokenizer import BioGPTTokenizer
 
@@ -50,14 +52,71 @@ class PromptConfig:
         return " ".join(self.soft_tokens) if self.kind == "soft" else self.text if self.kind == "hard" else ""
 
 
-def prompt_ids(config: PromptConfig, tokenizer: BioGPTTokenizer) -> tuple[int, ...]:
-    """Token ids of the prompt; adds the soft-prompt tokens to the tokenizer if it lacks them."""
+@dataclass(frozen=True)
+class PromptTokens:
+    """A prompt's token ids, and the soft-prompt tokens the tokenizer lacks.
+
+    ``new_tokens`` get the ids after the tokenizer's vocabulary, in order: the caller adds them
+    (``tokenizer.add_tokens``) and grows the model's embedding to match (:func:`fit_embeddings`), so
+    both changes are visible where the objects are built rather than hidden in a lookup.
+    """
+
+    ids: tuple[int, ...]
+    new_tokens: tuple[str, ...] = ()
+
+
+def prompt_tokens(config: PromptConfig, tokenizer: BioGPTTokenizer) -> PromptTokens:
+    """The prompt's ids under ``tokenizer`` once its ``new_tokens`` are added; the tokenizer is unchanged."""
     if config.kind == "soft":
-        tokenizer.add_tokens(config.soft_tokens)
-        return tuple(tokenizer.token_to_id(token) for token in config.soft_tokens)
+        next_id = tokenizer.vocab_size
+        ids: list[int] = []
+        new: list[str] = []
+        for token in config.soft_tokens:
+            known = tokenizer.token_to_id(token)
+            if known is None:
+                known, next_id = next_id, next_id + 1
+                new.append(token)
+            ids.append(known)
+        return PromptTokens(tuple(ids), tuple(new))
     if config.kind == "hard":
-        return tuple(tokenizer.encode(config.text))
-    return ()
+        return PromptTokens(tuple(tokenizer.encode(config.text)))
+    return PromptTokens(())
+
+
+# The released vocabulary spells "..." as one piece; a vocabulary learned on another corpus may need
+# several, which mark a cut just the same.
+ELLIPSIS = "..."
+
+
+@dataclass(frozen=True)
+class LayoutSettings:
+    """How long sequences may be and where the loss is taken (the task's and ``data.loss_on``).
+
+    ``max_source_positions`` bounds the source (cut with "..." as the release does), ``max_positions``
+    the whole sequence (further bounded by the model's positions), ``loss_on`` is ``all`` (the
+    release's LM loss over the whole sequence) or ``target``.
+    """
+
+    max_source_positions: int = 1024
+    max_positions: int = 1024
+    loss_on: str = "all"
+
+
+def build_layout(
+    settings: LayoutSettings,
+    tokenizer: BioGPTTokenizer,
+    prompt_ids: tuple[int, ...],
+    model_positions: int | None = None,
+) -> SequenceLayout:
+    """How examples become sequences under ``tokenizer``, with the prompt's ids between source and target."""
+    return SequenceLayout(
+        eos_id=tokenizer.eos_id,
+        ellipsis_ids=tuple(tokenizer.encode(ELLIPSIS)),
+        prompt_ids=prompt_ids,
+        max_source_positions=settings.max_source_positions,
+        max_positions=min(settings.max_positions, model_positions or settings.max_positions),
+        loss_on=settings.loss_on,
+    )
 
 
 def fit_embeddings(model: BioGPT, vocab_size: int, init: str = "random", seed: int = 0) -> int:

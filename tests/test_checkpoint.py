@@ -24,8 +24,8 @@ from safetensors.torch import load_file, save_file
 from transformers import BioGptForCausalLM
 
 from biogpt import BioGPT
-from biogpt.checkpoint import CheckpointError
-from biogpt.safe_pickle import UnsafeCheckpointError
+from biogpt.model.safe_pickle import UnsafeCheckpointError
+from biogpt.model.weights import CheckpointError
 
 REAL_BIOGPT = dict(
     vocab_size=42384,

@@ -14,10 +14,10 @@ from lightning.pytorch.strategies import FSDPStrategy
 from rich.console import Console
 from torch.distributed.fsdp.wrap import ModuleWrapPolicy
 
-from biogpt.config_errors import unknown_key_messages
+from biogpt.artifacts.summary import print_run_summary
+from biogpt.experiment.build import build_trainer
+from biogpt.experiment.config_errors import unknown_key_messages
 from biogpt.model import DecoderLayer
-from biogpt.pipeline import build_trainer
-from biogpt.summary import print_run_summary
 
 PROJECT = Path(__file__).resolve().parents[1]
 GROUPS = ("task", "target_format", "prompt", "model", "trainer", "logger", "callbacks", "debug", "experiment")
@@ -95,7 +95,7 @@ def test_unknown_keys_are_named_with_the_valid_keys_and_close_matches() -> None:
     ].startswith(
         "unknown config key 'prompt.lenght': 'prompt' has no key 'lenght'. Did you mean 'prompt.length'?"
     )
-    [pretrain] = unknown_key_messages("train", ["experiment=pretrain_tiny", "pretrain.corpus_dri=x"])
+    [pretrain] = unknown_key_messages("pretrain", ["experiment=pretrain_tiny", "pretrain.corpus_dri=x"])
     assert "Did you mean 'pretrain.corpus_dir'?" in pretrain
     [top] = unknown_key_messages("evaluate", ["ckpts=x"])
     assert "the config has no key 'ckpts'" in top and "Did you mean 'ckpt'?" in top
@@ -105,7 +105,7 @@ def test_unknown_keys_are_named_with_the_valid_keys_and_close_matches() -> None:
     valid.append("run_dir=/tmp/x")
     assert unknown_key_messages("train", valid) == []
     # A key whose value must be given (pretrain.corpus_dir: ???) exists.
-    assert unknown_key_messages("train", ["experiment=pretrain_tiny", "pretrain.corpus_dir=x"]) == []
+    assert unknown_key_messages("pretrain", ["experiment=pretrain_tiny", "pretrain.corpus_dir=x"]) == []
 
 
 def test_train_py_exits_before_running_on_an_unknown_key() -> None:
@@ -135,13 +135,18 @@ def test_end_of_run_summary_shows_scores_and_existing_outputs(tmp_path: Path) ->
             "split": "test",
             "examples": 3,
             "parse_failures": 1,
-            "metrics": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3},
+            "metrics": {"tp": 1.0, "fp": 1.0, "fn": 8.0, "precision": 0.5, "recall": 0.25, "f1": 1 / 3},
         },
     }
     console = Console(record=True, width=200)
     print_run_summary(summary, console)
     text = console.export_text()
     assert "test scores (3 examples)" in text and "33.33" in text and "25.00" in text
+    # Counts print as counts: a BC5CDR subset's 8 missed pairs once read as "fn 800.00".
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip() for line in text.splitlines() if "│" in line
+    }
+    assert (rows["tp"], rows["fp"], rows["fn"]) == ("1", "1", "8")
     assert str(tmp_path / "final") in text and str(tmp_path / "metrics.json") in text
     assert "predictions.jsonl" not in text  # only outputs that exist are listed
 
@@ -149,7 +154,7 @@ def test_end_of_run_summary_shows_scores_and_existing_outputs(tmp_path: Path) ->
 def test_fast_dev_run_trains_one_batch_then_evaluates(
     tmp_path: Path, shared_data: Path, token_cache: Path
 ) -> None:
-    from biogpt.pipeline import train
+    from biogpt.experiment.finetune import train
 
     cfg = compose_train(
         tmp_path, shared_data, ["task=ddi", "debug=fast_dev_run", "logger={}"], cache_dir=token_cache

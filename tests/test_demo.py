@@ -18,7 +18,7 @@ def test_demo_command_runs_the_whole_pipeline_on_the_embedded_sample(tmp_path: P
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=2400,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "biogpt demo: results" in result.stdout and "where the outputs are" in result.stdout

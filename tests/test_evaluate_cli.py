@@ -143,7 +143,7 @@ def test_export_cli_writes_the_examples_in_task_order(
 
 
 def test_template_words_of_constrained_decoding(shared_data: Path) -> None:
-    from biogpt.inference import constrained_vocabularies, template_text
+    from biogpt.generation.tasks import constrained_vocabularies, template_text
 
     ddi = make_task_config("ddi", data_dir=str(shared_data))
     template = template_text(ddi, load_task_split(ddi, "train").examples)

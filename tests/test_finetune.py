@@ -14,7 +14,7 @@ from hydra.errors import ConfigCompositionException
 from hydra_config import compose_train
 
 from biogpt import BioGPT
-from biogpt.pipeline import build, build_trainer
+from biogpt.experiment.build import build_finetuning, build_trainer
 
 FAST = [
     "model=tiny",
@@ -34,6 +34,11 @@ FAST = [
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+def parts(run):
+    """A built fine-tuning run as (module, datamodule, tokenizer, prompt)."""
+    return run.module, run.datamodule, run.tokenizer, run.prompt
+
+
 class Recorder(L.Callback):
     """Training losses, and the gradients of the first optimizer update."""
 
@@ -50,7 +55,7 @@ class Recorder(L.Callback):
 
 
 def _fit(cfg, recorder: Recorder | None = None):
-    module, datamodule, tokenizer, prompt = build(cfg)
+    module, datamodule, tokenizer, prompt = parts(build_finetuning(cfg))
     trainer = build_trainer(cfg)
     if recorder is not None:
         trainer.callbacks.append(recorder)
@@ -103,7 +108,7 @@ def test_gradient_accumulation_equals_one_batch_of_everything(
     )
     split_rec, whole_rec = Recorder(), Recorder()
     module, datamodule = _fit(split_cfg, split_rec)
-    predicted = datamodule.splits["train"].predicted
+    predicted = datamodule.split("train").predicted
     assert len(set(predicted.tolist())) == 4, "the micro-batches must have unequal token counts"
     _fit(whole_cfg, whole_rec)
     assert len(split_rec.losses) == 4 and len(whole_rec.losses) == 1
@@ -128,10 +133,10 @@ def test_prompt_only_training_changes_only_the_prompt_rows(
             "prompt.length=5",
         ],
     )
-    module, _, tokenizer, _ = build(cfg)
+    module, _, tokenizer, _ = parts(build_finetuning(cfg))
     before = {name: p.detach().clone() for name, p in module.model.named_parameters()}
     trainer = build_trainer(cfg)
-    trainer.fit(module, datamodule=build(cfg)[1])
+    trainer.fit(module, datamodule=parts(build_finetuning(cfg))[1])
     base = tokenizer.vocab_size - 5
     for name, param in module.model.named_parameters():
         if name == "embed_tokens.weight":
@@ -149,7 +154,7 @@ def test_few_shot_sampling_depends_on_the_seed(tmp_path: Path, shared_data: Path
             cache_dir=token_cache,
             overrides=["task=hoc", *FAST, "data.train_shots=16", f"seed={seed}"],
         )
-        _, datamodule, _, _ = build(cfg)
+        _, datamodule, _, _ = parts(build_finetuning(cfg))
         return datamodule.split("train").ids
 
     assert len(shots(1)) == 16 and shots(1) == shots(1) and shots(1) != shots(2)
@@ -214,10 +219,11 @@ def test_train_py_runs_end_to_end_and_averages_the_last_epochs(
     )
     assert run.returncode == 0, run.stderr[-3000:]
     checkpoints = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("*.ckpt"))
-    assert checkpoints == ["epoch001.ckpt", "epoch002.ckpt"]
-    from biogpt.averaging import average_checkpoints
+    # The last 2 epochs, and the newest step checkpoint (the end of the run) to resume from.
+    assert checkpoints == ["epoch001.ckpt", "epoch002.ckpt", "step0000003.ckpt"]
+    from biogpt.training.averaging import average_checkpoints
 
-    expected = average_checkpoints(sorted((tmp_path / "run" / "checkpoints").glob("*.ckpt")))
+    expected = average_checkpoints(sorted((tmp_path / "run" / "checkpoints").glob("epoch*.ckpt")))
     final = BioGPT.from_pretrained(tmp_path / "run" / "final")
     for name, value in final.state_dict().items():
         torch.testing.assert_close(value, expected[name], atol=1e-7, rtol=0)
@@ -262,7 +268,7 @@ def test_fine_tuned_release_checkpoint_prompt_rows_become_the_soft_prompt(
         cache_dir=token_cache,
         overrides=["task=ddi", *FAST, f"model.init={tmp_path / 'checkpoint_avg.pt'}", "prompt.length=9"],
     )
-    module, datamodule, tokenizer, _ = build(cfg)
+    module, datamodule, tokenizer, _ = parts(build_finetuning(cfg))
     assert datamodule.layout.prompt_ids == tuple(range(42384, 42393))
     assert [tokenizer.id_to_token(i) for i in datamodule.layout.prompt_ids] == [
         f"learned{i}" for i in range(1, 10)
@@ -304,7 +310,7 @@ def test_two_rank_ddp_update_equals_one_process_with_the_whole_batch(
         cfg = compose_train(
             tmp_path / name, shared_data, cache_dir=token_cache, overrides=[*common, *options]
         )
-        module, datamodule, _, _ = build(cfg)
+        module, datamodule, _, _ = parts(build_finetuning(cfg))
         trainer = build_trainer(cfg)
         trainer.callbacks.append(GradientDump(tmp_path / f"{name}.pt"))
         trainer.fit(module, datamodule=datamodule)
@@ -344,7 +350,7 @@ def test_soft_prompt_can_start_from_vocabulary_embeddings(
         cache_dir=token_cache,
         overrides=["task=ddi", *FAST, "prompt.init=vocab", "prompt.length=3"],
     )
-    module, _, _, _ = build(cfg)
+    module, _, _, _ = parts(build_finetuning(cfg))
     weight = module.model.embed_tokens.weight.detach()
     for row in weight[-3:]:
         assert (weight[4:-3] == row).all(dim=1).any(), "each prompt row copies a vocabulary row"
@@ -377,7 +383,7 @@ def test_each_epoch_reshuffles_the_batches(tmp_path: Path, shared_data: Path, to
         ],
     )
     order = BatchOrder()
-    module, datamodule, _, _ = build(cfg)
+    module, datamodule, _, _ = parts(build_finetuning(cfg))
     trainer = build_trainer(cfg)
     trainer.callbacks.append(order)
     trainer.fit(module, datamodule=datamodule)

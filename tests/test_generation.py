@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from biogpt import BioGPT, BioGPTConfig
-from biogpt.generation import GenerationConfig, _beam_search, _Scorer, generate
+from biogpt.generation.decoding import GenerationConfig, _beam_search, _Scorer, generate
 
 EOS, PAD = 2, 1
 

@@ -1,4 +1,5 @@
-"""The ``logger`` config group and what a run sends to its loggers (biogpt/loggers.py).
+"""The ``logger`` config group and what a run sends to its loggers (biogpt/training/loggers.py, and
+biogpt/experiment/loggers.py for naming W&B runs after a Hydra sweep).
 
 W&B runs are offline (no account, no network here) and are read back from the run's own files: the
 ``.wandb`` record log (parsed with wandb's protobuf messages) and the table JSON under ``files/media``.
@@ -30,18 +31,19 @@ from omegaconf import DictConfig, OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from wandb.proto import wandb_internal_pb2
 
-from biogpt.loggers import (
+from biogpt.experiment.loggers import sweep_group_and_name
+from biogpt.training.loggers import (
     PREDICTION_COLUMNS,
     finish_loggers,
     log_evaluation,
     log_run_config,
     render_answer,
     resolve_wandb_mode,
-    sweep_group_and_name,
 )
+from biogpt.training.loggers import wandb_logger as training_wandb_logger
 from tests.hydra_config import CONF_DIR, compose_train
 
-PROJECT_ROOT = CONF_DIR.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LONG_SOURCE = "Aspirin relieved the headache. " * 15  # 450 characters: cut to an excerpt
 RECORDS = [
     {
@@ -155,7 +157,15 @@ def _items(items: Any) -> dict[str, Any]:
 
 
 def wandb_run_state(run_dir: Path) -> dict[str, Any]:
-    """What the offline run recorded: run info, config, history rows, summary and its logged tables."""
+    """What the offline run recorded: run info, config, history rows, summary and its logged tables.
+
+    Shuts wandb down first. ``run.finish()`` returns once the service has taken the run's last record, but
+    the service writes the ``.wandb`` file (it buffers up to a 32 KiB block) only when it closes the run's
+    stream, on the finish notice that ``finish()`` sends without waiting; until then the file may hold only
+    its header. ``wandb.teardown()`` reaches the service after that notice, on the same connection, and
+    returns when the service has exited, so every run's files are complete and closed.
+    """
+    wandb.teardown()
     state: dict[str, Any] = {"config": {}, "history": [], "summary": {}}
     for record in wandb_records(run_dir):
         kind = record.WhichOneof("record_type")
@@ -193,7 +203,7 @@ def test_wandb_offline_run_holds_config_metrics_and_predictions(
     stale = wandb.init(mode="offline", dir=tmp_path)  # as a crashed earlier job of a multirun leaves it
     (wandb_logger,) = instantiate_loggers(run_dir, "wandb")
 
-    log_run_config([wandb_logger], OmegaConf.create(RUN_CONFIG))
+    log_run_config([wandb_logger], RUN_CONFIG)
     wandb_logger.log_metrics({"train/loss": 2.5}, step=1)
     log_evaluation(
         [wandb_logger], {"f1": 0.25, "precision": 0.5}, RECORDS, step=2, max_rows=2, source_texts=SOURCES
@@ -223,7 +233,7 @@ def test_wandb_offline_run_holds_config_metrics_and_predictions(
 def test_wandb_mode_is_offline_without_credentials(
     wandb_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="biogpt.loggers")
+    caplog.set_level(logging.INFO, logger="biogpt.training.loggers")
     assert resolve_wandb_mode(None) == "offline"
     assert "no credentials" in caplog.text
     assert resolve_wandb_mode("online") == "offline"  # asked for, but impossible without an account
@@ -272,7 +282,7 @@ def test_wandb_runs_start_offline_without_prompting(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
     assert started.returncode == 0, started.stderr
     assert started.stdout.splitlines() == ["none offline", "unreachable offline"]
@@ -301,13 +311,22 @@ def test_sweep_group_and_name(mode: RunMode, override_dirname: str, expected: tu
     assert sweep_group_and_name(None) == (None, None)
 
 
+def test_sweep_names_only_what_the_config_leaves_unset(tmp_path: Path, multirun_job: None) -> None:
+    """A configured group or name wins over the sweep's; the training layer's factory never reads Hydra."""
+    (configured,) = instantiate_loggers(tmp_path, "wandb", group="ablation", name="baseline")
+    (half,) = instantiate_loggers(tmp_path, "wandb", group="ablation")
+    plain = training_wandb_logger(save_dir=str(tmp_path))
+    named = [(each._wandb_init["group"], each._wandb_init["name"]) for each in (configured, half, plain)]
+    assert named == [("ablation", "baseline"), ("ablation", "prompt.length=9,seed=2"), (None, None)]
+
+
 def test_other_ranks_log_nothing(
     tmp_path: Path, wandb_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Under DDP every rank may call these; only global rank 0 writes (and starts the W&B run)."""
     monkeypatch.setattr(rank_zero_only, "rank", 1)
     loggers = instantiate_loggers(tmp_path, "wandb", "tensorboard")
-    log_run_config(loggers, OmegaConf.create(RUN_CONFIG))
+    log_run_config(loggers, RUN_CONFIG)
     log_evaluation(loggers, {"f1": 0.25}, RECORDS)
     finish_loggers(loggers)
     assert not (tmp_path / "wandb").exists() and not (tmp_path / "tensorboard").exists()
@@ -318,7 +337,7 @@ def test_other_ranks_log_nothing(
 
 def test_tensorboard_events_hold_metrics_and_predictions_text(tmp_path: Path) -> None:
     loggers = instantiate_loggers(tmp_path, "tensorboard")
-    log_run_config(loggers, OmegaConf.create(RUN_CONFIG))
+    log_run_config(loggers, RUN_CONFIG)
     log_evaluation(loggers, {"f1": 0.25}, RECORDS, step=2, max_rows=2, source_texts=SOURCES)
     finish_loggers(loggers)
 
@@ -390,7 +409,7 @@ def test_csv_wandb_and_tensorboard_log_one_training_run(tmp_path: Path, wandb_en
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    log_run_config(trainer.loggers, cfg)
+    log_run_config(trainer.loggers, OmegaConf.to_container(cfg, resolve=True))
     trainer.fit(ToyRegression())
     log_evaluation(trainer.loggers, {"f1": 0.5}, RECORDS, step=trainer.global_step)
     finish_loggers(trainer.loggers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from biogpt.optim import OptimConfig, build_optimizer, inverse_sqrt_factor
+from biogpt.training.optim import OptimConfig, build_optimizer, inverse_sqrt_factor
 
 
 def test_linear_warmup_from_init_lr_then_inverse_square_root() -> None:

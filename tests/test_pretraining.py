@@ -14,17 +14,17 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from hydra_config import compose_train
+from hydra_config import compose_root, compose_train
 from test_packing import text_corpus
 
 from biogpt import BioGPT
+from biogpt.data.packed import EvalBlockSampler, TrainBlockSampler
 from biogpt.data.packing import PackedIndex, pack_corpus
 from biogpt.data.pubmed import write_dataset
-from biogpt.pipeline import load_backbone, load_tokenizer
-from biogpt.pretraining import pretrain
-from biogpt.pretraining.checkpoints import AtomicCheckpointIO, latest_checkpoint
-from biogpt.pretraining.data import EvalBlockSampler, TrainBlockSampler
+from biogpt.experiment.build import load_model_and_tokenizer, load_tokenizer
+from biogpt.experiment.pretrain import pretrain
 from biogpt.tokenizer import BioGPTTokenizer
+from biogpt.training.checkpoint_io import AtomicCheckpointIO, latest_checkpoint
 
 PROJECT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -130,8 +130,11 @@ class RecordRank(L.Callback):
 
 
 def _pretrain_cfg(run_dir: Path, data: Path, corpus: Path, overrides: list[str]):
-    return compose_train(
-        run_dir, data, ["experiment=pretrain_tiny", f"pretrain.corpus_dir={corpus}", *QUIET, *overrides]
+    return compose_root(
+        "pretrain",
+        run_dir,
+        data,
+        ["experiment=pretrain_tiny", f"pretrain.corpus_dir={corpus}", *QUIET, *overrides],
     )
 
 
@@ -161,17 +164,6 @@ def test_two_process_ddp_matches_one_process_with_twice_the_batch(
         torch.testing.assert_close(two[name], value, rtol=1e-4, atol=1e-5, msg=name)
 
 
-class KillAt(L.Callback):
-    """SIGKILLs its own process in the middle of the update after ``updates`` updates."""
-
-    def __init__(self, updates: int) -> None:
-        self.updates = updates
-
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        if trainer.global_step == self.updates and (batch_idx + 1) % trainer.accumulate_grad_batches:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
 def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(
     small_packed: Path, shared_data: Path, tmp_path: Path
 ) -> None:
@@ -194,7 +186,7 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     # Killed in the first update of epoch 1 (resumes from the end of epoch 0), then mid-epoch 1.
     for kill_after in (updates_per_epoch, updates_per_epoch + 2):
-        kill = ["+callbacks.kill._target_=test_pretraining.KillAt", f"+callbacks.kill.updates={kill_after}"]
+        kill = ["+callbacks.kill._target_=killing.KillAt", f"+callbacks.kill.updates={kill_after}"]
         done = subprocess.run(command + kill, cwd=PROJECT, env=env, capture_output=True, text=True)
         assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
         assert latest_checkpoint(run_dir / "checkpoints").name == f"step{kill_after:07d}.ckpt"
@@ -237,7 +229,7 @@ def test_validation_perplexity_falls_and_the_final_model_initialises_fine_tuning
     assert closing["metrics"]["perplexity"] < 0.5 * perplexities[0]
     final = Path(summary["final_model"])
     finetune = compose_train(tmp_path / "ft", shared_data, ["task=ddi", "model=tiny", f"model.init={final}"])
-    backbone = load_backbone(finetune)
+    backbone, _ = load_model_and_tokenizer(finetune)
     assert load_tokenizer(finetune).vocab_size == 42384
     trained = BioGPT.from_pretrained(final).state_dict()
     assert all(torch.equal(value, trained[name]) for name, value in backbone.state_dict().items())

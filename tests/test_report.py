@@ -19,7 +19,7 @@ import matplotlib.image
 import pytest
 import yaml
 
-from biogpt.report import (
+from biogpt.experiment.report import (
     ReportError,
     choose_metric,
     choose_x,

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from hydra_config import compose_train
 
-from biogpt.data.sequences import SequenceLayout
-from biogpt.loss import IGNORE_INDEX
-from biogpt.pipeline import build_layout, prompt_config
+from biogpt.data.sequences import IGNORE_INDEX, SequenceLayout
+from biogpt.experiment.settings import layout_settings
+from biogpt.prompts import build_layout
 from biogpt.tokenizer import BioGPTTokenizer
 
 EOS, DOTS = 2, 99
@@ -66,5 +66,5 @@ def test_released_vocabulary_marks_a_cut_with_its_single_ellipsis_piece(
 ) -> None:
     cfg = compose_train(tmp_path, shared_data, ["task=ddi", "prompt=none"])
     tokenizer = BioGPTTokenizer.from_pretrained(biogpt_vocab)
-    layout = build_layout(cfg, tokenizer, prompt_config(cfg))
+    layout = build_layout(layout_settings(cfg), tokenizer, ())
     assert layout.ellipsis_ids == (tokenizer.token_to_id("...</w>"),)

@@ -57,7 +57,7 @@ def _sweep(sweep_dir: Path, shared_data: Path, cache: Path, overrides: list[str]
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,
     )
     assert result.returncode == 0, result.stderr[-4000:]
 

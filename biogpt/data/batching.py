@@ -18,7 +18,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from torch.utils.data import Sampler
+
+from biogpt.data.resume import EpochBatchSampler
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def pack_by_tokens(order: Sequence[int], lengths: Sequence[int], max_tokens: int
     return batches
 
 
-class TokenBudgetBatchSampler(Sampler[MicroBatch]):
+class TokenBudgetBatchSampler(EpochBatchSampler[MicroBatch]):
     """The micro-batches of one rank, grouped ``update_freq`` at a time into optimizer updates."""
 
     def __init__(
@@ -83,17 +84,6 @@ class TokenBudgetBatchSampler(Sampler[MicroBatch]):
         self.rank = rank
         self.world_size = world_size
         self.update_freq = update_freq
-        self.epoch = 0
-
-    @property
-    def sampler(self) -> TokenBudgetBatchSampler:
-        """Itself: Lightning calls ``set_epoch`` on ``loader.sampler`` and ``loader.batch_sampler.sampler``
-        but never on the batch sampler itself, so without this every epoch would repeat epoch 0's order."""
-        return self
-
-    def set_epoch(self, epoch: int) -> None:
-        """Called by Lightning at each epoch start (through :attr:`sampler`); the epoch seeds the shuffle."""
-        self.epoch = epoch
 
     def global_batches(self) -> list[list[int]]:
         """Every rank's batches of this epoch, in the order they are dealt."""
@@ -128,5 +118,5 @@ class TokenBudgetBatchSampler(Sampler[MicroBatch]):
                     per_rank[rank].append(MicroBatch(tuple(batches[rank]), total, loss_weight=0.0))
         return per_rank
 
-    def __iter__(self) -> Iterator[MicroBatch]:
+    def epoch_batches(self) -> Iterator[MicroBatch]:
         return iter(self.plan()[self.rank])

@@ -1,17 +1,16 @@
 """The LightningDataModule of the downstream tasks: raw release -> cached token ids -> planned batches.
 
 One module serves the five datasets: the task config (see :mod:`biogpt.data.tasks`) says which raw
-files to read and how to render them; tokenization runs through ``datasets.map`` into an Arrow cache
-keyed by the tokenizer, the task settings and the split, so a sweep tokenizes each corpus once.
+files to read and how to render them; tokenized splits come from a shared Arrow cache keyed by the
+tokenizer, the task settings and the split (:mod:`biogpt.data.tokenized`), so a sweep tokenizes each
+corpus once.
 Truncation and prompt insertion happen per batch (they depend on the prompt, which sweeps vary).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,70 +21,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from biogpt.data.batching import MicroBatch, TokenBudgetBatchSampler
-from biogpt.data.sequences import SequenceLayout
-from biogpt.data.tasks import TaskConfig, load_task_split
-from biogpt.loss import IGNORE_INDEX
+from biogpt.data.resume import ResumableTrainData, already_collated
+from biogpt.data.sequences import IGNORE_INDEX, SequenceLayout
+from biogpt.data.tasks import TaskConfig
+from biogpt.data.tokenized import tokenized_split
 from biogpt.tokenizer import BioGPTTokenizer
-
-logger = logging.getLogger(__name__)
-
-
-def tokenizer_fingerprint(tokenizer: BioGPTTokenizer) -> str:
-    """Changes whenever any id the tokenizer could produce changes."""
-    vocabulary = tokenizer.vocabulary
-    content = json.dumps([vocabulary.pieces, vocabulary.merges, tokenizer.added_tokens])
-    return hashlib.sha256(content.encode()).hexdigest()[:16]
-
-
-def tokenized_split(
-    task: TaskConfig, split: str, tokenizer: BioGPTTokenizer, cache_dir: Path, num_proc: int | None = None
-) -> datasets.Dataset:
-    """Columns ``id``, ``source``, ``target``, ``source_ids``, ``target_ids`` of one split, cached."""
-    task_split = load_task_split(task, split)
-    if task_split.skipped:
-        logger.warning(
-            "%s/%s: %d malformed records skipped: %s",
-            task.name,
-            split,
-            len(task_split.skipped),
-            "; ".join(f"{r.record_id}: {r.reason}" for r in task_split.skipped[:5]),
-        )
-    if task_split.dropped:
-        logger.info(
-            "%s/%s: %d documents without relations dropped (as released)",
-            task.name,
-            split,
-            len(task_split.dropped),
-        )
-    examples = task_split.examples
-    if not examples:
-        raise ValueError(f"{task.name}/{split}: no examples under {task.data_dir}")
-    table = datasets.Dataset.from_dict(
-        {
-            "id": [e.id for e in examples],
-            "source": [e.source for e in examples],
-            "target": [e.target for e in examples],
-        }
-    )
-    key = json.dumps([asdict(task), split, tokenizer_fingerprint(tokenizer)], sort_keys=True, default=str)
-    fingerprint = hashlib.sha256(key.encode()).hexdigest()[:16]
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    return table.map(
-        _encode_columns,
-        batched=True,
-        fn_kwargs={"tokenizer": tokenizer},
-        num_proc=num_proc,
-        cache_file_name=str(cache_dir / f"{task.name}-{split}-{fingerprint}.arrow"),
-        new_fingerprint=fingerprint,
-        desc=f"tokenizing {task.name}/{split}",
-    )
-
-
-def _encode_columns(batch: dict[str, list[str]], tokenizer: BioGPTTokenizer) -> dict[str, list[list[int]]]:
-    return {
-        "source_ids": tokenizer.encode_batch(batch["source"]),
-        "target_ids": tokenizer.encode_batch(batch["target"]),
-    }
 
 
 class EncodedSplit(Dataset):
@@ -128,78 +68,96 @@ class EncodedSplit(Dataset):
         }
 
 
-def _collated(batch: dict[str, Any]) -> dict[str, Any]:
-    """``EncodedSplit.__getitems__`` already returns the batch."""
-    return batch
+@dataclass(frozen=True)
+class DataSettings:
+    """The ``data`` config block as the DataModule uses it.
+
+    ``cache_dir`` holds the tokenized splits; ``splits`` maps a role (train, valid, test) to the
+    release split playing it; ``max_tokens`` is fairseq's token budget of a micro-batch, ``batch_size``
+    a fixed number of examples instead (set exactly one); ``train_shots`` draws that many training
+    examples with the run's seed (few-shot).
+    """
+
+    cache_dir: Path = Path(".cache/biogpt")
+    splits: Mapping[str, str] = field(default_factory=dict)
+    max_tokens: int | None = 1024
+    batch_size: int | None = None
+    num_workers: int = 0
+    train_shots: int | None = None
 
 
-class TaskDataModule(L.LightningDataModule):
-    """Train/valid/test loaders of one task, batched by token budget (or fixed size) as fairseq does."""
+class TaskDataModule(ResumableTrainData, L.LightningDataModule):
+    """Train/valid/test loaders of one task, batched by token budget (or fixed size) as fairseq does.
 
-    def __init__(
-        self,
-        task: TaskConfig,
-        tokenizer: BioGPTTokenizer,
-        layout: SequenceLayout,
-        *,
-        cache_dir: str | Path,
-        splits: dict[str, str] | None = None,
-        max_tokens: int | None = 1024,
-        batch_size: int | None = None,
-        seed: int = 1,
-        num_workers: int = 0,
-        train_shots: int | None = None,
-    ) -> None:
+    The tokenizer and the sequence layout, which depend on the model and the prompt, arrive through
+    :meth:`connect` (as in litgpt's data modules). Training resumes mid-epoch
+    (:mod:`biogpt.data.resume`).
+    """
+
+    def __init__(self, task: TaskConfig, settings: DataSettings, *, seed: int = 1) -> None:
         super().__init__()
         self.task = task
+        self.settings = settings
+        self.seed = seed
+        self.cache_dir = Path(settings.cache_dir).expanduser()
+        self.split_names = {"train": "train", "valid": "valid", "test": "test"} | dict(settings.splits)
+        self.tokenizer: BioGPTTokenizer | None = None
+        self.layout: SequenceLayout | None = None
+        self.encoded: dict[str, EncodedSplit] = {}
+
+    def connect(self, tokenizer: BioGPTTokenizer, layout: SequenceLayout) -> None:
+        """Tokenize with ``tokenizer`` and lay sequences out with ``layout``."""
         self.tokenizer = tokenizer
         self.layout = layout
-        self.cache_dir = Path(cache_dir).expanduser()
-        self.max_tokens = max_tokens
-        self.batch_size = batch_size
-        self.seed = seed
-        self.num_workers = num_workers
-        self.train_shots = train_shots
-        self.split_names = {"train": "train", "valid": "valid", "test": "test"} | dict(splits or {})
-        self.splits: dict[str, EncodedSplit] = {}
+        self.encoded = {}
 
     def split(self, role: str) -> EncodedSplit:
         """The encoded examples playing ``role`` (train, valid or test)."""
-        if role not in self.splits:
+        if self.tokenizer is None or self.layout is None:
+            raise RuntimeError("TaskDataModule.connect(tokenizer, layout) must be called before loading data")
+        if role not in self.encoded:
             table = tokenized_split(self.task, self.split_names[role], self.tokenizer, self.cache_dir)
-            if role == "train" and self.train_shots is not None:
+            if role == "train" and self.settings.train_shots is not None:
                 table = self._few_shot(table)
-            self.splits[role] = EncodedSplit(table, self.layout, self.tokenizer.pad_id)
-        return self.splits[role]
+            self.encoded[role] = EncodedSplit(table, self.layout, self.tokenizer.pad_id)
+        return self.encoded[role]
 
     def _few_shot(self, table: datasets.Dataset) -> datasets.Dataset:
         """``train_shots`` training examples drawn with the run's seed (the few-shot protocol)."""
-        if not 0 < self.train_shots <= len(table):
-            raise ValueError(f"data.train_shots={self.train_shots} outside 1..{len(table)} training examples")
-        chosen = np.random.default_rng(self.seed).choice(len(table), self.train_shots, replace=False)
+        shots = self.settings.train_shots
+        if not 0 < shots <= len(table):
+            raise ValueError(f"data.train_shots={shots} outside 1..{len(table)} training examples")
+        chosen = np.random.default_rng(self.seed).choice(len(table), shots, replace=False)
         return table.select(sorted(chosen.tolist()))
 
-    def _loader(self, name: str, shuffle: bool) -> DataLoader:
+    def _sampler(self, name: str, shuffle: bool) -> TokenBudgetBatchSampler:
         split = self.split(name)
         trainer = self.trainer
-        sampler = TokenBudgetBatchSampler(
+        return TokenBudgetBatchSampler(
             split.lengths,
             split.predicted,
-            max_tokens=self.max_tokens,
-            batch_size=self.batch_size,
+            max_tokens=self.settings.max_tokens,
+            batch_size=self.settings.batch_size,
             shuffle=shuffle,
             seed=self.seed,
             rank=trainer.global_rank if trainer else 0,
             world_size=trainer.world_size if trainer else 1,
             update_freq=trainer.accumulate_grad_batches if trainer and shuffle else 1,
         )
-        return DataLoader(split, batch_sampler=sampler, collate_fn=_collated, num_workers=self.num_workers)
+
+    def _loader(self, name: str, sampler: TokenBudgetBatchSampler) -> DataLoader:
+        return DataLoader(
+            self.split(name),
+            batch_sampler=sampler,
+            collate_fn=already_collated,
+            num_workers=self.settings.num_workers,
+        )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self._loader("train", self.resumed(self._sampler("train", shuffle=True)))
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", shuffle=False)
+        return self._loader("valid", self._sampler("valid", shuffle=False))
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self._loader("test", self._sampler("test", shuffle=False))

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from biogpt.data.tokenized import tokenizer_fingerprint
 from biogpt.tokenizer import BioGPTTokenizer
 
 logger = logging.getLogger(__name__)
@@ -133,8 +134,6 @@ class PackedSplit:
 
 def vocabulary_hash(tokenizer: BioGPTTokenizer) -> str:
     """Changes whenever any id the tokenizer could produce changes (the task cache uses the same key)."""
-    from biogpt.data.datamodule import tokenizer_fingerprint  # deferred: it imports lightning
-
     return tokenizer_fingerprint(tokenizer)
 
 

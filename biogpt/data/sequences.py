@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from biogpt.loss import IGNORE_INDEX
+# Target id of positions that take no loss (torch's cross-entropy default ignore_index).
+IGNORE_INDEX = -100
+
 
 LOSS_ON = ("all", "target")
 

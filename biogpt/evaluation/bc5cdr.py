@@ -5,7 +5,9 @@ and disease name to a MeSH id through the split's ``{split}.entities.json`` (an 
 "-1"), writes ``pmid CID chemical disease 1.0`` PubTator lines, and runs the kit's
 ``eval_relation.sh`` against the gold corpus. The kit compares (document, chemical id, disease id)
 relations: micro precision and recall over distinct relations, with recall over every gold relation
-of the corpus file, so documents without a prediction still count.
+of the corpus file, so documents without a prediction still count. When only some documents are
+scored (``eval.ids`` or ``eval.limit``), recall is over those documents' gold relations alone: the
+rest of the file was never asked for, and counting it would make a subset's recall meaningless.
 """
 
 from __future__ import annotations
@@ -87,7 +89,10 @@ def pubtator_line(pair: CidPair) -> str:
 def score_bc5cdr(
     config: RelationTaskConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
-    """BC5CDR generations scored against the split's gold CDR corpus file.
+    """BC5CDR generations scored against the gold relations of ``examples`` in the split's CDR corpus file.
+
+    On a full split that is every relation of the file, as the kit counts them; on a subset, only the
+    chosen documents' relations, so a few scored documents are not charged the others' as misses.
 
     ``extracted.PubTator`` holds one line per parsed clause, duplicates included, in generation
     order, exactly what the release passes to ``eval_relation.sh PubTator <gold> <file>``.

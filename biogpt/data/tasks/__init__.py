@@ -19,6 +19,7 @@ from biogpt.data.tasks.config import (
     RelationTaskConfig,
     TaskConfig,
     make_task_config,
+    task_config_class,
 )
 from biogpt.data.tasks.hoc import load_hoc_split
 from biogpt.data.tasks.pubmedqa import load_pubmedqa_split
@@ -54,4 +55,5 @@ __all__ = [
     "TaskSplit",
     "load_task_split",
     "make_task_config",
+    "task_config_class",
 ]

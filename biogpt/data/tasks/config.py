@@ -84,11 +84,14 @@ class HoCConfig:
 TaskConfig = RelationTaskConfig | PubMedQAConfig | HoCConfig
 
 
-def make_task_config(name: str, **fields: Any) -> TaskConfig:
-    """The config of task ``name`` (one of TASK_NAMES) with ``fields`` set; unknown names list valid ones."""
+def task_config_class(name: str) -> type[TaskConfig]:
+    """The settings class of task ``name`` (one of TASK_NAMES); unknown names list the valid ones."""
     _check_choice("task", name, TASK_NAMES)
     if name in RELATION_TASKS:
-        return RelationTaskConfig(name=name, **fields)
-    if name == "pubmedqa":
-        return PubMedQAConfig(**fields)
-    return HoCConfig(**fields)
+        return RelationTaskConfig
+    return PubMedQAConfig if name == "pubmedqa" else HoCConfig
+
+
+def make_task_config(name: str, **fields: Any) -> TaskConfig:
+    """The config of task ``name`` (one of TASK_NAMES) with ``fields`` set."""
+    return task_config_class(name)(name=name, **fields)

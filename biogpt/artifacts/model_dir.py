@@ -1,0 +1,165 @@
+"""The model directory every run writes (``<run dir>/final``) and every command reads, and which
+vocabulary goes with which model source.
+
+A model directory holds the weights and config in the Hugging Face layout, the tokenizer (added
+prompt tokens included) and, for fine-tuned models, ``prompt.json``: the prompt it was trained with.
+Fine-tuning, pre-training, evaluation, generation and the demo all save and load through this module,
+so what one writes the others read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+
+from biogpt.generation.tasks import Generator
+from biogpt.model import PRESETS, BioGPT, BioGPTConfig
+from biogpt.model.weights import looks_like_hub_id, read_pretrained, write_pretrained
+from biogpt.prompts import PromptConfig, prompt_tokens
+from biogpt.tokenizer import BioGPTTokenizer
+from biogpt.tokenizer.vocab import FAIRSEQ_FILES, HF_FILES
+
+logger = logging.getLogger(__name__)
+
+PROMPT_FILE = "prompt.json"
+# The released vocabularies, as directories under a vocabulary root (``<data_dir>/vocab``).
+BIOGPT_VOCABULARY = "biogpt"
+BIOGPT_LARGE_VOCABULARY = "biogpt-large"
+
+
+def released_vocabulary(vocab_root: Path, config: BioGPTConfig) -> Path:
+    """The released vocabulary a network of this shape was trained with.
+
+    BioGPT-Large's dictionary is the larger one; a network with at least as many embedding rows uses
+    it (rows past the dictionary are a fine-tuned model's prompt rows), any other uses BioGPT's.
+    """
+    large = config.vocab_size >= PRESETS[BIOGPT_LARGE_VOCABULARY].vocab_size
+    return vocab_root / (BIOGPT_LARGE_VOCABULARY if large else BIOGPT_VOCABULARY)
+
+
+def holds_vocabulary(directory: Path) -> bool:
+    """Whether ``directory`` holds a tokenizer (Hugging Face or fairseq files)."""
+    return any(all((directory / name).is_file() for name in files) for files in (HF_FILES, FAIRSEQ_FILES))
+
+
+def vocabulary_source(
+    model_source: str | None, config: BioGPTConfig, *, tokenizer: str | None, vocab_root: Path
+) -> str | Path:
+    """Where the tokenizer of a model comes from, in this order:
+
+    an explicit ``tokenizer``; the model's own directory when it holds a vocabulary; a hub id's own
+    tokenizer files; else (a bare fairseq checkpoint, a directory without one, a fresh network) the
+    released vocabulary of the network's shape under ``vocab_root``.
+    """
+    if tokenizer:
+        return tokenizer
+    if model_source is not None:
+        path = Path(model_source)
+        if path.is_dir() and holds_vocabulary(path):
+            return path
+        if not path.exists() and looks_like_hub_id(model_source):
+            return model_source
+    return released_vocabulary(vocab_root, config)
+
+
+def save_model_dir(
+    directory: Path,
+    model: BioGPT,
+    tokenizer: BioGPTTokenizer,
+    prompt: PromptConfig | None = None,
+    *,
+    weights: dict[str, torch.Tensor] | None = None,
+) -> Path:
+    """Write a model directory: ``weights`` (e.g. averaged checkpoints) or the model's own, the
+    tokenizer, and the prompt the model was trained with (None: a plain language model)."""
+    write_pretrained(model.config, model.state_dict() if weights is None else weights, directory)
+    tokenizer.save_pretrained(directory)
+    if prompt is not None:
+        (directory / PROMPT_FILE).write_text(json.dumps(asdict(prompt), indent=2) + "\n")
+    return directory
+
+
+def load_generator(
+    source: str | Path,
+    *,
+    tokenizer: str | None = None,
+    vocab_root: Path,
+    prompt: PromptConfig,
+    dtype: torch.dtype = torch.float32,
+) -> Generator:
+    """Model, tokenizer and prompt from ``source`` (a model directory, HF directory or hub id, or a
+    fairseq checkpoint); ``prompt`` applies where the source records none.
+
+    Our model directories record their prompt (``prompt.json``). A fine-tuned release checkpoint's
+    prompt is its ``learned1..N`` rows past the vocabulary. The prompt's soft tokens are added to the
+    tokenizer here, once, so its ids match the model's rows.
+    """
+    model = BioGPT.from_pretrained(source, dtype=dtype)
+    vocabulary = vocabulary_source(str(source), model.config, tokenizer=tokenizer, vocab_root=vocab_root)
+    loaded_tokenizer = BioGPTTokenizer.from_pretrained(vocabulary)
+    path = Path(source)
+    if (path / PROMPT_FILE).is_file():
+        prompt = PromptConfig(**json.loads((path / PROMPT_FILE).read_text()))
+        logger.info("prompt of %s: %s", source, prompt)
+    elif model.config.vocab_size > loaded_tokenizer.vocab_size:
+        prompt = PromptConfig(kind="soft", length=model.config.vocab_size - loaded_tokenizer.vocab_size)
+        logger.info("%s carries %d learned prompt rows: prompt %s", source, prompt.length, prompt.echo())
+    loaded_tokenizer.add_tokens(prompt_tokens(prompt, loaded_tokenizer).new_tokens)
+    if loaded_tokenizer.vocab_size > model.config.vocab_size:
+        raise ValueError(
+            f"{source}: the model has {model.config.vocab_size} embedding rows but its tokenizer "
+            f"({vocabulary}) with the prompt {prompt} needs {loaded_tokenizer.vocab_size}; give the "
+            "prompt it was trained with (prompt=...), or a model directory that records it"
+        )
+    return Generator(model.eval(), loaded_tokenizer, prompt)
+
+
+@dataclass(frozen=True)
+class BackboneSettings:
+    """The ``model`` config group: the network to train.
+
+    ``preset``: a named shape for a fresh network (see ``BioGPTConfig.from_preset``); ``init``: weights
+    to start from instead (a model directory, HF directory or hub id, fairseq or Lightning
+    checkpoint); ``dropout``/``attention_dropout``: the regularisation to train with, whatever the
+    weights were trained with.
+    """
+
+    preset: str = "biogpt"
+    init: str | None = None
+    dropout: float = 0.1
+    attention_dropout: float = 0.1
+
+
+def load_backbone(
+    settings: BackboneSettings, *, tokenizer: str | None, vocab_root: Path
+) -> tuple[BioGPT, BioGPTTokenizer]:
+    """The network to train and its tokenizer (:func:`vocabulary_source` picks the vocabulary).
+
+    A fresh network gets as many embedding rows as the tokenizer has vocabulary pieces (a vocabulary
+    learned for a new corpus may differ from the preset's released one); its initialisation draws
+    from torch's generator, which the caller seeds.
+    """
+    regularisation = {"dropout": settings.dropout, "attention_dropout": settings.attention_dropout}
+    if settings.init is None:
+        shape = BioGPTConfig.from_preset(settings.preset)
+        vocabulary = vocabulary_source(None, shape, tokenizer=tokenizer, vocab_root=vocab_root)
+        loaded_tokenizer = BioGPTTokenizer.from_pretrained(vocabulary)
+        rows = loaded_tokenizer.vocab_size - len(loaded_tokenizer.added_tokens)
+        return BioGPT(replace(shape, vocab_size=rows, **regularisation)), loaded_tokenizer
+    weights = read_pretrained(settings.init)
+    vocabulary = vocabulary_source(settings.init, weights.config, tokenizer=tokenizer, vocab_root=vocab_root)
+    model = BioGPT.from_weights(replace(weights, config=replace(weights.config, **regularisation)))
+    return model, BioGPTTokenizer.from_pretrained(vocabulary)
+
+
+def load_tokenizer(settings: BackboneSettings, *, tokenizer: str | None, vocab_root: Path) -> BioGPTTokenizer:
+    """The tokenizer :func:`load_backbone` would pair with the network, without loading any weights:
+    where the source holds no vocabulary, ``settings.preset``'s shape stands for the weights'."""
+    shape = BioGPTConfig.from_preset(settings.preset)
+    return BioGPTTokenizer.from_pretrained(
+        vocabulary_source(settings.init, shape, tokenizer=tokenizer, vocab_root=vocab_root)
+    )

@@ -1,0 +1,100 @@
+"""The commands: ``biogpt-train``, ``biogpt-pretrain``, ``biogpt-evaluate``, ``biogpt-generate``,
+``biogpt-export`` (Hydra apps over the configs inside the package), and ``biogpt-report``,
+``biogpt-demo``, ``biogpt-convert``. ``train.py``, ``pretrain.py``, ``evaluate.py`` and the
+``python -m`` forms call these.
+
+Each Hydra command first names unknown config keys with the valid ones (exit status 2), then hands
+its arguments to Hydra; the work is in :mod:`biogpt.experiment`, imported when a command runs so
+that ``--help`` and config errors answer at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import hydra
+from omegaconf import DictConfig
+
+from biogpt.experiment.config_errors import exit_on_unknown_keys
+from biogpt.experiment.paths import CONF_DIR
+from biogpt.experiment.routing import is_pretraining
+
+
+def _hydra_command(config_name: str, job: Callable[[DictConfig], None]) -> Callable[[], None]:
+    """A command composing root config ``config_name`` from the command line and running ``job``."""
+    app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(job)
+
+    def command() -> None:
+        exit_on_unknown_keys(config_name, sys.argv[1:])
+        app()
+
+    command.__doc__ = job.__doc__
+    return command
+
+
+def _finetune_job(cfg: DictConfig) -> None:
+    """Fine-tune, evaluate, and print the run's summary."""
+    from biogpt.artifacts.summary import print_run_summary
+    from biogpt.experiment.finetune import train as run
+
+    print_run_summary(run(cfg))
+
+
+def _pretrain_job(cfg: DictConfig) -> None:
+    """Pre-train, and print the run's summary."""
+    from biogpt.artifacts.summary import print_run_summary
+    from biogpt.experiment.pretrain import pretrain as run
+
+    print_run_summary(run(cfg))
+
+
+def _evaluate_job(cfg: DictConfig) -> None:
+    """Score a model or generated texts on a task split."""
+    from biogpt.experiment.evaluate import evaluate as run
+
+    run(cfg)
+
+
+def _generate_job(cfg: DictConfig) -> None:
+    """Continue a text with a model and print it."""
+    from biogpt.experiment.generate import continue_text
+
+    print(continue_text(cfg))
+
+
+def _export_job(cfg: DictConfig) -> None:
+    """Write a task split's processed examples as JSONL."""
+    from biogpt.experiment.export import export as run
+
+    run(cfg)
+
+
+finetune = _hydra_command("train", _finetune_job)
+pretrain = _hydra_command("pretrain", _pretrain_job)
+evaluate = _hydra_command("evaluate", _evaluate_job)
+generate = _hydra_command("generate", _generate_job)
+export = _hydra_command("export", _export_job)
+
+
+def train() -> None:
+    """Fine-tune (``train.py``); a pre-training experiment runs :func:`pretrain`."""
+    (pretrain if is_pretraining(sys.argv[1:]) else finetune)()
+
+
+def report() -> None:
+    from biogpt.experiment.report import main
+
+    sys.exit(main())
+
+
+def demo() -> None:
+    from biogpt.experiment.demo import main
+
+    main()
+
+
+def convert() -> None:
+    from biogpt.artifacts.convert import main
+
+    main()

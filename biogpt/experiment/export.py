@@ -1,0 +1,26 @@
+"""The export job (``python -m biogpt.data.export``): a split's processed examples as JSONL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from biogpt.data.export import write_examples
+from biogpt.data.tokenized import tokenized_split
+from biogpt.experiment.build import load_tokenizer
+from biogpt.experiment.settings import cache_dir, layout_settings, prompt_config, task_config
+from biogpt.prompts import build_layout, prompt_tokens
+
+
+def export(cfg: DictConfig) -> Path:
+    """Lay out ``split`` of the task as training would (tokenizer, prompt, truncation) and write it."""
+    tokenizer = load_tokenizer(cfg)
+    tokens = prompt_tokens(prompt_config(cfg), tokenizer)
+    tokenizer.add_tokens(tokens.new_tokens)
+    layout = build_layout(layout_settings(cfg), tokenizer, tokens.ids)
+    table = tokenized_split(task_config(cfg), cfg.split, tokenizer, cache_dir(cfg))
+    out = Path(cfg.out)
+    count = write_examples(table, layout, out)
+    print(f"wrote {count} examples to {out}")
+    return out

@@ -1,0 +1,113 @@
+"""The fine-tuning job (``train.py``): a composed config in, a fine-tuned, checkpoint-averaged and
+evaluated model out.
+
+Built from the config by :mod:`biogpt.experiment.build`; the run's ``final/`` directory is written
+by :mod:`biogpt.artifacts.model_dir` and evaluated by :mod:`biogpt.evaluation.protocol`, exactly as
+``evaluate.py ckpt=<run>/final`` would. Rerunning the same command in the same run directory resumes
+from the newest step checkpoint (``checkpoint.resume=auto``) and ends with the weights of an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from omegaconf import DictConfig
+
+from biogpt.artifacts.model_dir import save_model_dir
+from biogpt.artifacts.summary import RunSummary
+from biogpt.data.tasks import load_task_split
+from biogpt.experiment.build import FineTuning, build_finetuning, build_trainer
+from biogpt.experiment.evaluate import evaluate_model
+from biogpt.experiment.logging import print_lightning_logs_once
+from biogpt.experiment.settings import eval_settings, plain, task_config
+from biogpt.training.averaging import average_checkpoints
+from biogpt.training.checkpoint_io import AtomicCheckpointIO, resume_path, step_checkpoints
+from biogpt.training.loggers import closing_loggers, live_loggers, log_evaluation, log_run_config
+
+logger = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fine-tune, save the evaluation model as ``<run dir>/final``, then evaluate it on ``eval.split``.
+
+    The evaluation model is the average of the kept epoch checkpoints where the paper evaluates one
+    (``task.average_checkpoints``), else the last weights. Its scores go to ``<run dir>/metrics.json``
+    and to the loggers. Returns what ``train_summary.json`` holds.
+    """
+    print_lightning_logs_once()
+    run_dir = Path(cfg.run_dir)
+    L.seed_everything(cfg.seed, workers=True)
+    run = build_finetuning(cfg)
+    every = cfg.checkpoint.every_n_updates
+    steps = [] if every is None else step_checkpoints(run_dir / "checkpoints", every, epoch_ends=True)
+    trainer = build_trainer(cfg, callbacks=steps)
+    trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+    resumed_from = resume_path(cfg.checkpoint.resume, run_dir / "checkpoints")
+    log_run_config(trainer.loggers, plain(cfg))
+    with closing_loggers(trainer):
+        trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=resumed_from)
+        final_dir = run_dir / "final"
+        # The examples a few-shot run trained on, to reproduce or evaluate on exactly them.
+        trained_ids = run.datamodule.split("train").ids if cfg.data.train_shots is not None else None
+        summary = RunSummary(
+            run_dir=run_dir,
+            updates=trainer.global_step,
+            metrics={key: float(value) for key, value in trainer.callback_metrics.items()},
+            resumed_from=resumed_from,
+            extra={"train_ids": trained_ids},
+        )
+        if trainer.is_global_zero:  # one writer under DDP
+            epochs = [c for c in trainer.checkpoint_callbacks if c not in steps]
+            save_final(run, epochs, final_dir, average=cfg.task.average_checkpoints)
+            if cfg.eval.split is not None:
+                summary.evaluation = evaluate_final(cfg, trainer, final_dir, trained_ids)
+            summary.write(run_dir / "train_summary.json")
+    return summary.to_dict()
+
+
+def save_final(
+    run: FineTuning, checkpointers: list[ModelCheckpoint], directory: Path, *, average: bool
+) -> Path:
+    """Save the evaluation model with its tokenizer and prompt: the average of the kept epoch
+    checkpoints (the paper's ``checkpoint_avg.pt``) when ``average``, else the last weights."""
+    kept = sorted(Path(path) for checkpointer in checkpointers for path in checkpointer.best_k_models)
+    weights = None
+    if average and kept:
+        weights = average_checkpoints(kept)
+        logger.info("averaged %d epoch checkpoints: %s", len(kept), ", ".join(p.name for p in kept))
+    return save_model_dir(directory, run.module.model, run.tokenizer, run.prompt, weights=weights)
+
+
+def evaluate_final(
+    cfg: DictConfig, trainer: L.Trainer, final_dir: Path, trained_ids: list[str] | None
+) -> dict[str, Any]:
+    """The run's closing evaluation: scores and predictions into the run directory and the loggers.
+
+    Returns what the run's summary records of it, with the files that hold the details.
+    """
+    run_dir = Path(cfg.run_dir)
+    settings = eval_settings(cfg)
+    scores = evaluate_model(cfg, final_dir, run_dir, trained_ids)
+    sources = {e.id: e.source for e in load_task_split(task_config(cfg), settings.split).examples}
+    log_evaluation(
+        live_loggers(trainer),
+        scores.metrics,
+        scores.records,
+        prefix=settings.split,
+        step=trainer.global_step,
+        max_rows=settings.log_predictions,
+        source_texts=sources,
+    )
+    return {
+        "split": scores.split,
+        "examples": len(scores.records),
+        "parse_failures": scores.parse_failures,
+        "metrics": scores.metrics,
+        "metrics_file": str(run_dir / "metrics.json"),
+        "predictions_file": str(run_dir / "predictions.jsonl"),
+    }

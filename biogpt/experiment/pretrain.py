@@ -1,0 +1,101 @@
+"""The pre-training job (``pretrain.py``): causal-LM pre-training of BioGPT on a packed PubMed corpus.
+
+It builds the model (``model.preset``, or ``model.init`` to continue from weights), the data over the
+packed corpus (:mod:`biogpt.data.packed`) and the Trainer of ``trainer``, adds the step checkpoints
+and resumes from the newest one, and saves the final model with its tokenizer as ``<run dir>/final``,
+which fine-tuning loads as ``model.init``.
+
+To resume an interrupted run, run the same command with the same run directory
+(``hydra.run.dir=<run dir>``): ``pretrain.resume=auto`` restores model, optimizer, schedule, loss
+scaler and the position in the data, so the run ends with the weights of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from omegaconf import DictConfig
+
+from biogpt.artifacts.model_dir import save_model_dir
+from biogpt.artifacts.summary import RunSummary
+from biogpt.data.packed import PackedDataModule, check_corpus
+from biogpt.experiment.build import build_trainer, load_model_and_tokenizer
+from biogpt.experiment.logging import print_lightning_logs_once
+from biogpt.experiment.settings import optim_config, plain
+from biogpt.training.checkpoint_io import AtomicCheckpointIO, resume_path, step_checkpoints
+from biogpt.training.loggers import closing_loggers, live_loggers, log_evaluation, log_run_config
+from biogpt.training.module import validation_loss
+from biogpt.training.pretrain import CausalLMPretrainer
+
+
+def pretrain(cfg: DictConfig) -> dict[str, Any]:
+    """Pre-train, resuming when checkpoints exist; returns what ``pretrain_summary.json`` holds."""
+    print_lightning_logs_once()
+    run_dir = Path(cfg.run_dir)
+    settings = cfg.pretrain
+    L.seed_everything(cfg.seed, workers=True)
+    model, tokenizer = load_model_and_tokenizer(cfg)
+    datamodule = PackedDataModule(
+        settings.corpus_dir,
+        blocks_per_batch=settings.blocks_per_batch,
+        seed=cfg.seed,
+        num_workers=settings.num_workers,
+    )
+    check_corpus(datamodule.index, tokenizer, model.config, settings.tokens_per_sample)
+    module = CausalLMPretrainer(model, optim_config(cfg), seed=cfg.seed)
+    checkpoints = step_checkpoints(run_dir / "checkpoints", settings.save_every_n_updates, link_last=True)
+    trainer = build_trainer(
+        cfg,
+        callbacks=checkpoints,
+        # Lightning counts validation intervals in micro-batches, the recipe in updates.
+        val_check_interval=settings.valid_every_n_updates * cfg.trainer.accumulate_grad_batches,
+        check_val_every_n_epoch=None,
+    )
+    trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+    resumed_from = resume_path(settings.resume, run_dir / "checkpoints")
+    log_run_config(trainer.loggers, plain(cfg))
+    with closing_loggers(trainer):
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resumed_from)
+        summary = RunSummary(
+            run_dir=run_dir,
+            updates=trainer.global_step,
+            metrics={key: float(value) for key, value in trainer.callback_metrics.items()},
+            resumed_from=resumed_from,
+        )
+        if trainer.is_global_zero:
+            save_model_dir(run_dir / "final", module.model, tokenizer)
+            if settings.validate_final:
+                summary.evaluation = validate_final(module, datamodule, run_dir)
+                log_evaluation(
+                    live_loggers(trainer),
+                    summary.evaluation["metrics"],
+                    [],
+                    prefix="valid",
+                    step=trainer.global_step,
+                )
+            summary.write(run_dir / "pretrain_summary.json")
+    return summary.to_dict()
+
+
+def validate_final(module: CausalLMPretrainer, datamodule: PackedDataModule, run_dir: Path) -> dict[str, Any]:
+    """The final model's loss and perplexity on the corpus's whole valid split, written to
+    ``metrics.json`` as fine-tuning writes its scores (pre-training has no test split: its held-out
+    documents are ``valid``).
+
+    Run in this process by rank 0 alone, like fine-tuning's closing evaluation: a second
+    ``trainer.validate`` would start the processes of a spawning strategy again.
+    """
+    loss, perplexity = validation_loss(
+        module, datamodule.valid_loader(remedy="or set pretrain.validate_final=false")
+    )
+    evaluation = {
+        "task": "pretrain",
+        "split": "valid",
+        "examples": len(datamodule.splits["valid"]),
+        "metrics": {"loss": loss, "perplexity": perplexity},
+    }
+    (run_dir / "metrics.json").write_text(json.dumps(evaluation, indent=2) + "\n")
+    return {**evaluation, "metrics_file": str(run_dir / "metrics.json")}

@@ -1,0 +1,84 @@
+"""From a composed Hydra config to the typed settings the library takes.
+
+Each config block maps onto a frozen dataclass whose fields it shares by name (:func:`settings`), so
+a new field is one line in the dataclass and one in the YAML, with no mapping code between them; keys
+of a block that are not fields (the task's ``lr`` is the optimiser's) are left to their readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from omegaconf import DictConfig, OmegaConf
+
+from biogpt.artifacts.model_dir import BackboneSettings
+from biogpt.data.tasks import TaskConfig, task_config_class
+from biogpt.evaluation.protocol import EvalSettings
+from biogpt.generation import GenerationConfig
+from biogpt.prompts import LayoutSettings, PromptConfig
+from biogpt.training.optim import OptimConfig
+
+SettingsT = TypeVar("SettingsT")
+
+
+def plain(node: Any) -> Any:
+    """A config node as plain Python values (interpolations resolved)."""
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
+
+
+def settings(cls: type[SettingsT], *nodes: Any, **values: Any) -> SettingsT:
+    """``cls`` built from the keys of ``nodes`` that are its fields (later nodes and ``values`` win)."""
+    names = {field.name for field in fields(cls)}  # type: ignore[arg-type]
+    chosen: dict[str, Any] = {}
+    for node in nodes:
+        chosen |= {key: value for key, value in plain(node).items() if key in names}
+    return cls(**(chosen | values))
+
+
+def task_config(cfg: DictConfig) -> TaskConfig:
+    """The reader settings of ``task`` (with ``target_format`` for relation tasks) over ``data_dir``."""
+    cls = task_config_class(cfg.task.name)
+    extra: dict[str, Any] = {"data_dir": str(cfg.data_dir)}
+    if "target_format" in {field.name for field in fields(cls)}:
+        extra["target_format"] = cfg.target_format.name
+    return settings(cls, cfg.task, **extra)
+
+
+def prompt_config(cfg: DictConfig) -> PromptConfig:
+    return settings(PromptConfig, cfg.prompt)
+
+
+def optim_config(cfg: DictConfig) -> OptimConfig:
+    optim = plain(cfg.optim)
+    return settings(OptimConfig, optim, betas=tuple(optim["betas"]))
+
+
+def layout_settings(cfg: DictConfig) -> LayoutSettings:
+    """Sequence lengths of the task, where the loss is taken (``data.loss_on``)."""
+    return settings(LayoutSettings, cfg.task, loss_on=cfg.data.loss_on)
+
+
+def backbone_settings(cfg: DictConfig) -> BackboneSettings:
+    return settings(BackboneSettings, cfg.model)
+
+
+def eval_settings(cfg: DictConfig) -> EvalSettings:
+    block = plain(cfg.eval)
+    ids = block["ids"]
+    return settings(
+        EvalSettings,
+        block,
+        ids=tuple(str(i) for i in ids) if isinstance(ids, list) else ids,
+        generation=settings(GenerationConfig, block["generation"]),
+    )
+
+
+def vocab_root(cfg: DictConfig) -> Path:
+    """Where the released vocabularies are (``<data_dir>/vocab/biogpt``, ``.../biogpt-large``)."""
+    return Path(str(cfg.data_dir)) / "vocab"
+
+
+def cache_dir(cfg: DictConfig) -> Path:
+    return Path(str(cfg.data.cache_dir)).expanduser()

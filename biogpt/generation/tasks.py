@@ -1,0 +1,85 @@
+"""Generating a task split's outputs from a trained model, as the release's inference does.
+
+Each example's prefix is ``[</s>; source; prompt]`` (see :mod:`biogpt.data.sequences`); the model
+continues it (greedy by default, the paper's setting) and the continuation is decoded to text, which
+the scorers parse. Examples are generated in batches of similar prefix length and returned in the
+split's order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from biogpt.data.formats import Triplet, get_format
+from biogpt.data.sequences import SequenceLayout
+from biogpt.data.tasks import Example, RelationTaskConfig, TaskConfig
+from biogpt.generation.decoding import GenerationConfig, generate
+from biogpt.model import BioGPT
+from biogpt.prompts import PromptConfig
+from biogpt.tokenizer import BioGPTTokenizer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Generator:
+    """A model with the tokenizer and prompt it was trained with (see :mod:`biogpt.artifacts.model_dir`)."""
+
+    model: BioGPT
+    tokenizer: BioGPTTokenizer
+    prompt: PromptConfig
+
+
+def template_text(config: TaskConfig, train_examples: Sequence[Example]) -> str:
+    """The task's output words apart from entity names: what constrained decoding adds to the source.
+
+    Relation tasks: the format's clause template with empty entity slots, for each relation of the
+    training set, plus the clause joiner and the final "."; PubMedQA and HoC: their training targets
+    (a closed set of sentences).
+    """
+    if isinstance(config, RelationTaskConfig):
+        fmt = get_format(config.name, config.target_format)
+        relations = {triplet.relation for example in train_examples for triplet in example.triplets}
+        parts = {fmt.render_clause(Triplet("", relation, "")) for relation in relations} | {fmt.joiner, "."}
+    else:
+        parts = {example.target for example in train_examples}
+    return " ".join(sorted(parts))
+
+
+def constrained_vocabularies(
+    tokenizer: BioGPTTokenizer, template: str, sources: list[list[int]], prompt_ids: Sequence[int]
+) -> list[set[int]]:
+    """Per example: the source's tokens, the template's and the prompt's (which a model may echo)."""
+    shared = set(tokenizer.encode(template)) | set(prompt_ids)
+    return [shared | set(source) for source in sources]
+
+
+def generate_texts(
+    generator: Generator,
+    layout: SequenceLayout,
+    sources: list[list[int]],
+    config: GenerationConfig,
+    batch_size: int,
+    allowed: list[set[int]] | None = None,
+) -> list[str]:
+    """Decoded continuation of each source's prefix, in input order (``allowed``: constrained decoding)."""
+    prefixes = [layout.prefix(source) for source in sources]
+    order = sorted(range(len(prefixes)), key=lambda index: len(prefixes[index]))
+    texts: list[str] = [""] * len(prefixes)
+    tokenizer = generator.tokenizer
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        outputs = generate(
+            generator.model,
+            [prefixes[i] for i in chunk],
+            config,
+            eos_id=tokenizer.eos_id,
+            pad_id=tokenizer.pad_id,
+            allowed=[allowed[i] for i in chunk] if allowed is not None else None,
+        )
+        for index, output in zip(chunk, outputs, strict=True):
+            texts[index] = tokenizer.decode(output)
+        logger.info("generated %d/%d", min(start + batch_size, len(order)), len(order))
+    return texts

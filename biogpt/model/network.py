@@ -1,0 +1,265 @@
+"""The BioGPT decoder in plain PyTorch.
+
+This is the network of the BioGPT release: fairseq's ``transformer_lm`` trained with
+``--share-decoder-input-output-embed --decoder-learned-pos`` (and ``transformers.BioGptForCausalLM``):
+
+* token embeddings scaled by ``sqrt(hidden_size)``;
+* learned positional embeddings with fairseq's offset of 2 (fairseq reserves rows 0 and 1 because it
+  derives positions from ``padding_idx=1``); positions are counted from the attention mask, so a
+  padded sequence gets exactly the positions it would get alone;
+* pre-LayerNorm blocks: separate q/k/v/out projections with bias, GELU feed-forward;
+* a final LayerNorm and an output projection tied to the token embedding.
+
+Module names are fairseq's decoder names without the ``decoder.`` prefix (and Hugging Face's without
+``biogpt.``), so checkpoint conversion is a prefix swap (see :mod:`biogpt.model.weights`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from biogpt.model.config import POSITION_OFFSET, BioGPTConfig
+
+
+class KVCache:
+    """Pre-allocated keys and values of every layer, for incremental decoding.
+
+    Pre-allocation (rather than concatenating per step) keeps decoding free of re-allocations; the
+    filled length advances once per model call, after every layer has written its slice.
+    """
+
+    def __init__(
+        self,
+        config: BioGPTConfig,
+        batch_size: int,
+        max_length: int,
+        *,
+        dtype: torch.dtype,
+        device: torch.device | str,
+    ) -> None:
+        if max_length > config.max_positions:
+            raise ValueError(f"KVCache max_length {max_length} exceeds max_positions {config.max_positions}")
+        shape = (config.num_layers, batch_size, config.num_heads, max_length, config.head_dim)
+        self.keys = torch.zeros(shape, dtype=dtype, device=device)
+        self.values = torch.zeros(shape, dtype=dtype, device=device)
+        self.length = 0
+
+    @property
+    def capacity(self) -> int:
+        return self.keys.shape[3]
+
+    def store(self, layer: int, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
+        """Write this call's keys/values of one layer and return all keys/values so far."""
+        end = self.length + key.shape[2]
+        self.keys[layer, :, :, self.length : end] = key
+        self.values[layer, :, :, self.length : end] = value
+        return self.keys[layer, :, :, :end], self.values[layer, :, :, :end]
+
+    def advance(self, num_tokens: int) -> None:
+        self.length += num_tokens
+
+    def reorder(self, batch_index: Tensor) -> None:
+        """Select batch rows (beam search keeps the cache of the surviving hypotheses)."""
+        self.keys = self.keys.index_select(1, batch_index)
+        self.values = self.values.index_select(1, batch_index)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: BioGPTConfig) -> None:
+        super().__init__()
+        self.num_heads = config.num_heads
+        self.head_dim = config.head_dim
+        self.dropout = config.attention_dropout
+        self.q_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.k_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.v_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.out_proj = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def _heads(self, x: Tensor) -> Tensor:
+        batch, time, _ = x.shape
+        return x.view(batch, time, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def forward(self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int) -> Tensor:
+        q, k, v = self._heads(self.q_proj(x)), self._heads(self.k_proj(x)), self._heads(self.v_proj(x))
+        if cache is not None:
+            k, v = cache.store(layer, k, v)
+        # Without an explicit mask the keys are exactly the causal prefix of each query.
+        out = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=mask is None and q.shape[2] > 1 and q.shape[2] == k.shape[2],
+        )
+        batch, _, time, _ = out.shape
+        return self.out_proj(out.transpose(1, 2).reshape(batch, time, -1))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, config: BioGPTConfig) -> None:
+        super().__init__()
+        self.dropout = config.dropout
+        self.activation_dropout = config.activation_dropout
+        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.self_attn = SelfAttention(config)
+        self.final_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.fc1 = nn.Linear(config.hidden_size, config.ffn_size)
+        self.fc2 = nn.Linear(config.ffn_size, config.hidden_size)
+
+    def forward(self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int) -> Tensor:
+        attended = self.self_attn(self.self_attn_layer_norm(x), mask, cache, layer)
+        x = x + F.dropout(attended, self.dropout, self.training)
+        hidden = F.gelu(self.fc1(self.final_layer_norm(x)))
+        hidden = F.dropout(hidden, self.activation_dropout, self.training)
+        return x + F.dropout(self.fc2(hidden), self.dropout, self.training)
+
+
+class BioGPTNetwork(nn.Module):
+    """BioGPT causal language model; ``forward`` returns logits ``[batch, time, vocab]``.
+
+    Loading and saving weights come with :class:`biogpt.model.BioGPT`, the class to use.
+    """
+
+    def __init__(self, config: BioGPTConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embed_scale = math.sqrt(config.hidden_size) if config.scale_embedding else 1.0
+        self.embed_tokens = nn.Embedding(
+            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id
+        )
+        self.embed_positions = nn.Embedding(config.max_positions + POSITION_OFFSET, config.hidden_size)
+        self.layers = nn.ModuleList(DecoderLayer(config) for _ in range(config.num_layers))
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """fairseq's initialisation: normal(0, d^-0.5) token embeddings (pad row zero), normal(0, 0.02)
+        elsewhere, zero biases, unit LayerNorms."""
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, std=0.02)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+        nn.init.normal_(self.embed_tokens.weight, std=self.config.hidden_size**-0.5)
+        nn.init.normal_(self.embed_positions.weight, std=self.config.hidden_size**-0.5)
+        with torch.no_grad():
+            self.embed_tokens.weight[self.config.pad_token_id].zero_()
+            self.embed_positions.weight[:POSITION_OFFSET].zero_()
+
+    def embed(self, input_ids: Tensor) -> Tensor:
+        """Scaled token embeddings: what ``forward(inputs_embeds=...)`` expects for real tokens."""
+        return self.embed_tokens(input_ids) * self.embed_scale
+
+    def new_cache(self, batch_size: int, max_length: int) -> KVCache:
+        weight = self.embed_tokens.weight
+        return KVCache(self.config, batch_size, max_length, dtype=weight.dtype, device=weight.device)
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        *,
+        inputs_embeds: Tensor | None = None,
+        cache: KVCache | None = None,
+        last_only: bool = False,
+    ) -> Tensor:
+        """Logits for every position (``[batch, time, vocab]``), or the last one only (``[batch, 1, vocab]``,
+        what decoding needs: the vocabulary projection is the costliest layer for long prefixes).
+
+        ``attention_mask`` (1 = token, 0 = padding) covers the cached tokens and this call's tokens,
+        ``[batch, cache.length + time]``. ``inputs_embeds`` replaces ``input_ids`` with already scaled
+        embeddings (``embed``), so callers can splice learned prompt vectors into the sequence.
+        """
+        hidden = self._input_embeddings(input_ids, inputs_embeds)
+        batch, time, _ = hidden.shape
+        past = cache.length if cache is not None else 0
+        if cache is not None and past + time > cache.capacity:
+            raise ValueError(f"KVCache holds {cache.capacity} positions; this call needs {past + time}")
+        if past + time > self.config.max_positions:
+            raise ValueError(
+                f"sequence of {past + time} positions exceeds max_positions {self.config.max_positions}"
+            )
+        mask = self._validated_mask(attention_mask, batch, past + time, hidden.device)
+        positions = self._positions(mask, past, time, hidden.device)
+        hidden = hidden + self.embed_positions(positions + POSITION_OFFSET)
+        hidden = F.dropout(hidden, self.config.dropout, self.training)
+        attn_mask = self._attention_mask(mask, past, time, hidden.device)
+        for index, layer in enumerate(self.layers):
+            hidden = layer(hidden, attn_mask, cache, index)
+        if cache is not None:
+            cache.advance(time)
+        if last_only:
+            hidden = hidden[:, -1:]
+        return F.linear(self.layer_norm(hidden), self.embed_tokens.weight)
+
+    def _input_embeddings(self, input_ids: Tensor | None, inputs_embeds: Tensor | None) -> Tensor:
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("pass exactly one of input_ids and inputs_embeds")
+        if inputs_embeds is not None:
+            if inputs_embeds.dim() != 3 or inputs_embeds.shape[-1] != self.config.hidden_size:
+                raise ValueError(
+                    f"inputs_embeds must be [batch, time, {self.config.hidden_size}], "
+                    f"got {list(inputs_embeds.shape)}"
+                )
+            return inputs_embeds
+        if input_ids.dim() != 2 or input_ids.dtype not in (torch.int32, torch.int64):
+            raise ValueError(
+                f"input_ids must be an integer tensor [batch, time], got {input_ids.dtype} "
+                f"{list(input_ids.shape)}"
+            )
+        return self.embed(input_ids)
+
+    @staticmethod
+    def _validated_mask(mask: Tensor | None, batch: int, total: int, device: torch.device) -> Tensor | None:
+        if mask is None:
+            return None
+        if mask.shape != (batch, total):
+            raise ValueError(
+                f"attention_mask must be [batch, cached + new tokens] = [{batch}, {total}], "
+                f"got {list(mask.shape)}"
+            )
+        return mask.to(device=device, dtype=torch.bool)
+
+    @staticmethod
+    def _positions(mask: Tensor | None, past: int, time: int, device: torch.device) -> Tensor:
+        """Position of each new token = number of real tokens before it (fairseq's numbering)."""
+        if mask is None:
+            return torch.arange(past, past + time, device=device).unsqueeze(0)
+        return (mask.long().cumsum(dim=1) - 1).clamp(min=0)[:, past:]
+
+    @staticmethod
+    def _attention_mask(mask: Tensor | None, past: int, time: int, device: torch.device) -> Tensor | None:
+        """Boolean ``[batch, 1, time, past + time]`` mask, or None when causality alone is exact.
+
+        Real tokens never see padding that comes after them, so a right-padded (or unpadded) batch
+        without a cache needs only the causal mask, which lets SDPA take its fused causal path.
+        """
+        if mask is not None and (
+            bool(mask.all()) or (past == 0 and bool((mask[:, 1:] <= mask[:, :-1]).all()))
+        ):
+            mask = None
+        if mask is None:
+            return None if past == 0 or time == 1 else _causal(past, time, device)
+        keep = _causal(past, time, mask.device) & mask[:, None, None, :]
+        # Every query may see itself, so a padding row never has all keys masked (SDPA would give NaN).
+        diagonal = torch.arange(time, device=mask.device)
+        keep[:, :, diagonal, past + diagonal] = True
+        return keep
+
+
+def _causal(past: int, time: int, device: torch.device) -> Tensor:
+    query = torch.arange(past, past + time, device=device)[:, None]
+    key = torch.arange(past + time, device=device)[None, :]
+    return (key <= query)[None, None]
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Unique parameters (the tied output projection is the token embedding, counted once)."""
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,58 @@
+"""Causal language-model loss with fairseq's normalisation.
+
+fairseq sums token losses and divides by the number of predicted tokens of the whole update (all
+micro-batches and ranks), not by a per-micro-batch mean. So the loss here returns the sum and the
+count, and the caller divides by the update's total.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from biogpt.data.sequences import IGNORE_INDEX
+
+# Perplexities are reported up to exp(50): an untrained model's loss would overflow a float.
+MAX_LOG_PERPLEXITY = 50.0
+
+
+def perplexity(loss: float | Tensor) -> float | Tensor:
+    """``exp(loss)``, capped at ``exp(MAX_LOG_PERPLEXITY)``; a tensor stays a tensor (no device sync)."""
+    if isinstance(loss, Tensor):
+        return loss.clamp(max=MAX_LOG_PERPLEXITY).exp()
+    return math.exp(min(loss, MAX_LOG_PERPLEXITY))
+
+
+def next_token_targets(input_ids: Tensor) -> Tensor:
+    """Targets aligned with the logits of unpadded rows: position t predicts token t+1, the last none."""
+    targets = input_ids.roll(-1, dims=1)
+    targets[:, -1] = IGNORE_INDEX
+    return targets
+
+
+def update_normalised(
+    total: Tensor,
+    update_tokens: Tensor,
+    *,
+    world_size: int,
+    accumulation: int,
+    loss_weight: Tensor | float = 1.0,
+) -> Tensor:
+    """A micro-batch's summed loss scaled so the update's gradient is ``sum(token losses) / update_tokens``.
+
+    Lightning divides each micro-batch loss by the number of accumulated micro-batches and DDP
+    averages gradients over ranks; multiplying by both undoes that, and dividing by the update's
+    token total (every micro-batch of every rank) gives fairseq's normalisation exactly.
+    ``loss_weight`` is 0 for the filler batches that even out the ranks' step counts.
+    """
+    return total * (loss_weight * world_size * accumulation / update_tokens)
+
+
+def summed_lm_loss(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """Sum of token cross-entropies and the number of predicted tokens (targets != IGNORE_INDEX)."""
+    total = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+    )
+    return total, (targets != IGNORE_INDEX).sum()

@@ -1,0 +1,199 @@
+"""The built wheel, installed for real: the commands work from any directory, without the checkout.
+
+The editable install of the development venv hides packaging mistakes: its configs and modules come
+from the checkout whatever the wheel holds. So the wheel is built (from a copy of the checkout, to
+leave no ``build/`` behind), installed non-editable into a fresh venv, and its console scripts are
+run from empty directories. That venv reuses the development venv's dependencies (torch and the
+rest) through a ``.pth`` line naming its site-packages, written after the install, so that pip never
+sees the development venv's own ``biogpt``; Python does not process ``.pth`` files inside a directory
+a ``.pth`` line adds, so the editable install's finder stays out too (checked below).
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+from biogpt import BioGPT, BioGPTConfig, BioGPTTokenizer
+from biogpt.data.tasks import load_task_split, make_task_config
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Local state of a checkout that is no part of a build (and would only slow the copy down).
+NOT_COPIED = {".git", ".venv", "build", "dist", ".pytest_cache", ".ruff_cache", "outputs", "multirun"}
+# The commands of [project.scripts]; the Hydra ones compose the root config of their name.
+HYDRA_COMMANDS = ("train", "pretrain", "evaluate", "generate", "export")
+COMMANDS = tuple(f"biogpt-{name}" for name in (*HYDRA_COMMANDS, "report", "demo", "convert"))
+TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Installation:
+    """A wheel and the venv it is installed in."""
+
+    wheel: Path
+    source: Path  # the copy of the checkout the wheel was built from
+    venv: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.venv / "bin"
+
+
+def _ignore_local_state(directory: str, names: list[str]) -> set[str]:
+    top_level = Path(directory) == PROJECT_ROOT
+    return {
+        name
+        for name in names
+        if name == "__pycache__" or name.endswith(".egg-info") or (top_level and name in NOT_COPIED)
+    }
+
+
+def _check(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` without PYTHONPATH (which would put the checkout back in play); must succeed."""
+    env = {key: value for key, value in os.environ.items() if key not in {"PYTHONPATH", "PYTHONHOME"}}
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert result.returncode == 0, f"{command} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installation:
+    """Build the wheel once and install it (no dependencies, no index) into a new venv."""
+    root = tmp_path_factory.mktemp("wheel")
+    source, wheels, venv = root / "source", root / "dist", root / "venv"
+    shutil.copytree(PROJECT_ROOT, source, ignore=_ignore_local_state)
+    pip = ["-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
+    _check(
+        [
+            sys.executable,
+            *pip,
+            "wheel",
+            "--no-index",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(wheels),
+            str(source),
+        ]
+    )
+    [wheel] = wheels.glob("biogpt-*.whl")
+    _check([sys.executable, "-m", "venv", str(venv)])
+    python = str(venv / "bin" / "python")
+    _check([python, *pip, "install", "--no-index", "--no-deps", str(wheel)])
+    new_site = _check([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip()
+    dev_site = dict.fromkeys(sysconfig.get_path(kind) for kind in ("purelib", "platlib"))
+    (Path(new_site) / "biogpt_dev_dependencies.pth").write_text("".join(f"{path}\n" for path in dev_site))
+    return Installation(wheel, source, venv)
+
+
+def test_wheel_holds_every_module_and_config(installed: Installation) -> None:
+    """Installed commands compose their configs from inside the package: a config or module left out
+    of the wheel only shows up outside the checkout, so the wheel must mirror the source tree."""
+    with zipfile.ZipFile(installed.wheel) as archive:
+        names = set(archive.namelist())
+        [entry_points] = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+        declared = configparser.ConfigParser()
+        declared.read_string(archive.read(entry_points).decode())
+    package = installed.source / "biogpt"
+    sources = set(package.rglob("*.py")) | set((package / "conf").rglob("*.yaml"))
+    shipped = {path.relative_to(installed.source).as_posix() for path in sources}
+    assert shipped - names == set(), "files of the package missing from the wheel"
+    assert {f"biogpt/conf/{name}.yaml" for name in HYDRA_COMMANDS} | {
+        "biogpt/conf/task/ddi.yaml",
+        "biogpt/conf/model/tiny.yaml",
+    } <= names
+    stray = {name for name in names if name.endswith((".py", ".yaml")) and name not in shipped}
+    assert stray == set(), "the wheel holds files that are not in the source tree"
+    assert sorted(declared["console_scripts"]) == sorted(COMMANDS)
+
+
+def test_installed_package_is_the_wheel_not_the_checkout(installed: Installation, tmp_path: Path) -> None:
+    """Otherwise every command test below could pass on the checkout's files instead of the wheel's."""
+    probe = (
+        "import importlib.metadata, importlib.util, json, sys\n"
+        "import biogpt, biogpt.experiment.paths\n"
+        "print(json.dumps({'biogpt': biogpt.__file__, 'conf': str(biogpt.experiment.paths.CONF_DIR),\n"
+        "    'metadata': str(importlib.metadata.distribution('biogpt').locate_file('biogpt')),\n"
+        "    'torch': importlib.util.find_spec('torch').origin,\n"
+        "    'editable': [name for name in sys.modules if name.startswith('__editable__')],\n"
+        "    'path': sys.path}))\n"
+    )
+    found = json.loads(_check([str(installed.bin / "python"), "-c", probe], cwd=tmp_path).stdout)
+    venv = installed.venv.resolve()
+    for key in ("biogpt", "conf", "metadata"):
+        assert Path(found[key]).resolve().is_relative_to(venv), (key, found[key])
+    assert Path(found["torch"]).resolve().is_relative_to(Path(sysconfig.get_path("purelib")).resolve())
+    assert found["editable"] == []
+    assert str(PROJECT_ROOT) not in found["path"] and str(PROJECT_ROOT / "biogpt") not in found["path"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_answers_help(installed: Installation, command: str, tmp_path: Path) -> None:
+    """Each entry point resolves in the installed package, and each Hydra one finds its root config."""
+    result = _check([str(installed.bin / command), "--help"], cwd=tmp_path)
+    assert ("powered by Hydra" in result.stdout) == (command.removeprefix("biogpt-") in HYDRA_COMMANDS)
+    if command == "biogpt-train":
+        assert "task: bc5cdr, ddi, hoc, kd_dti, pubmedqa" in result.stdout
+
+
+def test_generate_continues_a_text(
+    installed: Installation, tmp_path: Path, shared_data: Path, biogpt_vocab: Path
+) -> None:
+    model_dir, cwd = tmp_path / "model", tmp_path / "cwd"
+    cwd.mkdir()
+    torch.manual_seed(0)
+    BioGPT(BioGPTConfig.from_preset("tiny")).save_pretrained(model_dir)
+    BioGPTTokenizer.from_pretrained(biogpt_vocab).save_pretrained(model_dir)
+    result = _check(
+        [
+            str(installed.bin / "biogpt-generate"),
+            f"ckpt={model_dir}",
+            "text=Aspirin inhibits",
+            "beam=1",
+            "max_len=5",
+            f"data_dir={shared_data}",
+        ],
+        cwd=cwd,
+    )
+    assert result.stdout.startswith("Aspirin inhibits"), result.stdout
+
+
+def test_evaluate_scores_gold_targets_perfectly(
+    installed: Installation, tmp_path: Path, shared_data: Path
+) -> None:
+    """Gold targets parse back to the gold triplets, so every metric of the official scorer is exactly 1."""
+    examples = load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples
+    predictions, run_dir, cwd = tmp_path / "gold.txt", tmp_path / "run", tmp_path / "cwd"
+    predictions.write_text("".join(f"{example.target}\n" for example in examples), encoding="utf-8")
+    cwd.mkdir()
+    _check(
+        [
+            str(installed.bin / "biogpt-evaluate"),
+            "task=ddi",
+            f"predictions={predictions}",
+            f"data_dir={shared_data}",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=cwd,
+    )
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert (metrics["task"], metrics["split"], metrics["examples"]) == ("ddi", "test", len(examples))
+    assert metrics["parse_failures"] == 0
+    assert {name: metrics["metrics"][name] for name in ("precision", "recall", "f1")} == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
+    }
+    assert list(cwd.iterdir()) == [], "the command wrote into its working directory"

@@ -5,11 +5,14 @@
 
 Each Hydra command first names unknown config keys with the valid ones (exit status 2), then hands
 its arguments to Hydra; the work is in :mod:`biogpt.experiment`, imported when a command runs so
-that ``--help`` and config errors answer at once.
+that ``--help`` and config errors answer at once. A model that cannot be had (not cached offline,
+unreadable) or a backbone whose optional dependency is missing ends the command with its message
+alone (exit status 1): the message says what to do, a traceback would only bury it.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 
@@ -23,7 +26,22 @@ from biogpt.experiment.routing import is_pretraining
 
 def _hydra_command(config_name: str, job: Callable[[DictConfig], None]) -> Callable[[], None]:
     """A command composing root config ``config_name`` from the command line and running ``job``."""
-    app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(job)
+
+    @functools.wraps(job)
+    def guarded(cfg: DictConfig) -> None:
+        try:
+            job(cfg)
+        except Exception as error:
+            # Imported here: the model layer loads torch, which --help and config errors never need.
+            from biogpt.model.weights import CheckpointError
+            from biogpt.optional import MissingDependencyError
+
+            if not isinstance(error, (CheckpointError, MissingDependencyError)):
+                raise
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(1)
+
+    app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)
 
     def command() -> None:
         exit_on_unknown_keys(config_name, sys.argv[1:])

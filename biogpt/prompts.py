@@ -9,13 +9,14 @@ post-processing strips. A hard prompt is a text encoded with the tokenizer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
-from biogpt.data.sequences import SequenceLayout
-from biogpt.model import BioGPT
-from biogpt.tokenizer import BioGPTTokenizer
+from biogpt.data.sequences import EncoderLayout, SequenceLayout
+from biogpt.model.backbone import ENCODER_DECODER, Backbone
+from biogpt.model.loading import BIOGPT_FAMILY
+from biogpt.tokenizer.protocol import Tokenizer
 
 PROMPT_KINDS = ("soft", "hard", "none")
 SOFT_INITS = ("random", "vocab")
@@ -65,7 +66,7 @@ class PromptTokens:
     new_tokens: tuple[str, ...] = ()
 
 
-def prompt_tokens(config: PromptConfig, tokenizer: BioGPTTokenizer) -> PromptTokens:
+def prompt_tokens(config: PromptConfig, tokenizer: Tokenizer) -> PromptTokens:
     """The prompt's ids under ``tokenizer`` once its ``new_tokens`` are added; the tokenizer is unchanged."""
     if config.kind == "soft":
         next_id = tokenizer.vocab_size
@@ -104,11 +105,21 @@ class LayoutSettings:
 
 def build_layout(
     settings: LayoutSettings,
-    tokenizer: BioGPTTokenizer,
+    tokenizer: Tokenizer,
     prompt_ids: tuple[int, ...],
-    model_positions: int | None = None,
+    model: Backbone | None = None,
 ) -> SequenceLayout:
-    """How examples become sequences under ``tokenizer``, with the prompt's ids between source and target."""
+    """How examples become sequences under ``tokenizer``, with the prompt's ids between source and target.
+
+    ``model`` bounds the sequence by its positions and, for an encoder-decoder, puts the source and
+    prompt on the encoder side in the family's special tokens (None: a decoder-only layout).
+    """
+    model_positions = model.max_positions if model is not None else None
+    encoder = None
+    if model is not None and model.kind == ENCODER_DECODER:
+        prefix, suffix = tokenizer.special_wrapping()
+        assert model.decoder_start_id is not None
+        encoder = EncoderLayout(model.decoder_start_id, prefix, suffix)
     return SequenceLayout(
         eos_id=tokenizer.eos_id,
         ellipsis_ids=tuple(tokenizer.encode(ELLIPSIS)),
@@ -116,32 +127,40 @@ def build_layout(
         max_source_positions=settings.max_source_positions,
         max_positions=min(settings.max_positions, model_positions or settings.max_positions),
         loss_on=settings.loss_on,
+        encoder=encoder,
     )
 
 
-def fit_embeddings(model: BioGPT, vocab_size: int, init: str = "random", seed: int = 0) -> int:
+def check_prompt_fits(config: PromptConfig, model: Backbone) -> None:
+    """Soft prompts are learned rows read by a decoder-only backbone: refuse them for an encoder-decoder."""
+    if config.kind == "soft" and model.kind == ENCODER_DECODER:
+        raise ValueError(
+            "prompt=soft needs a decoder-only backbone: this encoder-decoder reads its prompt as text on "
+            "the encoder side; use prompt=hard (prompt.text=...) or prompt=none"
+        )
+
+
+def fit_embeddings(model: Backbone, vocab_size: int, init: str = "random", seed: int = 0) -> int:
     """Grow the (tied) token embedding to ``vocab_size`` rows; returns how many rows were added.
 
     New rows are drawn as fairseq initialises embeddings (normal, std ``d**-0.5``), or copied from
     randomly chosen vocabulary rows (``init="vocab"``), a common soft-prompt initialisation. Rows the
-    model already has (a fine-tuned release checkpoint's learned prompt) are kept.
+    model already has (a fine-tuned release checkpoint's learned prompt) are kept. A BioGPT with more
+    rows than the tokenizer has ids carries a prompt the tokenizer lacks (an error); a ``transformers``
+    model's extra rows are its family's padding of the table.
     """
-    old = model.embed_tokens.weight
+    old = model.input_embeddings().weight
     added = vocab_size - old.shape[0]
-    if added < 0:
+    if added < 0 and model.family == BIOGPT_FAMILY:  # a fine-tuned checkpoint's prompt rows, unclaimed
         raise ValueError(
             f"the model has {old.shape[0]} embedding rows, more than the tokenizer's {vocab_size} ids"
         )
-    if added == 0:
+    if added <= 0:  # other families pad their tables (T5: 32,128 rows for 32,100 ids): nothing to add
         return 0
     generator = torch.Generator().manual_seed(seed)
     if init == "vocab":
         rows = old.detach()[torch.randint(4, old.shape[0], (added,), generator=generator)].clone()
     else:
         rows = torch.randn(added, old.shape[1], generator=generator) * old.shape[1] ** -0.5
-    embedding = torch.nn.Embedding(vocab_size, old.shape[1], padding_idx=model.config.pad_token_id)
-    with torch.no_grad():
-        embedding.weight.copy_(torch.cat([old.detach(), rows.to(old.dtype)]))
-    model.embed_tokens = embedding.to(old.device)
-    model.config = replace(model.config, vocab_size=vocab_size)
+    model.grow_embeddings(rows)
     return added

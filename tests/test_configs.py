@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import hydra
 import pytest
 from hydra_config import CONF_DIR, compose_train
 from lightning.pytorch.callbacks import RichModelSummary, RichProgressBar
@@ -15,9 +14,10 @@ from rich.console import Console
 from torch.distributed.fsdp.wrap import ModuleWrapPolicy
 
 from biogpt.artifacts.summary import print_run_summary
-from biogpt.experiment.build import build_trainer
+from biogpt.experiment.build import build_trainer, fsdp_strategy
 from biogpt.experiment.config_errors import unknown_key_messages
-from biogpt.model import DecoderLayer
+from biogpt.model import BioGPT, BioGPTConfig, DecoderLayer
+from biogpt.model.hf import HFBackbone
 
 PROJECT = Path(__file__).resolve().parents[1]
 GROUPS = ("task", "target_format", "prompt", "model", "trainer", "logger", "callbacks", "debug", "experiment")
@@ -51,21 +51,67 @@ def test_paper_presets_leave_the_swept_choices_to_the_command_line(tmp_path: Pat
     assert cfg.target_format.name == "svo" and cfg.prompt.kind == "hard"
     assert compose_train(tmp_path, shared_data, ["experiment=paper/hoc"]).task.average_checkpoints is False
     # A debug setting shrinks an experiment, whatever their order on the command line.
-    assert (
-        compose_train(tmp_path, shared_data, ["debug=fast", "experiment=paper/kd_dti"]).model.preset == "tiny"
-    )
+    shrunk = compose_train(tmp_path, shared_data, ["debug=fast", "experiment=paper/kd_dti"]).model
+    assert shrunk.preset == "tiny" and shrunk.init is None
 
 
-def test_fsdp_trainer_shards_each_decoder_layer(tmp_path: Path, shared_data: Path) -> None:
-    """Lightning runs FSDP on GPUs only; what can be checked here is the strategy the config builds."""
+@pytest.mark.parametrize(
+    ("preset", "init", "dropout"),
+    [
+        ("openai-community/gpt2-medium", "openai-community/gpt2-medium", None),
+        ("google/flan-t5-large", "google/flan-t5-large", None),
+        ("microsoft/BioGPT-Large", "microsoft/BioGPT-Large", 0.1),
+    ],
+)
+def test_a_backbone_preset_replaces_the_paper_presets_model(
+    preset: str, init: str, dropout: float | None, tmp_path: Path, shared_data: Path
+) -> None:
+    """``experiment=paper/<task> model=<hub id>``: the backbone is a choice like the task; nothing of the
+    experiment's own BioGPT (its weights, its dropout) leaks into another backbone's run."""
+    for order in (
+        ["experiment=paper/kd_dti", f"model={preset}"],
+        [f"model={preset}", "experiment=paper/kd_dti"],
+    ):
+        model = compose_train(tmp_path, shared_data, order).model
+        assert model.init == init and model.dropout == dropout
+
+
+def test_fsdp_trainer_shards_each_layer_of_the_backbone(tmp_path: Path, shared_data: Path) -> None:
+    """Lightning runs FSDP on GPUs only; what can be checked here is the strategy the job builds: one
+    FSDP and activation-checkpointing unit per layer class of the backbone, whatever its family."""
+    from transformers import BartConfig, BartForConditionalGeneration, GPT2Config, GPT2LMHeadModel
+    from transformers.models.bart.modeling_bart import BartDecoderLayer, BartEncoderLayer
+    from transformers.models.gpt2.modeling_gpt2 import GPT2Block
+
     cfg = compose_train(tmp_path, shared_data, ["trainer=fsdp", "model=biogpt-large"])
-    strategy = hydra.utils.instantiate(cfg.trainer.strategy)
-    assert isinstance(strategy, FSDPStrategy)
-    policy = strategy.kwargs["auto_wrap_policy"]
-    assert isinstance(policy, ModuleWrapPolicy) and policy._module_classes == {DecoderLayer}
-    checkpointed = strategy._activation_checkpointing_kwargs["auto_wrap_policy"]
-    assert isinstance(checkpointed, ModuleWrapPolicy) and checkpointed._module_classes == {DecoderLayer}
-    assert strategy.sharding_strategy.name == "FULL_SHARD" and strategy._state_dict_type == "full"
+    gpt2 = HFBackbone(GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=64)))
+    bart = HFBackbone(
+        BartForConditionalGeneration(
+            BartConfig(
+                vocab_size=64,
+                d_model=16,
+                encoder_layers=1,
+                decoder_layers=1,
+                encoder_ffn_dim=32,
+                decoder_ffn_dim=32,
+                encoder_attention_heads=2,
+                decoder_attention_heads=2,
+            )
+        )
+    )
+    biogpt = BioGPT(BioGPTConfig.from_preset("tiny", vocab_size=64))
+    for model, layers in (
+        (biogpt, {DecoderLayer}),
+        (gpt2, {GPT2Block}),
+        (bart, {BartEncoderLayer, BartDecoderLayer}),
+    ):
+        strategy = fsdp_strategy(cfg.trainer.strategy, model)
+        assert isinstance(strategy, FSDPStrategy)
+        policy = strategy.kwargs["auto_wrap_policy"]
+        assert isinstance(policy, ModuleWrapPolicy) and policy._module_classes == layers
+        checkpointed = strategy._activation_checkpointing_kwargs["auto_wrap_policy"]
+        assert isinstance(checkpointed, ModuleWrapPolicy) and checkpointed._module_classes == layers
+        assert strategy.sharding_strategy.name == "FULL_SHARD" and strategy._state_dict_type == "full"
     assert cfg.trainer.precision == "bf16-mixed" and cfg.trainer.use_distributed_sampler is False
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from family_models import family_model_dir
 from hydra.errors import ConfigCompositionException
 from hydra_config import compose_train
 
@@ -289,10 +290,12 @@ class GradientDump(L.Callback):
             )
 
 
+@pytest.mark.parametrize("backbone", ["biogpt", "t5"])
 def test_two_rank_ddp_update_equals_one_process_with_the_whole_batch(
-    tmp_path: Path, shared_data: Path, token_cache: Path
+    backbone: str, tmp_path: Path, shared_data: Path, token_cache: Path
 ) -> None:
-    """2 gloo ranks x 2 micro-batches of 1 document = one process with the 4 documents in one batch."""
+    """2 gloo ranks x 2 micro-batches of 1 document = one process with the 4 documents in one batch,
+    for BioGPT and for an encoder-decoder from transformers (T5: encoder inputs batched alongside)."""
     common = [
         "task=ddi",
         *FAST,
@@ -301,6 +304,8 @@ def test_two_rank_ddp_update_equals_one_process_with_the_whole_batch(
         "data.max_tokens=null",
         "seed=3",
     ]
+    if backbone == "t5":
+        common += [f"model.init={family_model_dir('t5', tmp_path / 't5', shared_data)}", "prompt=none"]
     runs = {
         "ddp": ["data.batch_size=1", "data.update_freq=2", "trainer.devices=2", "trainer.strategy=ddp_spawn"],
         "single": ["data.batch_size=4"],

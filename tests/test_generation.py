@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from biogpt import BioGPT, BioGPTConfig
-from biogpt.generation.decoding import GenerationConfig, _beam_search, _Scorer, generate
+from biogpt.generation.decoding import GenerationConfig, _beam_search, _Decoding, _Scorer, generate
 
 EOS, PAD = 2, 1
 
@@ -55,7 +55,8 @@ def test_beam_of_one_equals_greedy(model: BioGPT) -> None:
     config = GenerationConfig(max_new_tokens=10, beam=1)
     greedy = generate(model, PREFIXES, config, eos_id=EOS, pad_id=PAD)
     scorer = _Scorer(config, EOS, None, model.config.vocab_size, torch.device("cpu"))
-    beam = _beam_search(model, PREFIXES, config, scorer, EOS, PAD, torch.device("cpu"))
+    decoding = _Decoding(model, None, PAD, torch.device("cpu"))
+    beam = _beam_search(decoding, PREFIXES, config, scorer, EOS, PAD, torch.device("cpu"))
     for greedy_output, beam_output in zip(greedy, beam, strict=True):
         assert beam_output == greedy_output[:9]
 

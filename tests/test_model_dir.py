@@ -67,11 +67,11 @@ def test_generation_uses_the_vocabulary_of_a_biogpt_large_shaped_model(
     state = {f"model.{name}": value for name, value in model.state_dict().items()}
     torch.save({"state_dict": state, LIGHTNING_CONFIG_KEY: model.config.to_dict()}, checkpoint)
     assert vocabulary_source(
-        str(checkpoint), model.config, tokenizer=None, vocab_root=shared_data / "vocab"
+        str(checkpoint), model.config.vocab_size, tokenizer=None, vocab_root=shared_data / "vocab"
     ) == (shared_data / "vocab" / "biogpt-large")
     assert continue_text(_generate_cfg(checkpoint, shared_data, 6)) == expected
     # A BioGPT-shaped one (with prompt rows past the dictionary) goes with BioGPT's.
-    assert released_vocabulary(Path("v"), BioGPTConfig(vocab_size=42_384 + 9)) == Path("v/biogpt")
+    assert released_vocabulary(Path("v"), 42_384 + 9) == Path("v/biogpt")
 
 
 def test_a_hub_id_uses_its_own_tokenizer_files(
@@ -93,7 +93,10 @@ def test_a_hub_id_uses_its_own_tokenizer_files(
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(revision)
     hub_id = "someone/tiny-biogpt"
-    assert vocabulary_source(hub_id, model.config, tokenizer=None, vocab_root=shared_data / "vocab") == hub_id
+    assert (
+        vocabulary_source(hub_id, model.config.vocab_size, tokenizer=None, vocab_root=shared_data / "vocab")
+        == hub_id
+    )
     loaded = load_generator(hub_id, vocab_root=shared_data / "vocab", prompt=PromptConfig(kind="none"))
     assert loaded.tokenizer.added_tokens == ("<hub-one>", "<hub-two>")
     assert loaded.tokenizer.vocab_size == model.config.vocab_size

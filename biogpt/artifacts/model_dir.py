@@ -18,9 +18,19 @@ import torch
 
 from biogpt.generation.tasks import Generator
 from biogpt.model import PRESETS, BioGPT, BioGPTConfig
-from biogpt.model.weights import looks_like_hub_id, read_pretrained, write_pretrained
+from biogpt.model.backbone import Backbone
+from biogpt.model.loading import (
+    BIOGPT_FAMILY,
+    dropout_overrides,
+    load_network,
+    local_source,
+    source_family,
+)
+from biogpt.model.weights import looks_like_hub_id
 from biogpt.prompts import PromptConfig, prompt_tokens
 from biogpt.tokenizer import BioGPTTokenizer
+from biogpt.tokenizer.family import FamilyTokenizer
+from biogpt.tokenizer.protocol import Tokenizer
 from biogpt.tokenizer.vocab import FAIRSEQ_FILES, HF_FILES
 
 logger = logging.getLogger(__name__)
@@ -29,31 +39,42 @@ PROMPT_FILE = "prompt.json"
 # The released vocabularies, as directories under a vocabulary root (``<data_dir>/vocab``).
 BIOGPT_VOCABULARY = "biogpt"
 BIOGPT_LARGE_VOCABULARY = "biogpt-large"
+# A saved transformers tokenizer.
+TOKENIZERS_FILES = ("tokenizer.json",)
 
 
-def released_vocabulary(vocab_root: Path, config: BioGPTConfig) -> Path:
-    """The released vocabulary a network of this shape was trained with.
+def released_vocabulary(vocab_root: Path, rows: int) -> Path:
+    """The released vocabulary a BioGPT network with ``rows`` embedding rows was trained with.
 
     BioGPT-Large's dictionary is the larger one; a network with at least as many embedding rows uses
     it (rows past the dictionary are a fine-tuned model's prompt rows), any other uses BioGPT's.
     """
-    large = config.vocab_size >= PRESETS[BIOGPT_LARGE_VOCABULARY].vocab_size
+    large = rows >= PRESETS[BIOGPT_LARGE_VOCABULARY].vocab_size
     return vocab_root / (BIOGPT_LARGE_VOCABULARY if large else BIOGPT_VOCABULARY)
 
 
 def holds_vocabulary(directory: Path) -> bool:
-    """Whether ``directory`` holds a tokenizer (Hugging Face or fairseq files)."""
-    return any(all((directory / name).is_file() for name in files) for files in (HF_FILES, FAIRSEQ_FILES))
+    """Whether ``directory`` holds a tokenizer (Hugging Face, fairseq or ``tokenizers`` files)."""
+    return any(
+        all((directory / name).is_file() for name in files)
+        for files in (HF_FILES, FAIRSEQ_FILES, TOKENIZERS_FILES)
+    )
 
 
 def vocabulary_source(
-    model_source: str | None, config: BioGPTConfig, *, tokenizer: str | None, vocab_root: Path
+    model_source: str | None,
+    rows: int,
+    *,
+    family: str = BIOGPT_FAMILY,
+    tokenizer: str | None,
+    vocab_root: Path,
 ) -> str | Path:
     """Where the tokenizer of a model comes from, in this order:
 
     an explicit ``tokenizer``; the model's own directory when it holds a vocabulary; a hub id's own
     tokenizer files; else (a bare fairseq checkpoint, a directory without one, a fresh network) the
-    released vocabulary of the network's shape under ``vocab_root``.
+    released vocabulary of a BioGPT network with ``rows`` embedding rows under ``vocab_root``. Other
+    families always bring their own tokenizer.
     """
     if tokenizer:
         return tokenizer
@@ -63,20 +84,33 @@ def vocabulary_source(
             return path
         if not path.exists() and looks_like_hub_id(model_source):
             return model_source
-    return released_vocabulary(vocab_root, config)
+    if family != BIOGPT_FAMILY:
+        raise FileNotFoundError(
+            f"{model_source}: a {family} model without its tokenizer files; "
+            "give them with tokenizer=<directory>"
+        )
+    return released_vocabulary(vocab_root, rows)
+
+
+def load_vocabulary(source: str | Path, family: str) -> Tokenizer:
+    """The tokenizer at ``source`` (a directory or hub id) for a network of ``family``: BioGPT's own
+    reimplementation, or the family's ``transformers`` tokenizer."""
+    if family == BIOGPT_FAMILY:
+        return BioGPTTokenizer.from_pretrained(source)
+    return FamilyTokenizer.from_pretrained(local_source(source))
 
 
 def save_model_dir(
     directory: Path,
-    model: BioGPT,
-    tokenizer: BioGPTTokenizer,
+    model: Backbone,
+    tokenizer: Tokenizer,
     prompt: PromptConfig | None = None,
     *,
     weights: dict[str, torch.Tensor] | None = None,
 ) -> Path:
     """Write a model directory: ``weights`` (e.g. averaged checkpoints) or the model's own, the
     tokenizer, and the prompt the model was trained with (None: a plain language model)."""
-    write_pretrained(model.config, model.state_dict() if weights is None else weights, directory)
+    model.save_pretrained(directory, weights)
     tokenizer.save_pretrained(directory)
     if prompt is not None:
         (directory / PROMPT_FILE).write_text(json.dumps(asdict(prompt), indent=2) + "\n")
@@ -98,20 +132,22 @@ def load_generator(
     prompt is its ``learned1..N`` rows past the vocabulary. The prompt's soft tokens are added to the
     tokenizer here, once, so its ids match the model's rows.
     """
-    model = BioGPT.from_pretrained(source, dtype=dtype)
-    vocabulary = vocabulary_source(str(source), model.config, tokenizer=tokenizer, vocab_root=vocab_root)
-    loaded_tokenizer = BioGPTTokenizer.from_pretrained(vocabulary)
+    model = load_network(source, dtype=dtype)
+    vocabulary = vocabulary_source(
+        str(source), model.vocab_size, family=model.family, tokenizer=tokenizer, vocab_root=vocab_root
+    )
+    loaded_tokenizer = load_vocabulary(vocabulary, model.family)
     path = Path(source)
     if (path / PROMPT_FILE).is_file():
         prompt = PromptConfig(**json.loads((path / PROMPT_FILE).read_text()))
         logger.info("prompt of %s: %s", source, prompt)
-    elif model.config.vocab_size > loaded_tokenizer.vocab_size:
-        prompt = PromptConfig(kind="soft", length=model.config.vocab_size - loaded_tokenizer.vocab_size)
+    elif model.family == BIOGPT_FAMILY and model.vocab_size > loaded_tokenizer.vocab_size:
+        prompt = PromptConfig(kind="soft", length=model.vocab_size - loaded_tokenizer.vocab_size)
         logger.info("%s carries %d learned prompt rows: prompt %s", source, prompt.length, prompt.echo())
     loaded_tokenizer.add_tokens(prompt_tokens(prompt, loaded_tokenizer).new_tokens)
-    if loaded_tokenizer.vocab_size > model.config.vocab_size:
+    if loaded_tokenizer.vocab_size > model.vocab_size:
         raise ValueError(
-            f"{source}: the model has {model.config.vocab_size} embedding rows but its tokenizer "
+            f"{source}: the model has {model.vocab_size} embedding rows but its tokenizer "
             f"({vocabulary}) with the prompt {prompt} needs {loaded_tokenizer.vocab_size}; give the "
             "prompt it was trained with (prompt=...), or a model directory that records it"
         )
@@ -122,44 +158,61 @@ def load_generator(
 class BackboneSettings:
     """The ``model`` config group: the network to train.
 
-    ``preset``: a named shape for a fresh network (see ``BioGPTConfig.from_preset``); ``init``: weights
-    to start from instead (a model directory, HF directory or hub id, fairseq or Lightning
-    checkpoint); ``dropout``/``attention_dropout``: the regularisation to train with, whatever the
-    weights were trained with.
+    ``preset``: a named BioGPT shape for a fresh network (see ``BioGPTConfig.from_preset``); ``init``:
+    weights to start from instead (a model directory, HF directory or hub id of any supported family,
+    fairseq or Lightning checkpoint); ``dropout``/``attention_dropout``: the regularisation to train
+    with, whatever the weights were trained with (None: keep the checkpoint's own).
     """
 
-    preset: str = "biogpt"
+    preset: str | None = "biogpt"
     init: str | None = None
-    dropout: float = 0.1
-    attention_dropout: float = 0.1
+    dropout: float | None = 0.1
+    attention_dropout: float | None = 0.1
+
+    def __post_init__(self) -> None:
+        if self.preset is None and self.init is None:
+            raise ValueError(
+                "model.preset and model.init are both null: name a BioGPT shape or weights to load"
+            )
 
 
 def load_backbone(
     settings: BackboneSettings, *, tokenizer: str | None, vocab_root: Path
-) -> tuple[BioGPT, BioGPTTokenizer]:
+) -> tuple[Backbone, Tokenizer]:
     """The network to train and its tokenizer (:func:`vocabulary_source` picks the vocabulary).
 
     A fresh network gets as many embedding rows as the tokenizer has vocabulary pieces (a vocabulary
     learned for a new corpus may differ from the preset's released one); its initialisation draws
     from torch's generator, which the caller seeds.
     """
-    regularisation = {"dropout": settings.dropout, "attention_dropout": settings.attention_dropout}
     if settings.init is None:
-        shape = BioGPTConfig.from_preset(settings.preset)
-        vocabulary = vocabulary_source(None, shape, tokenizer=tokenizer, vocab_root=vocab_root)
+        shape = _preset_shape(settings)
+        vocabulary = vocabulary_source(None, shape.vocab_size, tokenizer=tokenizer, vocab_root=vocab_root)
         loaded_tokenizer = BioGPTTokenizer.from_pretrained(vocabulary)
         rows = loaded_tokenizer.vocab_size - len(loaded_tokenizer.added_tokens)
+        regularisation = dropout_overrides(settings.dropout, settings.attention_dropout)
         return BioGPT(replace(shape, vocab_size=rows, **regularisation)), loaded_tokenizer
-    weights = read_pretrained(settings.init)
-    vocabulary = vocabulary_source(settings.init, weights.config, tokenizer=tokenizer, vocab_root=vocab_root)
-    model = BioGPT.from_weights(replace(weights, config=replace(weights.config, **regularisation)))
-    return model, BioGPTTokenizer.from_pretrained(vocabulary)
-
-
-def load_tokenizer(settings: BackboneSettings, *, tokenizer: str | None, vocab_root: Path) -> BioGPTTokenizer:
-    """The tokenizer :func:`load_backbone` would pair with the network, without loading any weights:
-    where the source holds no vocabulary, ``settings.preset``'s shape stands for the weights'."""
-    shape = BioGPTConfig.from_preset(settings.preset)
-    return BioGPTTokenizer.from_pretrained(
-        vocabulary_source(settings.init, shape, tokenizer=tokenizer, vocab_root=vocab_root)
+    model = load_network(
+        settings.init, dropout=settings.dropout, attention_dropout=settings.attention_dropout
     )
+    vocabulary = vocabulary_source(
+        settings.init, model.vocab_size, family=model.family, tokenizer=tokenizer, vocab_root=vocab_root
+    )
+    return model, load_vocabulary(vocabulary, model.family)
+
+
+def load_tokenizer(settings: BackboneSettings, *, tokenizer: str | None, vocab_root: Path) -> Tokenizer:
+    """The tokenizer :func:`load_backbone` would pair with the network, without loading any weights:
+    where a BioGPT source holds no vocabulary, ``settings.preset``'s shape stands for the weights'."""
+    family = BIOGPT_FAMILY if settings.init is None else source_family(local_source(settings.init))
+    rows = _preset_shape(settings).vocab_size if family == BIOGPT_FAMILY else 0
+    source = vocabulary_source(settings.init, rows, family=family, tokenizer=tokenizer, vocab_root=vocab_root)
+    return load_vocabulary(source, family)
+
+
+def _preset_shape(settings: BackboneSettings) -> BioGPTConfig:
+    if settings.preset is None:
+        raise ValueError(
+            f"model.init={settings.init!r} needs model.preset (a BioGPT shape) to pick its vocabulary"
+        )
+    return BioGPTConfig.from_preset(settings.preset)

@@ -25,11 +25,16 @@ from biogpt.data.resume import ResumableTrainData, already_collated
 from biogpt.data.sequences import IGNORE_INDEX, SequenceLayout
 from biogpt.data.tasks import TaskConfig
 from biogpt.data.tokenized import tokenized_split
-from biogpt.tokenizer import BioGPTTokenizer
+from biogpt.tokenizer.protocol import Tokenizer
 
 
 class EncodedSplit(Dataset):
-    """Tokenized examples laid out by a :class:`SequenceLayout`; yields whole padded micro-batches."""
+    """Tokenized examples laid out by a :class:`SequenceLayout`; yields whole padded micro-batches.
+
+    With an encoder-decoder layout a batch also holds the right-padded encoder inputs (``encoder_ids``,
+    ``encoder_mask``), and an example's size for the token budget is its longer side, as fairseq counts
+    a sentence pair.
+    """
 
     def __init__(self, table: datasets.Dataset, layout: SequenceLayout, pad_id: int) -> None:
         self.ids: list[str] = list(table["id"])
@@ -38,7 +43,13 @@ class EncodedSplit(Dataset):
         self.layout = layout
         self.pad_id = pad_id
         pairs = [layout.training_pair(s, t) for s, t in zip(self.source_ids, self.target_ids, strict=True)]
-        self.lengths = np.array([len(inputs) for inputs, _ in pairs])
+        lengths = [len(inputs) for inputs, _ in pairs]
+        if layout.encoder is not None:
+            lengths = [
+                max(length, len(layout.encoder_input(source)))
+                for length, source in zip(lengths, self.source_ids, strict=True)
+            ]
+        self.lengths = np.array(lengths)
         self.predicted = np.array([sum(t != IGNORE_INDEX for t in targets) for _, targets in pairs])
 
     def __len__(self) -> int:
@@ -50,22 +61,29 @@ class EncodedSplit(Dataset):
     def __getitems__(self, batch: MicroBatch) -> dict[str, Any]:
         """The padded tensors of a planned micro-batch (the DataLoader hands us the whole plan)."""
         pairs = [self.layout.training_pair(self.source_ids[i], self.target_ids[i]) for i in batch.indices]
-        width = max(len(inputs) for inputs, _ in pairs)
-        input_ids = torch.full((len(pairs), width), self.pad_id, dtype=torch.long)
-        targets = torch.full((len(pairs), width), IGNORE_INDEX, dtype=torch.long)
-        attention_mask = torch.zeros((len(pairs), width), dtype=torch.long)
-        for row, (inputs, labels) in enumerate(pairs):
-            input_ids[row, : len(inputs)] = torch.tensor(inputs)
-            targets[row, : len(labels)] = torch.tensor(labels)
-            attention_mask[row, : len(inputs)] = 1
+        input_ids, attention_mask = _right_padded([inputs for inputs, _ in pairs], self.pad_id)
+        targets, _ = _right_padded([labels for _, labels in pairs], IGNORE_INDEX)
+        tensors = {"input_ids": input_ids, "attention_mask": attention_mask, "targets": targets}
+        if self.layout.encoder is not None:
+            encoder_rows = [self.layout.encoder_input(self.source_ids[i]) for i in batch.indices]
+            tensors["encoder_ids"], tensors["encoder_mask"] = _right_padded(encoder_rows, self.pad_id)
         return {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "targets": targets,
+            **tensors,
             "update_tokens": torch.tensor(batch.update_tokens),
             "loss_weight": torch.tensor(batch.loss_weight),
             "ids": [self.ids[i] for i in batch.indices],
         }
+
+
+def _right_padded(rows: list[list[int]], fill: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows padded with ``fill`` to the longest, and the mask of their real entries."""
+    width = max(len(row) for row in rows)
+    values = torch.full((len(rows), width), fill, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for index, row in enumerate(rows):
+        values[index, : len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[index, : len(row)] = 1
+    return values, mask
 
 
 @dataclass(frozen=True)
@@ -101,11 +119,11 @@ class TaskDataModule(ResumableTrainData, L.LightningDataModule):
         self.seed = seed
         self.cache_dir = Path(settings.cache_dir).expanduser()
         self.split_names = {"train": "train", "valid": "valid", "test": "test"} | dict(settings.splits)
-        self.tokenizer: BioGPTTokenizer | None = None
+        self.tokenizer: Tokenizer | None = None
         self.layout: SequenceLayout | None = None
         self.encoded: dict[str, EncodedSplit] = {}
 
-    def connect(self, tokenizer: BioGPTTokenizer, layout: SequenceLayout) -> None:
+    def connect(self, tokenizer: Tokenizer, layout: SequenceLayout) -> None:
         """Tokenize with ``tokenizer`` and lay sequences out with ``layout``."""
         self.tokenizer = tokenizer
         self.layout = layout

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from biogpt.data.packing import PackedIndex, PackedSplit, vocabulary_hash
+from biogpt.data.packing import PackedIndex, PackedSplit
 from biogpt.data.resume import EpochBatchSampler, ResumableTrainData, already_collated
 from biogpt.model import BioGPTConfig
 from biogpt.tokenizer import BioGPTTokenizer
@@ -183,10 +183,10 @@ def check_corpus(
     index: PackedIndex, tokenizer: BioGPTTokenizer, model: BioGPTConfig, tokens_per_sample: int
 ) -> None:
     """Refuse a corpus packed with another vocabulary or block size, or blocks longer than the model."""
-    if index.vocab_hash != vocabulary_hash(tokenizer):
+    if index.vocab_hash != tokenizer.fingerprint():
         raise ValueError(
             f"the corpus was packed with another vocabulary (hash {index.vocab_hash}) than the tokenizer "
-            f"in use ({vocabulary_hash(tokenizer)}); repack it or set tokenizer="
+            f"in use ({tokenizer.fingerprint()}); repack it or set tokenizer="
         )
     if index.tokens_per_sample != tokens_per_sample:
         raise ValueError(

@@ -46,7 +46,6 @@ from typing import Any
 
 import numpy as np
 
-from biogpt.data.tokenized import tokenizer_fingerprint
 from biogpt.tokenizer import BioGPTTokenizer
 
 logger = logging.getLogger(__name__)
@@ -130,11 +129,6 @@ class PackedSplit:
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_tokens": None}
-
-
-def vocabulary_hash(tokenizer: BioGPTTokenizer) -> str:
-    """Changes whenever any id the tokenizer could produce changes (the task cache uses the same key)."""
-    return tokenizer_fingerprint(tokenizer)
 
 
 def check_fits_uint16(tokenizer: BioGPTTokenizer, name: str) -> None:
@@ -270,7 +264,7 @@ def pack_corpus(
         tokens_per_sample=tokens_per_sample,
         eos_id=tokenizer.eos_id,
         vocab_size=tokenizer.vocab_size,
-        vocab_hash=vocabulary_hash(tokenizer),
+        vocab_hash=tokenizer.fingerprint(),
         valid_fraction=valid_fraction,
         id_column=id_column,
         splits=splits,

@@ -11,6 +11,11 @@ language models start every sequence with ``</s>``. Truncation as released:
 
 The loss covers every token of the sentence, as the release trains (``loss_on="all"``), or only the
 target and its ``</s>`` (``loss_on="target"``).
+
+Encoder-decoder backbones (a layout with an :class:`EncoderLayout`) read ``[source; prompt]``, wrapped
+in their family's special tokens, with the encoder, and ``[start; target]`` with the decoder, which
+predicts ``[target; eos]``: the loss is on the target. The source is cut as above; the target to
+``max_positions`` (the decoder's own positions).
 """
 
 from __future__ import annotations
@@ -25,8 +30,21 @@ LOSS_ON = ("all", "target")
 
 
 @dataclass(frozen=True)
+class EncoderLayout:
+    """An encoder-decoder's encoder input: the family's special ids around ``[source; prompt]``, and
+    the token its decoder starts from."""
+
+    decoder_start_id: int
+    prefix_ids: tuple[int, ...] = ()
+    suffix_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class SequenceLayout:
-    """Lengths and special ids that fix how a (source, target) pair becomes a training sequence."""
+    """Lengths and special ids that fix how a (source, target) pair becomes a training sequence.
+
+    ``encoder`` set: an encoder-decoder layout (see the module docstring); None: one decoder sequence.
+    """
 
     eos_id: int
     ellipsis_ids: tuple[int, ...]  # what marks a cut: "..." (one piece in the released vocabulary)
@@ -34,6 +52,7 @@ class SequenceLayout:
     max_source_positions: int = 640
     max_positions: int = 1024
     loss_on: str = "all"
+    encoder: EncoderLayout | None = None
 
     def __post_init__(self) -> None:
         if self.loss_on not in LOSS_ON:
@@ -47,6 +66,8 @@ class SequenceLayout:
 
     @property
     def max_target_positions(self) -> int:
+        if self.encoder is not None:
+            return self.max_positions
         return self.max_positions - self.max_source_positions - len(self.prompt_ids)
 
     def truncate_source(self, source_ids: list[int]) -> list[int]:
@@ -63,11 +84,27 @@ class SequenceLayout:
         return with_eos[:kept] + [*self.ellipsis_ids, self.eos_id]
 
     def prefix(self, source_ids: list[int]) -> list[int]:
-        """What generation continues: ``[</s>; source; prompt]``."""
+        """What generation continues: ``[</s>; source; prompt]``, or an encoder-decoder's start token."""
+        if self.encoder is not None:
+            return [self.encoder.decoder_start_id]
         return [self.eos_id, *self.truncate_source(source_ids), *self.prompt_ids]
 
+    def encoder_input(self, source_ids: list[int]) -> list[int]:
+        """What an encoder-decoder's encoder reads: ``[source; prompt]`` in the family's specials."""
+        if self.encoder is None:
+            raise ValueError("a decoder-only layout has no encoder input")
+        return [
+            *self.encoder.prefix_ids,
+            *self.truncate_source(source_ids),
+            *self.prompt_ids,
+            *self.encoder.suffix_ids,
+        ]
+
     def training_pair(self, source_ids: list[int], target_ids: list[int]) -> tuple[list[int], list[int]]:
-        """Model input and next-token targets (``IGNORE_INDEX`` where no loss is taken)."""
+        """Decoder input and next-token targets (``IGNORE_INDEX`` where no loss is taken)."""
+        if self.encoder is not None:
+            target = self.truncate_target(target_ids)
+            return [self.encoder.decoder_start_id, *target[:-1]], target
         context = self.truncate_source(source_ids) + list(self.prompt_ids)
         sentence = context + self.truncate_target(target_ids)
         inputs = [self.eos_id, *sentence[:-1]]

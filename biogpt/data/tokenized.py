@@ -2,7 +2,7 @@
 
 :func:`tokenized_split` renders one split of a task (see :mod:`biogpt.data.tasks`), tokenizes it and
 caches the columns as ``<cache_dir>/<task>-<split>-<key>.arrow``, the key hashing the task settings,
-the split and :func:`tokenizer_fingerprint`, so a sweep tokenizes each corpus once. Truncation and
+the split and the tokenizer's fingerprint, so a sweep tokenizes each corpus once. Truncation and
 prompt insertion are not cached: they depend on the prompt, which sweeps vary.
 
 Concurrency. The jobs of a sweep (Hydra's launcher with several processes, SLURM array jobs) share
@@ -40,20 +40,13 @@ from datasets.arrow_writer import ArrowWriter
 from filelock import FileLock
 
 from biogpt.data.tasks import TaskConfig, load_task_split
-from biogpt.tokenizer import BioGPTTokenizer
+from biogpt.tokenizer.protocol import Tokenizer
 
 logger = logging.getLogger(__name__)
 
 
-def tokenizer_fingerprint(tokenizer: BioGPTTokenizer) -> str:
-    """Changes whenever any id the tokenizer could produce changes."""
-    vocabulary = tokenizer.vocabulary
-    content = json.dumps([vocabulary.pieces, vocabulary.merges, tokenizer.added_tokens])
-    return hashlib.sha256(content.encode()).hexdigest()[:16]
-
-
 def tokenized_split(
-    task: TaskConfig, split: str, tokenizer: BioGPTTokenizer, cache_dir: Path, num_proc: int | None = None
+    task: TaskConfig, split: str, tokenizer: Tokenizer, cache_dir: Path, num_proc: int | None = None
 ) -> datasets.Dataset:
     """Columns ``id``, ``source``, ``target``, ``source_ids``, ``target_ids`` of one split, cached.
 
@@ -81,7 +74,7 @@ def tokenized_split(
     examples = task_split.examples
     if not examples:
         raise ValueError(f"{task.name}/{split}: no examples under {task.data_dir}")
-    key = json.dumps([asdict(task), split, tokenizer_fingerprint(tokenizer)], sort_keys=True, default=str)
+    key = json.dumps([asdict(task), split, tokenizer.fingerprint()], sort_keys=True, default=str)
     fingerprint = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = cache_dir / f"{task.name}-{split}-{fingerprint}.arrow"
     if not path.exists():
@@ -109,7 +102,7 @@ def tokenized_split(
     return datasets.Dataset.from_file(str(path))
 
 
-def _encode_columns(batch: dict[str, list[str]], tokenizer: BioGPTTokenizer) -> dict[str, list[list[int]]]:
+def _encode_columns(batch: dict[str, list[str]], tokenizer: Tokenizer) -> dict[str, list[list[int]]]:
     return {
         "source_ids": tokenizer.encode_batch(batch["source"]),
         "target_ids": tokenizer.encode_batch(batch["target"]),

@@ -99,9 +99,7 @@ def model_generations(
             f"the model's tokenizer lacks the prompt tokens {list(prompt.new_tokens)[:3]}...: the prompt "
             f"{generator.prompt} does not belong to this model"
         )
-    layout = build_layout(
-        layout_settings, generator.tokenizer, prompt.ids, generator.model.config.max_positions
-    )
+    layout = build_layout(layout_settings, generator.tokenizer, prompt.ids, generator.model)
     table = tokenized_split(task, split, generator.tokenizer, cache_dir)
     sources = dict(zip(table["id"], table["source_ids"], strict=True))
     chosen = ids if ids is not None else list(table["id"])

@@ -26,24 +26,31 @@ from biogpt.experiment.settings import (
     task_config,
     vocab_root,
 )
-from biogpt.model import BioGPT
-from biogpt.prompts import PromptConfig, build_layout, fit_embeddings, prompt_tokens
-from biogpt.tokenizer import BioGPTTokenizer
+from biogpt.model.backbone import Backbone
+from biogpt.prompts import PromptConfig, build_layout, check_prompt_fits, fit_embeddings, prompt_tokens
+from biogpt.tokenizer.protocol import Tokenizer
 from biogpt.training.finetune import PromptFineTuner
 
+FSDP_STRATEGY = "lightning.pytorch.strategies.FSDPStrategy"
 # Trainer flags that, when false, forbid callbacks of a kind.
 _SWITCHABLE_CALLBACKS = {"enable_progress_bar": ProgressBar, "enable_model_summary": ModelSummary}
 
 
 def build_trainer(
-    cfg: DictConfig, callbacks: Sequence[Callback] = (), **trainer_options: object
+    cfg: DictConfig,
+    callbacks: Sequence[Callback] = (),
+    *,
+    model: Backbone | None = None,
+    **trainer_options: object,
 ) -> L.Trainer:
     """The Trainer of ``cfg.trainer`` with the ``logger`` and ``callbacks`` groups' objects, plus
     ``callbacks`` and ``trainer_options`` given by the job.
 
     A progress-bar (model-summary) callback is left out when ``trainer.enable_progress_bar``
     (``enable_model_summary``) is false, which Lightning would refuse, so turning either off is one
-    override whatever the callbacks group holds.
+    override whatever the callbacks group holds. Under FSDP, ``model``'s own layer classes
+    (``block_classes``) are the units FSDP wraps and activation checkpointing recomputes, whatever
+    family the backbone is.
     """
     loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values()]
     configured = [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
@@ -51,17 +58,30 @@ def build_trainer(
         kind for flag, kind in _SWITCHABLE_CALLBACKS.items() if not cfg.trainer.get(flag, True)
     )
     kept = [c for c in [*configured, *callbacks] if not isinstance(c, switched_off)]
+    strategy = cfg.trainer.get("strategy")
+    if isinstance(strategy, DictConfig) and strategy.get("_target_") == FSDP_STRATEGY:
+        if model is None:
+            raise ValueError("trainer=fsdp needs the backbone to know which layers to shard")
+        trainer_options["strategy"] = fsdp_strategy(strategy, model)
     return hydra.utils.instantiate(cfg.trainer, logger=loggers or False, callbacks=kept, **trainer_options)
 
 
-def load_model_and_tokenizer(cfg: DictConfig) -> tuple[BioGPT, BioGPTTokenizer]:
+def fsdp_strategy(strategy: DictConfig, model: Backbone) -> object:
+    """The configured FSDP strategy with each of ``model``'s layers (``block_classes``: BioGPT's
+    decoder layer, GPT-2's block, BART's encoder and decoder layers, T5's block) as one FSDP unit and
+    one activation-checkpointing unit."""
+    layers = set(model.block_classes)
+    return hydra.utils.instantiate(strategy, auto_wrap_policy=layers, activation_checkpointing_policy=layers)
+
+
+def load_model_and_tokenizer(cfg: DictConfig) -> tuple[Backbone, Tokenizer]:
     """``model.init``'s weights (or a fresh ``model.preset`` network, initialised from ``seed``) and the
     vocabulary that goes with them."""
     L.seed_everything(cfg.seed, workers=True)
     return load_backbone(backbone_settings(cfg), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg))
 
 
-def load_tokenizer(cfg: DictConfig) -> BioGPTTokenizer:
+def load_tokenizer(cfg: DictConfig) -> Tokenizer:
     """The vocabulary of the configured model, without building it (exports, pre-training checks)."""
     return load_vocabulary(backbone_settings(cfg), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg))
 
@@ -72,7 +92,7 @@ class FineTuning:
 
     module: PromptFineTuner
     datamodule: TaskDataModule
-    tokenizer: BioGPTTokenizer
+    tokenizer: Tokenizer
     prompt: PromptConfig
 
 
@@ -81,10 +101,11 @@ def build_finetuning(cfg: DictConfig) -> FineTuning:
     model, tokenizer = load_model_and_tokenizer(cfg)
     base_vocab_size = tokenizer.vocab_size - len(tokenizer.added_tokens)
     prompt = prompt_config(cfg)
+    check_prompt_fits(prompt, model)
     tokens = prompt_tokens(prompt, tokenizer)
     tokenizer.add_tokens(tokens.new_tokens)
     fit_embeddings(model, tokenizer.vocab_size, prompt.init, seed=cfg.seed)
-    layout = build_layout(layout_settings(cfg), tokenizer, tokens.ids, model.config.max_positions)
+    layout = build_layout(layout_settings(cfg), tokenizer, tokens.ids, model)
     datamodule = TaskDataModule(
         task_config(cfg), settings(DataSettings, cfg.data, cache_dir=cache_dir(cfg)), seed=cfg.seed
     )

@@ -45,7 +45,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run = build_finetuning(cfg)
     every = cfg.checkpoint.every_n_updates
     steps = [] if every is None else step_checkpoints(run_dir / "checkpoints", every, epoch_ends=True)
-    trainer = build_trainer(cfg, callbacks=steps)
+    trainer = build_trainer(cfg, callbacks=steps, model=run.module.model)
     trainer.strategy.checkpoint_io = AtomicCheckpointIO()
     resumed_from = resume_path(cfg.checkpoint.resume, run_dir / "checkpoints")
     log_run_config(trainer.loggers, plain(cfg))

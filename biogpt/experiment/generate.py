@@ -1,28 +1,27 @@
-"""The generation job (``biogpt-generate``): continue a text with any BioGPT.
+"""The generation job (``biogpt-generate``): continue a text with any backbone.
 
-The text is tokenized and prefixed with ``</s>`` (fairseq language models start sequences with it);
-the continuation is returned after the text, detokenized. The model's vocabulary is the one that goes
-with its source (:func:`biogpt.artifacts.model_dir.vocabulary_source`).
+A decoder-only model continues ``[</s>; text]`` (fairseq language models start sequences with
+``</s>``, GPT-2 starts documents with its ``<|endoftext|>``, the same role) and the text is printed
+with its continuation, detokenized together. An encoder-decoder reads the text (in its family's
+special tokens) with its encoder and generates a target, printed after the text. The model's
+vocabulary is the one that goes with its source (:func:`biogpt.artifacts.model_dir.vocabulary_source`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from omegaconf import DictConfig
 
-from biogpt.artifacts.model_dir import vocabulary_source
+from biogpt.artifacts.model_dir import load_generator
+from biogpt.experiment.settings import vocab_root
 from biogpt.generation import GenerationConfig, generate
-from biogpt.model import BioGPT
-from biogpt.tokenizer import BioGPTTokenizer
+from biogpt.prompts import PromptConfig
 
 
 def continue_text(cfg: DictConfig) -> str:
-    model = BioGPT.from_pretrained(str(cfg.ckpt)).eval()
-    vocabulary = vocabulary_source(
-        str(cfg.ckpt), model.config, tokenizer=cfg.tokenizer, vocab_root=Path(str(cfg.data_dir)) / "vocab"
+    loaded = load_generator(
+        str(cfg.ckpt), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg), prompt=PromptConfig(kind="none")
     )
-    tokenizer = BioGPTTokenizer.from_pretrained(vocabulary)
+    model, tokenizer = loaded.model, loaded.tokenizer
     config = GenerationConfig(
         max_new_tokens=cfg.max_len,
         min_new_tokens=cfg.min_len,
@@ -35,6 +34,19 @@ def continue_text(cfg: DictConfig) -> str:
         no_repeat_ngram_size=cfg.no_repeat_ngram_size,
         seed=cfg.seed,
     )
-    prefix = [tokenizer.eos_id, *tokenizer.encode(str(cfg.text))]
-    [continuation] = generate(model, [prefix], config, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id)
-    return tokenizer.decode(prefix[1:] + continuation)
+    text_ids = tokenizer.encode(str(cfg.text))
+    if model.decoder_start_id is None:
+        [continuation] = generate(
+            model, [[tokenizer.eos_id, *text_ids]], config, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id
+        )
+        return tokenizer.decode(text_ids + continuation)
+    before, after = tokenizer.special_wrapping()
+    [target] = generate(
+        model,
+        [[model.decoder_start_id]],
+        config,
+        eos_id=tokenizer.eos_id,
+        pad_id=tokenizer.pad_id,
+        encoder_inputs=[[*before, *text_ids, *after]],
+    )
+    return f"{cfg.text} {tokenizer.decode(target)}"

@@ -25,6 +25,8 @@ from biogpt.data.packed import PackedDataModule, check_corpus
 from biogpt.experiment.build import build_trainer, load_model_and_tokenizer
 from biogpt.experiment.logging import print_lightning_logs_once
 from biogpt.experiment.settings import optim_config, plain
+from biogpt.model import BioGPT
+from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.training.checkpoint_io import AtomicCheckpointIO, resume_path, step_checkpoints
 from biogpt.training.loggers import closing_loggers, live_loggers, log_evaluation, log_run_config
 from biogpt.training.module import validation_loss
@@ -38,6 +40,11 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
     settings = cfg.pretrain
     L.seed_everything(cfg.seed, workers=True)
     model, tokenizer = load_model_and_tokenizer(cfg)
+    if not isinstance(model, BioGPT) or not isinstance(tokenizer, BioGPTTokenizer):
+        raise ValueError(
+            f"pre-training runs BioGPT networks (model.preset / a BioGPT model.init); {cfg.model.init} is a "
+            f"{model.family} model: fine-tune it with train.py instead"
+        )
     datamodule = PackedDataModule(
         settings.corpus_dir,
         blocks_per_batch=settings.blocks_per_batch,
@@ -50,6 +57,7 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
     trainer = build_trainer(
         cfg,
         callbacks=checkpoints,
+        model=model,
         # Lightning counts validation intervals in micro-batches, the recipe in updates.
         val_check_interval=settings.valid_every_n_updates * cfg.trainer.accumulate_grad_batches,
         check_val_every_n_epoch=None,

@@ -4,7 +4,13 @@ Prefixes of unequal length are left-padded, so every row's next token sits in th
 positions come from the attention mask (see :mod:`biogpt.model`), so a padded row computes what it
 would compute alone. Every strategy runs the same loop: one forward for the prefixes, then one
 single-token forward per step, with the logits turned into log-probabilities and filtered by the
-configured constraints (minimum length, no-repeat n-grams, an allowed-token set per row).
+configured constraints (minimum length, no-repeat n-grams, an allowed-token set per row), which set
+the banned tokens' log-probabilities to ``-inf`` and leave the others as the model gave them.
+
+The loop is the same for every backbone (:class:`~biogpt.model.backbone.Backbone`): a decoder-only
+model continues ``[prefix]``; an encoder-decoder reads its (right-padded) encoder inputs once and its
+decoder continues from its start token. Every setting comes from :class:`GenerationConfig`, never
+from a checkpoint's own generation defaults.
 
 Beam search follows fairseq: at each step the ``2 * beam`` best continuations of a sentence are
 considered, those ending in ``</s>`` are finished with score ``sum(log p) / length ** lenpen``
@@ -15,12 +21,12 @@ done when it has ``beam`` finished hypotheses.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
 
-from biogpt.model import BioGPT
+from biogpt.model.backbone import Backbone, DecodingState
 
 
 @dataclass(frozen=True)
@@ -92,16 +98,19 @@ class _Scorer:
                 self.allowed_mask[row, list(ids | {eos_id})] = False
 
     def __call__(self, logits: Tensor, batch: _Batch, rows: Tensor, generated: int) -> Tensor:
-        logits = logits.float()
+        # The model's log-probabilities first, then the constraints, without renormalising what is
+        # left (as fairseq and transformers do): a beam's score stays the model's log-probability of
+        # its tokens. Greedy and sampled choices are the same either way.
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
         if self.allowed_mask is not None:
-            logits = logits.masked_fill(self.allowed_mask[rows], float("-inf"))
+            logprobs = logprobs.masked_fill(self.allowed_mask[rows], float("-inf"))
         if generated < self.config.min_new_tokens:
-            logits[:, self.eos_id] = float("-inf")
+            logprobs[:, self.eos_id] = float("-inf")
         if self.config.no_repeat_ngram_size:
-            self._ban_repeats(logits, batch)
-        return torch.log_softmax(logits, dim=-1)
+            self._ban_repeats(logprobs, batch)
+        return logprobs
 
-    def _ban_repeats(self, logits: Tensor, batch: _Batch) -> None:
+    def _ban_repeats(self, logprobs: Tensor, batch: _Batch) -> None:
         n = self.config.no_repeat_ngram_size
         for row in range(batch.tokens.shape[0]):
             sequence = batch.tokens[row][batch.mask[row].bool()].tolist()
@@ -113,7 +122,7 @@ class _Scorer:
                 for i in range(len(sequence) - n + 1)
                 if tuple(sequence[i : i + n - 1]) == context
             ]
-            logits[row, banned] = float("-inf")
+            logprobs[row, banned] = float("-inf")
 
 
 def _sample(logprobs: Tensor, config: GenerationConfig, generator: torch.Generator) -> Tensor:
@@ -131,36 +140,73 @@ def _sample(logprobs: Tensor, config: GenerationConfig, generator: torch.Generat
 
 @torch.no_grad()
 def generate(
-    model: BioGPT,
+    model: Backbone,
     prefixes: Sequence[Sequence[int]],
     config: GenerationConfig,
     *,
     eos_id: int,
     pad_id: int,
     allowed: Sequence[set[int]] | None = None,
+    encoder_inputs: Sequence[Sequence[int]] | None = None,
 ) -> list[list[int]]:
     """The generated continuation of each prefix (without the prefix, without the final ``</s>``).
 
     ``allowed`` restricts each row's tokens to a set (``</s>`` always allowed): constrained decoding.
+    ``encoder_inputs``: an encoder-decoder's source of each row (its prefix is the decoder's start).
     """
     if not prefixes:
         return []
-    model.eval()
-    device = model.embed_tokens.weight.device
-    budget = model.config.max_positions - max(len(prefix) for prefix in prefixes)
-    if budget < 1:
+    if (encoder_inputs is None) != (model.decoder_start_id is None):
         raise ValueError(
-            f"a prefix fills all {model.config.max_positions} positions: nothing left to generate"
+            f"a {model.kind} backbone {'needs' if encoder_inputs is None else 'takes no'} encoder inputs"
         )
-    config = GenerationConfig(**{**config.__dict__, "max_new_tokens": min(config.max_new_tokens, budget)})
-    scorer = _Scorer(config, eos_id, allowed, model.config.vocab_size, device)
+    model.eval()
+    device = model.input_embeddings().weight.device
+    if model.max_positions is not None:
+        budget = model.max_positions - max(len(prefix) for prefix in prefixes)
+        if budget < 1:
+            raise ValueError(f"a prefix fills all {model.max_positions} positions: nothing left to generate")
+        config = replace(config, max_new_tokens=min(config.max_new_tokens, budget))
+    scorer = _Scorer(config, eos_id, allowed, model.vocab_size, device)
+    decoding = _Decoding(model, encoder_inputs, pad_id, device)
     if config.beam > 1:
-        return _beam_search(model, prefixes, config, scorer, eos_id, pad_id, device)
-    return _greedy_or_sample(model, prefixes, config, scorer, eos_id, pad_id, device)
+        return _beam_search(decoding, prefixes, config, scorer, eos_id, pad_id, device)
+    return _greedy_or_sample(decoding, prefixes, config, scorer, eos_id, pad_id, device)
+
+
+@dataclass
+class _Decoding:
+    """A backbone with its rows' encoder inputs: starts decoding for (repeated) rows, then steps."""
+
+    model: Backbone
+    encoder_inputs: Sequence[Sequence[int]] | None
+    pad_id: int
+    device: torch.device
+
+    def begin(self, batch: _Batch, capacity: int, repeats: int = 1) -> tuple[Tensor, DecodingState]:
+        encoder = None
+        if self.encoder_inputs is not None:
+            rows = [row for row in self.encoder_inputs for _ in range(repeats)]
+            encoder = _right_pad(rows, self.pad_id, self.device)
+        return self.model.begin_decoding(batch.tokens, batch.mask, capacity, encoder)
+
+    def step(self, token: Tensor, batch: _Batch, state: DecodingState) -> Tensor:
+        return self.model.continue_decoding(token, batch.mask, state)
+
+
+def _right_pad(rows: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """Encoder inputs: right-padded (encoders with absolute positions number them from the left)."""
+    width = max(len(row) for row in rows)
+    tokens = torch.full((len(rows), width), pad_id, dtype=torch.long, device=device)
+    mask = torch.zeros_like(tokens)
+    for index, row in enumerate(rows):
+        tokens[index, : len(row)] = torch.tensor(list(row), device=device)
+        mask[index, : len(row)] = 1
+    return tokens, mask
 
 
 def _greedy_or_sample(
-    model: BioGPT,
+    decoding: _Decoding,
     prefixes: Sequence[Sequence[int]],
     config: GenerationConfig,
     scorer: _Scorer,
@@ -170,9 +216,8 @@ def _greedy_or_sample(
 ) -> list[list[int]]:
     batch = _left_pad(prefixes, pad_id, device)
     rows = torch.arange(len(prefixes), device=device)
-    cache = model.new_cache(len(prefixes), batch.tokens.shape[1] + config.max_new_tokens)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    logits = model(batch.tokens, batch.mask, cache=cache, last_only=True)[:, -1]
+    logits, state = decoding.begin(batch, batch.tokens.shape[1] + config.max_new_tokens)
     outputs: list[list[int]] = [[] for _ in prefixes]
     done = torch.zeros(len(prefixes), dtype=torch.bool, device=device)
     for step in range(config.max_new_tokens):
@@ -186,12 +231,12 @@ def _greedy_or_sample(
         if done.all() or step == config.max_new_tokens - 1:
             break
         batch = batch.extended(token)
-        logits = model(token[:, None], batch.mask, cache=cache, last_only=True)[:, -1]
+        logits = decoding.step(token, batch, state)
     return outputs
 
 
 def _beam_search(
-    model: BioGPT,
+    decoding: _Decoding,
     prefixes: Sequence[Sequence[int]],
     config: GenerationConfig,
     scorer: _Scorer,
@@ -202,8 +247,7 @@ def _beam_search(
     beam, sentences = config.beam, len(prefixes)
     batch = _left_pad([prefix for prefix in prefixes for _ in range(beam)], pad_id, device)
     rows = torch.arange(sentences, device=device).repeat_interleave(beam)
-    cache = model.new_cache(sentences * beam, batch.tokens.shape[1] + config.max_new_tokens)
-    logits = model(batch.tokens, batch.mask, cache=cache, last_only=True)[:, -1]
+    logits, state = decoding.begin(batch, batch.tokens.shape[1] + config.max_new_tokens, repeats=beam)
     scores = torch.full((sentences, beam), float("-inf"), device=device)
     scores[:, 0] = 0.0  # the beams start identical: expand only the first
     hypotheses: list[list[list[int]]] = [[[] for _ in range(beam)] for _ in prefixes]
@@ -238,11 +282,11 @@ def _beam_search(
         if all(len(hyps) >= beam for hyps in finished):
             break
         order = torch.tensor(next_rows, device=device)
-        cache.reorder(order)
+        state.reorder(order)
         token = torch.tensor(next_tokens, device=device)
         batch = batch.extended(token, order)
         scores = torch.tensor(next_scores, device=device)
-        logits = model(token[:, None], batch.mask, cache=cache, last_only=True)[:, -1]
+        logits = decoding.step(token, batch, state)
     return [max(hyps, key=lambda item: item[0])[1] if hyps else [] for hyps in finished]
 
 

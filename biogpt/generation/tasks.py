@@ -1,7 +1,8 @@
 """Generating a task split's outputs from a trained model, as the release's inference does.
 
-Each example's prefix is ``[</s>; source; prompt]`` (see :mod:`biogpt.data.sequences`); the model
-continues it (greedy by default, the paper's setting) and the continuation is decoded to text, which
+Each example's prefix is ``[</s>; source; prompt]`` (see :mod:`biogpt.data.sequences`), or, for an
+encoder-decoder, its encoder reads ``[source; prompt]`` and its decoder starts from its start token; the
+model continues it (greedy by default, the paper's setting) and the continuation is decoded to text, which
 the scorers parse. Examples are generated in batches of similar prefix length and returned in the
 split's order.
 """
@@ -16,9 +17,9 @@ from biogpt.data.formats import Triplet, get_format
 from biogpt.data.sequences import SequenceLayout
 from biogpt.data.tasks import Example, RelationTaskConfig, TaskConfig
 from biogpt.generation.decoding import GenerationConfig, generate
-from biogpt.model import BioGPT
+from biogpt.model.backbone import Backbone
 from biogpt.prompts import PromptConfig
-from biogpt.tokenizer import BioGPTTokenizer
+from biogpt.tokenizer.protocol import Tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,8 @@ logger = logging.getLogger(__name__)
 class Generator:
     """A model with the tokenizer and prompt it was trained with (see :mod:`biogpt.artifacts.model_dir`)."""
 
-    model: BioGPT
-    tokenizer: BioGPTTokenizer
+    model: Backbone
+    tokenizer: Tokenizer
     prompt: PromptConfig
 
 
@@ -49,7 +50,7 @@ def template_text(config: TaskConfig, train_examples: Sequence[Example]) -> str:
 
 
 def constrained_vocabularies(
-    tokenizer: BioGPTTokenizer, template: str, sources: list[list[int]], prompt_ids: Sequence[int]
+    tokenizer: Tokenizer, template: str, sources: list[list[int]], prompt_ids: Sequence[int]
 ) -> list[set[int]]:
     """Per example: the source's tokens, the template's and the prompt's (which a model may echo)."""
     shared = set(tokenizer.encode(template)) | set(prompt_ids)
@@ -78,6 +79,7 @@ def generate_texts(
             eos_id=tokenizer.eos_id,
             pad_id=tokenizer.pad_id,
             allowed=[allowed[i] for i in chunk] if allowed is not None else None,
+            encoder_inputs=[layout.encoder_input(sources[i]) for i in chunk] if layout.encoder else None,
         )
         for index, output in zip(chunk, outputs, strict=True):
             texts[index] = tokenizer.decode(output)

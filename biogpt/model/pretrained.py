@@ -1,5 +1,6 @@
 """The BioGPT network with its weight files: :class:`BioGPT` loads Hugging Face directories and hub ids,
-fairseq release checkpoints and our Lightning checkpoints, and saves the Hugging Face layout.
+fairseq release checkpoints and our Lightning checkpoints, saves the Hugging Face layout, and is a
+decoder-only :class:`~biogpt.model.backbone.Backbone`.
 
 The network (:mod:`biogpt.model.network`) knows no file format and the formats
 (:mod:`biogpt.model.weights`) no network: this module joins them.
@@ -7,17 +8,30 @@ The network (:mod:`biogpt.model.network`) knows no file format and the formats
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor, nn
 
-from biogpt.model.network import BioGPTNetwork
-from biogpt.model.weights import CheckpointError, PretrainedWeights, read_pretrained, write_pretrained
+from biogpt.model.backbone import DECODER, Backbone
+from biogpt.model.network import BioGPTNetwork, DecoderLayer, KVCache
+from biogpt.model.weights import (
+    LIGHTNING_CONFIG_KEY,
+    CheckpointError,
+    PretrainedWeights,
+    read_pretrained,
+    write_pretrained,
+)
 
 
-class BioGPT(BioGPTNetwork):
+class BioGPT(BioGPTNetwork, Backbone):
     """The BioGPT network (:class:`~biogpt.model.network.BioGPTNetwork`), loadable and savable."""
+
+    kind = DECODER
+    family = "biogpt"
 
     @classmethod
     def from_pretrained(
@@ -55,9 +69,53 @@ class BioGPT(BioGPTNetwork):
         model.load_state_dict({name: tensor.to(dtype) for name, tensor in state.items()}, assign=True)
         return model
 
-    def save_pretrained(self, directory: str | Path) -> Path:
+    def save_pretrained(self, directory: str | Path, state: Mapping[str, Tensor] | None = None) -> Path:
         """Write the Hugging Face layout (``config.json`` + ``model.safetensors``)."""
-        return write_pretrained(self.config, self.state_dict(), directory)
+        return write_pretrained(self.config, self.state_dict() if state is None else state, directory)
+
+    # --- the Backbone interface ------------------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        return self.config.vocab_size
+
+    @property
+    def max_positions(self) -> int:
+        return self.config.max_positions
+
+    @property
+    def block_classes(self) -> tuple[type[nn.Module], ...]:
+        return (DecoderLayer,)
+
+    def batch_logits(self, batch: Mapping[str, Any]) -> Tensor:
+        return self(batch["input_ids"], batch["attention_mask"])
+
+    def input_embeddings(self) -> nn.Embedding:
+        return self.embed_tokens
+
+    def grow_embeddings(self, rows: Tensor) -> None:
+        old = self.embed_tokens.weight
+        embedding = nn.Embedding(
+            old.shape[0] + rows.shape[0], old.shape[1], padding_idx=self.config.pad_token_id
+        )
+        with torch.no_grad():
+            embedding.weight.copy_(torch.cat([old.detach(), rows.to(old.dtype)]))
+        self.embed_tokens = embedding.to(old.device)
+        self.config = replace(self.config, vocab_size=embedding.num_embeddings)
+
+    def begin_decoding(
+        self, tokens: Tensor, mask: Tensor, capacity: int, encoder: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, KVCache]:
+        if encoder is not None:
+            raise ValueError("BioGPT is decoder-only: it takes no encoder inputs")
+        cache = self.new_cache(tokens.shape[0], capacity)
+        return self(tokens, mask, cache=cache, last_only=True)[:, -1], cache
+
+    def continue_decoding(self, token: Tensor, mask: Tensor, state: KVCache) -> Tensor:  # type: ignore[override]
+        return self(token[:, None], mask, cache=state, last_only=True)[:, -1]
+
+    def checkpoint_entries(self) -> dict[str, Any]:
+        return {LIGHTNING_CONFIG_KEY: self.config.to_dict()}
 
 
 def _sample(keys: list[str], limit: int = 8) -> str:

@@ -51,6 +51,11 @@ HUB_PATTERNS = [
     "vocab.json",
     "merges.txt",
     "tokenizer*.json",
+    # the transformers families' tokenizer and decoding files (biogpt.model.hf)
+    "spiece.model",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "generation_config.json",
 ]
 
 # Hugging Face BioGptConfig field -> our field.
@@ -406,9 +411,15 @@ def download_from_hub(
             snapshot_download(repo_id, revision=revision, cache_dir=cache_dir, allow_patterns=HUB_PATTERNS)
         )
     except LocalEntryNotFoundError as error:
+        import huggingface_hub.constants
+
+        cache = Path(cache_dir if cache_dir is not None else huggingface_hub.constants.HF_HUB_CACHE)
         raise CheckpointError(
-            f"{repo_id}: not in the huggingface_hub cache and the hub cannot be reached (offline mode or no "
-            "network). Download it once online, or pass a local directory or fairseq checkpoint."
+            f"{repo_id}: not in the huggingface_hub cache ({cache}) and the hub cannot be reached (offline "
+            f"mode or no network). On a machine with internet, run `hf download {repo_id}` and copy its "
+            "cache (~/.cache/huggingface/hub) here, pointing HF_HOME or HF_HUB_CACHE at it; or give a local "
+            "directory holding the model's files (config.json, weights, tokenizer) instead of the hub id "
+            "(model.init=<dir>, ckpt=<dir>)."
         ) from error
     except HfHubHTTPError as error:
         raise CheckpointError(f"{repo_id}: the hub refused the download: {error}") from error

@@ -8,6 +8,7 @@ of each whitespace-separated chunk, so a warm encode is mostly one dict lookup p
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -294,6 +295,15 @@ class BioGPTTokenizer:
             input_ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
             attention_mask[i, : len(row)] = 1
         return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+    def fingerprint(self) -> str:
+        """Changes whenever any id the tokenizer could produce changes."""
+        content = json.dumps([self.vocabulary.pieces, self.vocabulary.merges, self.added_tokens])
+        return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+    def special_wrapping(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """None: BioGPT is decoder-only, and its sequences start with ``</s>`` (see the data layout)."""
+        return (), ()
 
     # --------------------------------------------------------------------------------------- decoding
     def decode(self, ids: Iterable[int]) -> str:

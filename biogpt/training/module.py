@@ -1,4 +1,8 @@
-"""The causal-LM LightningModule that fine-tuning and pre-training share.
+"""The language-model LightningModule that fine-tuning and pre-training share, for every backbone.
+
+The module sees its network only through :class:`~biogpt.model.backbone.Backbone`: a decoder-only
+model predicts the next token of its sequence, an encoder-decoder's decoder the next target token;
+either way the loss compares the batch's logits with its ``targets``.
 
 The loss follows fairseq: token cross-entropies are summed and divided by the number of predicted
 tokens of the whole optimizer update, over every micro-batch and every rank. Each micro-batch carries
@@ -6,7 +10,8 @@ that total (``update_tokens``), and the step loss is scaled so that Lightning's 
 ``accumulate_grad_batches`` and DDP's gradient averaging cancel out: the update's gradient is exactly
 ``sum(token losses) / update_tokens``.
 
-Resuming. Checkpoints record the network's shape (so they load with ``BioGPT.from_pretrained``) and
+Resuming. Checkpoints record the network's config (so they load alone, see
+:func:`biogpt.model.loading.load_network`) and
 torch's random state, from which the next micro-batch's dropout draws; a resumed run restores it
 so that it draws the masks an uninterrupted run draws. Besides dropout, the only draw from that
 generator is the seed a data loader takes when an epoch's iteration starts, and when that happens
@@ -25,8 +30,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from biogpt.model import BioGPT
-from biogpt.model.weights import LIGHTNING_CONFIG_KEY
+from biogpt.model.backbone import Backbone
 from biogpt.training.loss import perplexity, summed_lm_loss, update_normalised
 from biogpt.training.optim import OptimConfig, build_optimizer
 
@@ -35,9 +39,10 @@ RANDOM_STATE_KEY = "biogpt_random_state"
 
 
 class CausalLMModule(L.LightningModule):
-    """A BioGPT trained with the causal-LM loss under fairseq's normalisation and the paper's optimiser."""
+    """A backbone trained with the language-model loss under fairseq's normalisation and the paper's
+    optimiser."""
 
-    def __init__(self, model: BioGPT, optim: OptimConfig) -> None:
+    def __init__(self, model: Backbone, optim: OptimConfig) -> None:
         super().__init__()
         self.model = model
         self.optim = optim
@@ -46,8 +51,7 @@ class CausalLMModule(L.LightningModule):
         self._restore: dict[str, Any] | None = None
 
     def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.model(batch["input_ids"], batch["attention_mask"])
-        return summed_lm_loss(logits, batch["targets"])
+        return summed_lm_loss(self.model.batch_logits(batch), batch["targets"])
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         total, count = self(batch)
@@ -94,7 +98,7 @@ class CausalLMModule(L.LightningModule):
     # --- checkpoints and exact resume ------------------------------------------------------------------
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint[LIGHTNING_CONFIG_KEY] = self.model.config.to_dict()
+        checkpoint.update(self.model.checkpoint_entries())
         trained = self.trainer.fit_loop.epoch_loop.batch_progress.current.ready
         checkpoint[RANDOM_STATE_KEY] = {
             "cpu": torch.get_rng_state(),

@@ -1,0 +1,25 @@
+"""Optional dependencies: imported where a feature needs them, with an error that says how to install them.
+
+``transformers`` runs the non-BioGPT backbones and their tokenizers only; the BioGPT path never imports it.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+BACKBONES_INSTALL = "pip install -e '.[backbones]' (transformers and sentencepiece)"
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency a chosen feature needs is not installed; the message says how to install it."""
+
+
+def require_transformers(what: str) -> ModuleType:
+    """The ``transformers`` module, or an error naming what needs it and how to install it."""
+    try:
+        import transformers
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"{what} runs through transformers, which is not installed: {BACKBONES_INSTALL}"
+        ) from error
+    return transformers

@@ -117,6 +117,11 @@ def save_model_dir(
     return directory
 
 
+def inference_device() -> torch.device:
+    """Where generation runs: the GPU when there is one (a GPU run's closing evaluation included)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def load_generator(
     source: str | Path,
     *,
@@ -132,7 +137,7 @@ def load_generator(
     prompt is its ``learned1..N`` rows past the vocabulary. The prompt's soft tokens are added to the
     tokenizer here, once, so its ids match the model's rows.
     """
-    model = load_network(source, dtype=dtype)
+    model = load_network(source, dtype=dtype).to(inference_device())
     vocabulary = vocabulary_source(
         str(source), model.vocab_size, family=model.family, tokenizer=tokenizer, vocab_root=vocab_root
     )

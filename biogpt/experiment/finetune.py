@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
 
@@ -28,6 +29,7 @@ from biogpt.experiment.settings import eval_settings, plain, task_config
 from biogpt.training.averaging import average_checkpoints
 from biogpt.training.checkpoint_io import AtomicCheckpointIO, resume_path, step_checkpoints
 from biogpt.training.loggers import closing_loggers, live_loggers, log_evaluation, log_run_config
+from biogpt.training.module import full_model_weights
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +63,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             resumed_from=resumed_from,
             extra={"train_ids": trained_ids},
         )
+        last_weights = full_model_weights(trainer)  # on every rank: a collective under FSDP
         if trainer.is_global_zero:  # one writer under DDP
             epochs = [c for c in trainer.checkpoint_callbacks if c not in steps]
-            save_final(run, epochs, final_dir, average=cfg.task.average_checkpoints)
+            save_final(run, epochs, final_dir, last_weights, average=cfg.task.average_checkpoints)
             if cfg.eval.split is not None:
                 summary.evaluation = evaluate_final(cfg, trainer, final_dir, trained_ids)
             summary.write(run_dir / "train_summary.json")
@@ -71,12 +74,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 
 def save_final(
-    run: FineTuning, checkpointers: list[ModelCheckpoint], directory: Path, *, average: bool
+    run: FineTuning,
+    checkpointers: list[ModelCheckpoint],
+    directory: Path,
+    last_weights: dict[str, torch.Tensor],
+    *,
+    average: bool,
 ) -> Path:
     """Save the evaluation model with its tokenizer and prompt: the average of the kept epoch
-    checkpoints (the paper's ``checkpoint_avg.pt``) when ``average``, else the last weights."""
+    checkpoints (the paper's ``checkpoint_avg.pt``) when ``average``, else ``last_weights``."""
     kept = sorted(Path(path) for checkpointer in checkpointers for path in checkpointer.best_k_models)
-    weights = None
+    weights = last_weights
     if average and kept:
         weights = average_checkpoints(kept)
         logger.info("averaged %d epoch checkpoints: %s", len(kept), ", ".join(p.name for p in kept))

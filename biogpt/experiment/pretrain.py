@@ -29,7 +29,7 @@ from biogpt.model import BioGPT
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.training.checkpoint_io import AtomicCheckpointIO, resume_path, step_checkpoints
 from biogpt.training.loggers import closing_loggers, live_loggers, log_evaluation, log_run_config
-from biogpt.training.module import validation_loss
+from biogpt.training.module import full_model_weights, validation_loss
 from biogpt.training.pretrain import CausalLMPretrainer
 
 
@@ -73,8 +73,9 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
             metrics={key: float(value) for key, value in trainer.callback_metrics.items()},
             resumed_from=resumed_from,
         )
+        last_weights = full_model_weights(trainer)  # on every rank: a collective under FSDP
         if trainer.is_global_zero:
-            save_model_dir(run_dir / "final", module.model, tokenizer)
+            save_model_dir(run_dir / "final", module.model, tokenizer, weights=last_weights)
             if settings.validate_final:
                 summary.evaluation = validate_final(module, datamodule, run_dir)
                 log_evaluation(

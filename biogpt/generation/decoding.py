@@ -224,9 +224,10 @@ def _greedy_or_sample(
         logprobs = scorer(logits, batch, rows, step)
         token = _sample(logprobs, config, generator) if config.sampling else logprobs.argmax(dim=-1)
         token = token.masked_fill(done, pad_id)
+        chosen = token.tolist()  # one device sync per step, not one per row
         for row in (~done).nonzero().flatten().tolist():
-            if token[row].item() != eos_id:
-                outputs[row].append(token[row].item())
+            if chosen[row] != eos_id:
+                outputs[row].append(chosen[row])
         done |= token == eos_id
         if done.all() or step == config.max_new_tokens - 1:
             break

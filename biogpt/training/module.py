@@ -34,6 +34,8 @@ from biogpt.model.backbone import Backbone
 from biogpt.training.loss import perplexity, summed_lm_loss, update_normalised
 from biogpt.training.optim import OptimConfig, build_optimizer
 
+# The prefix of the network's weights in the module's state dict (the module's ``model`` attribute).
+MODEL_PREFIX = "model."
 # Checkpoint entry holding the random state of the run at the checkpoint.
 RANDOM_STATE_KEY = "biogpt_random_state"
 
@@ -73,6 +75,12 @@ class CausalLMModule(L.LightningModule):
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], prog_bar=True)
         if batch["attention_mask"] is not None:
             self.log("train/tokens_per_s", batch["attention_mask"].sum().float() / max(elapsed, 1e-9))
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Once per update, after (fp16) unscaling: the loss scale, where a gradient scaler runs."""
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        if scaler is not None:
+            self.log("train/loss_scale", float(scaler.get_scale()))
 
     def on_validation_epoch_start(self) -> None:
         self._valid_sums = torch.zeros(2, device=self.device)
@@ -123,6 +131,18 @@ class CausalLMModule(L.LightningModule):
         torch.set_rng_state(state["cpu"])
         if state["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def full_model_weights(trainer: L.Trainer) -> dict[str, torch.Tensor]:
+    """The network's whole weights (its names, without the module's ``model.`` prefix).
+
+    Every rank must call it: under FSDP the weights are sharded and gathering them is a collective,
+    which a rank-0-only ``state_dict()`` would leave waiting for the other ranks.
+    """
+    state = trainer.strategy.lightning_module_state_dict()
+    return {
+        key.removeprefix(MODEL_PREFIX): value for key, value in state.items() if key.startswith(MODEL_PREFIX)
+    }
 
 
 def validation_loss(module: CausalLMModule, loader: Iterable[dict[str, Any]]) -> tuple[float, float]:

@@ -50,11 +50,9 @@ class CausalLMPretrainer(CausalLMModule):
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Runs once per update, after DDP's all-reduce and (fp16) unscaling: the update's own gradient."""
+        super().on_before_optimizer_step(optimizer)
         norms = [torch.linalg.vector_norm(p.grad) for p in self.parameters() if p.grad is not None]
         self.log("train/grad_norm", torch.linalg.vector_norm(torch.stack(norms)))
-        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
-        if scaler is not None:
-            self.log("train/loss_scale", float(scaler.get_scale()))
         now = time.perf_counter()
         self.log("train/tokens_per_s", self._update_tokens / max(now - self._update_started, 1e-9))
         self._update_started = now

@@ -51,6 +51,22 @@ def prompts(data: Path, count: int, length: int) -> torch.Tensor:
     return torch.tensor(rows)
 
 
+def transformers_greedy(reference: torch.nn.Module, batch: torch.Tensor, new_tokens: int) -> list[list[int]]:
+    """``transformers``' greedy continuation of each row of ``batch``: exactly ``new_tokens`` tokens."""
+    with torch.no_grad():
+        output = reference.generate(
+            batch,
+            attention_mask=torch.ones_like(batch),
+            do_sample=False,
+            num_beams=1,
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+            pad_token_id=1,
+            eos_token_id=2,
+        )
+    return output[:, batch.shape[1] :].tolist()
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -73,18 +89,7 @@ def main() -> None:
             return generate(ours, batch.tolist(), settings, eos_id=2, pad_id=1)
 
         def run_reference(batch: torch.Tensor = batch) -> list[list[int]]:
-            with torch.no_grad():
-                output = reference.generate(
-                    batch,
-                    attention_mask=torch.ones_like(batch),
-                    do_sample=False,
-                    num_beams=1,
-                    max_new_tokens=args.new_tokens,
-                    min_new_tokens=args.new_tokens,
-                    pad_token_id=1,
-                    eos_token_id=2,
-                )
-            return output[:, batch.shape[1] :].tolist()
+            return transformers_greedy(reference, batch, args.new_tokens)
 
         if run_ours() != run_reference():
             raise SystemExit(f"batch {batch_size}: outputs differ; timings would compare different work")

@@ -1077,7 +1077,7 @@ def divergences(
 
 
 def check_generation(ctx: Context, results: dict[str, Any]) -> None:
-    from bench_generation import prompts
+    from bench_generation import prompts, transformers_greedy
     from transformers import BioGptForCausalLM
 
     from biogpt import BioGPT, BioGPTConfig
@@ -1106,19 +1106,7 @@ def check_generation(ctx: Context, results: dict[str, Any]) -> None:
             return generate(ours, batch.tolist(), settings, eos_id=2, pad_id=1)
 
         def run_reference(batch: torch.Tensor = batch) -> list[list[int]]:
-            on_device = batch.to(ctx.device)
-            with torch.no_grad():
-                output = reference.generate(
-                    on_device,
-                    attention_mask=torch.ones_like(on_device),
-                    do_sample=False,
-                    num_beams=1,
-                    max_new_tokens=shapes.new_tokens,
-                    min_new_tokens=shapes.new_tokens,
-                    pad_token_id=1,
-                    eos_token_id=2,
-                )
-            return output[:, batch.shape[1] :].tolist()
+            return transformers_greedy(reference, batch.to(ctx.device), shapes.new_tokens)
 
         ours_tokens, reference_tokens = run_ours(), run_reference()  # also the warm-up
         identical = ours_tokens == reference_tokens

@@ -528,3 +528,23 @@ def test_a_padded_embedding_table_fine_tunes_with_a_hard_prompt(
     run = build_finetuning(compose_train(tmp_path / "run", shared_data, overrides, cache_dir=token_cache))
     assert run.module.model.vocab_size == len(tokenizer) + 28 == run.tokenizer.vocab_size + 28
     assert run.datamodule.layout is not None and run.datamodule.layout.encoder is not None
+
+
+@pytest.mark.parametrize("family", ["gpt2", "t5"])
+def test_a_lightning_checkpoint_of_a_transformers_backbone_loads_alone(
+    family: str, families: Callable[[str], Family], tmp_path: Path
+) -> None:
+    """What a run's ``.ckpt`` records (``checkpoint_entries`` and the module's ``model.*`` weights) is
+    enough to rebuild the network: ``load_network`` gives the same logits."""
+    tokenizer, network = families(family)
+    backbone = HFBackbone(copy.deepcopy(network)).eval()
+    state = {f"model.{name}": value for name, value in backbone.state_dict().items()}
+    torch.save({"state_dict": state, **backbone.checkpoint_entries()}, tmp_path / "run.ckpt")
+    loaded = load_network(tmp_path / "run.ckpt").eval()
+    assert isinstance(loaded, HFBackbone) and loaded.family == family
+    ids = torch.tensor([tokenizer.encode("aspirin and headache")])
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    if family == "t5":
+        batch |= {"encoder_ids": ids, "encoder_mask": torch.ones_like(ids)}
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.batch_logits(batch), backbone.batch_logits(batch), rtol=0, atol=0)

@@ -93,9 +93,8 @@ class HFBackbone(Backbone):
         family = network.config.model_type
         self.kind = check_family(family, type(network).__name__)  # type: ignore[misc]
         self.family = family
-        self.network = (
-            network.train()
-        )  # transformers loads in eval mode; a fresh backbone trains, as nn.Modules do
+        # transformers loads in eval mode; a backbone starts in training mode, as any nn.Module does
+        self.network = network.train()
 
     @classmethod
     def from_pretrained(

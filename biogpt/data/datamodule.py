@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from biogpt.data.batching import MicroBatch, TokenBudgetBatchSampler
 from biogpt.data.resume import ResumableTrainData, already_collated
-from biogpt.data.sequences import IGNORE_INDEX, SequenceLayout
+from biogpt.data.sequences import IGNORE_INDEX, SequenceLayout, right_padded
 from biogpt.data.tasks import TaskConfig
 from biogpt.data.tokenized import tokenized_split
 from biogpt.tokenizer.protocol import Tokenizer
@@ -61,29 +61,18 @@ class EncodedSplit(Dataset):
     def __getitems__(self, batch: MicroBatch) -> dict[str, Any]:
         """The padded tensors of a planned micro-batch (the DataLoader hands us the whole plan)."""
         pairs = [self.layout.training_pair(self.source_ids[i], self.target_ids[i]) for i in batch.indices]
-        input_ids, attention_mask = _right_padded([inputs for inputs, _ in pairs], self.pad_id)
-        targets, _ = _right_padded([labels for _, labels in pairs], IGNORE_INDEX)
+        input_ids, attention_mask = right_padded([inputs for inputs, _ in pairs], self.pad_id)
+        targets, _ = right_padded([labels for _, labels in pairs], IGNORE_INDEX)
         tensors = {"input_ids": input_ids, "attention_mask": attention_mask, "targets": targets}
         if self.layout.encoder is not None:
             encoder_rows = [self.layout.encoder_input(self.source_ids[i]) for i in batch.indices]
-            tensors["encoder_ids"], tensors["encoder_mask"] = _right_padded(encoder_rows, self.pad_id)
+            tensors["encoder_ids"], tensors["encoder_mask"] = right_padded(encoder_rows, self.pad_id)
         return {
             **tensors,
             "update_tokens": torch.tensor(batch.update_tokens),
             "loss_weight": torch.tensor(batch.loss_weight),
             "ids": [self.ids[i] for i in batch.indices],
         }
-
-
-def _right_padded(rows: list[list[int]], fill: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows padded with ``fill`` to the longest, and the mask of their real entries."""
-    width = max(len(row) for row in rows)
-    values = torch.full((len(rows), width), fill, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for index, row in enumerate(rows):
-        values[index, : len(row)] = torch.tensor(row, dtype=torch.long)
-        mask[index, : len(row)] = 1
-    return values, mask
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,10 @@ predicts ``[target; eos]``: the loss is on the target. The source is cut as abov
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import torch
 
 # Target id of positions that take no loss (torch's cross-entropy default ignore_index).
 IGNORE_INDEX = -100
@@ -111,3 +114,17 @@ class SequenceLayout:
         if self.loss_on == "all":
             return inputs, sentence
         return inputs, [IGNORE_INDEX] * len(context) + sentence[len(context) :]
+
+
+def right_padded(
+    rows: Sequence[Sequence[int]], fill: int, device: torch.device | str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows padded on the right with ``fill`` to the longest, and the mask of their real entries
+    (training batches, and encoder inputs: an encoder with absolute positions numbers them from the left)."""
+    width = max(len(row) for row in rows)
+    values = torch.full((len(rows), width), fill, dtype=torch.long, device=device)
+    mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
+    for index, row in enumerate(rows):
+        values[index, : len(row)] = torch.tensor(list(row), dtype=torch.long, device=device)
+        mask[index, : len(row)] = 1
+    return values, mask

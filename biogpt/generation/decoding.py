@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
+from biogpt.data.sequences import right_padded
 from biogpt.model.backbone import Backbone, DecodingState
 
 
@@ -187,22 +188,11 @@ class _Decoding:
         encoder = None
         if self.encoder_inputs is not None:
             rows = [row for row in self.encoder_inputs for _ in range(repeats)]
-            encoder = _right_pad(rows, self.pad_id, self.device)
+            encoder = right_padded(rows, self.pad_id, self.device)
         return self.model.begin_decoding(batch.tokens, batch.mask, capacity, encoder)
 
     def step(self, token: Tensor, batch: _Batch, state: DecodingState) -> Tensor:
         return self.model.continue_decoding(token, batch.mask, state)
-
-
-def _right_pad(rows: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    """Encoder inputs: right-padded (encoders with absolute positions number them from the left)."""
-    width = max(len(row) for row in rows)
-    tokens = torch.full((len(rows), width), pad_id, dtype=torch.long, device=device)
-    mask = torch.zeros_like(tokens)
-    for index, row in enumerate(rows):
-        tokens[index, : len(row)] = torch.tensor(list(row), device=device)
-        mask[index, : len(row)] = 1
-    return tokens, mask
 
 
 def _greedy_or_sample(

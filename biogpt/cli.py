@@ -101,7 +101,7 @@ def train() -> None:
 
 
 def report() -> None:
-    from biogpt.experiment.report import main
+    from biogpt.experiment.report_command import main
 
     sys.exit(main())
 

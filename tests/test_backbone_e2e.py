@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from family_models import family_model_dir
+from project_commands import run_project
 
 from biogpt.data.tasks import load_task_split, task_config_class
 
@@ -62,9 +63,8 @@ def backbones(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> di
 def _train(
     arguments: list[str], shared_data: Path, cache: Path, *, multirun: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
+    return run_project(
         [
-            sys.executable,
             "train.py",
             *(["-m"] if multirun else []),
             f"data_dir={shared_data}",
@@ -76,15 +76,8 @@ def _train(
             "trainer.enable_progress_bar=false",
             "trainer.enable_model_summary=false",
             *arguments,
-        ],
-        cwd=PROJECT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=1800,
+        ]
     )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result
 
 
 @pytest.mark.parametrize(

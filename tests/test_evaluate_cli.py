@@ -223,3 +223,37 @@ def test_evaluation_from_a_fine_tuned_release_checkpoint_uses_its_learned_prompt
         in result.stdout + result.stderr
     )
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["examples"] == 2
+
+
+def test_export_lays_out_an_encoder_decoder_as_training_does(
+    tmp_path: Path, shared_data: Path, token_cache: Path
+) -> None:
+    """The backbone's kind comes from its config alone: BART's encoder reads ``<s> source </s>``, its
+    decoder ``[start; target]``, and no weight is loaded (the directory holds none)."""
+    from family_models import family_model_dir
+
+    model = family_model_dir("bart", tmp_path / "bart", shared_data)
+    for weights in model.glob("*.safetensors"):
+        weights.unlink()
+    out = tmp_path / "ddi-test.jsonl"
+    _run(
+        [
+            "-m",
+            "biogpt.data.export",
+            "task=ddi",
+            "split=test",
+            f"out={out}",
+            "model=facebook/bart-base",
+            f"model.init={model}",
+            "prompt=none",
+            f"data_dir={shared_data}",
+            f"data.cache_dir={token_cache}",
+        ]
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(
+        load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples
+    )
+    assert all(r["prompt_tokens"] == 0 for r in rows)
+    assert all(r["encoder_tokens"] == r["source_tokens"] + 2 for r in rows)  # <s> ... </s>
+    assert all(r["total_tokens"] == r["encoder_tokens"] + r["target_tokens"] for r in rows)

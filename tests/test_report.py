@@ -24,7 +24,6 @@ from biogpt.experiment.report import (
     choose_metric,
     choose_x,
     collect_runs,
-    main,
     metric_order,
     parse_override,
     plot,
@@ -33,6 +32,7 @@ from biogpt.experiment.report import (
     summarise,
     write_report,
 )
+from biogpt.experiment.report_command import main
 
 PROJECT = Path(__file__).resolve().parents[1]
 FORMATS = ("svo", "rel-is")

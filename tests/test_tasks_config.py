@@ -26,7 +26,12 @@ def test_make_task_config_builds_the_right_dataclass() -> None:
 @pytest.mark.parametrize(
     ("name", "fields", "message"),
     [
-        ("chemprot", {}, "unknown task 'chemprot'; valid tasks: bc5cdr, ddi, hoc, kd-dti, pubmedqa"),
+        (
+            "gad",
+            {},
+            "unknown task 'gad'; valid tasks: bc5cdr, cdr, chemprot, dce, ddi, ddi2013, hoc, kd-dti, "
+            "pubmedqa",
+        ),
         ("kd-dti", {"target_format": "htr"}, "valid formats: is-of, rel-is, structured, svo"),
         ("bc5cdr", {"target_format": "structured"}, "valid formats: rel-is, svo"),
         ("ddi", {"order": "sorted"}, "unknown order 'sorted'; valid orders: release, appearance"),

@@ -24,6 +24,7 @@ from biogpt.model.loading import (
     dropout_overrides,
     load_network,
     local_source,
+    outline_network,
     source_family,
 )
 from biogpt.model.weights import looks_like_hub_id
@@ -204,6 +205,18 @@ def load_backbone(
         settings.init, model.vocab_size, family=model.family, tokenizer=tokenizer, vocab_root=vocab_root
     )
     return model, load_vocabulary(vocabulary, model.family)
+
+
+def outline_backbone(settings: BackboneSettings) -> Backbone:
+    """The configured network's structure on the meta device (kind, positions, decoder start id), with
+    no weights read or allocated: what an export needs to lay examples out as training will. A BioGPT
+    source stands as ``settings.preset``'s shape, as in :func:`load_tokenizer`."""
+    family = BIOGPT_FAMILY if settings.init is None else source_family(local_source(settings.init))
+    if family != BIOGPT_FAMILY:
+        assert settings.init is not None
+        return outline_network(local_source(settings.init))
+    with torch.device("meta"):
+        return BioGPT(_preset_shape(settings))
 
 
 def load_tokenizer(settings: BackboneSettings, *, tokenizer: str | None, vocab_root: Path) -> Tokenizer:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from biogpt.data.formats import BC5CDR_RELATION, Triplet
 from biogpt.data.tasks import Example, RelationTaskConfig
+from biogpt.data.tasks.cdr import pubtator_path
 from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
 from biogpt.evaluation.parsing import parse_relation_generations, triplet_rows
 
@@ -25,26 +26,6 @@ from biogpt.evaluation.parsing import parse_relation_generations, triplet_rows
 CidPair = tuple[str, str, str]
 
 UNKNOWN_ID = "-1"
-PUBTATOR_FILES: dict[str, str] = {
-    "train": "CDR_TrainingSet.PubTator.txt",
-    "valid": "CDR_DevelopmentSet.PubTator.txt",
-    "test": "CDR_TestSet.PubTator.txt",
-}
-# BioGPT's data folder holds the corpus files directly in CDR_Data/; the corpus zip nests them one
-# folder deeper, where the release's infer.sh looks. Either layout is accepted.
-_CORPUS_FOLDERS: tuple[str, ...] = ("CDR_Data", "CDR_Data/CDR.Corpus.v010516")
-
-
-def pubtator_path(data_dir: str | Path, split: str) -> Path:
-    """The gold PubTator corpus file of ``split``; raises naming every place it was looked for."""
-    if split not in PUBTATOR_FILES:
-        raise ValueError(f"no CDR corpus file for split {split!r}; valid splits: {', '.join(PUBTATOR_FILES)}")
-    raw = Path(data_dir) / "BC5CDR" / "raw"
-    candidates = [raw / folder / PUBTATOR_FILES[split] for folder in _CORPUS_FOLDERS]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"missing CDR corpus file; looked for {', '.join(map(str, candidates))}")
 
 
 def read_cid_pairs(path: Path) -> set[CidPair]:

@@ -12,6 +12,7 @@ from biogpt.evaluation.base import Scores
 from biogpt.evaluation.bc5cdr import score_bc5cdr
 from biogpt.evaluation.classification import score_hoc, score_pubmedqa
 from biogpt.evaluation.hard_match import score_hard_match
+from biogpt.evaluation.study import score_study
 
 _SCORERS: dict[str, Callable[[Any, str, Sequence[Any], Sequence[str]], Scores]] = {
     "bc5cdr": score_bc5cdr,
@@ -19,6 +20,10 @@ _SCORERS: dict[str, Callable[[Any, str, Sequence[Any], Sequence[str]], Scores]] 
     "ddi": score_hard_match,
     "pubmedqa": score_pubmedqa,
     "hoc": score_hoc,
+    "cdr": score_study,
+    "chemprot": score_study,
+    "dce": score_study,
+    "ddi2013": score_study,
 }
 
 

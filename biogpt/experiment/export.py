@@ -6,19 +6,30 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from biogpt.artifacts.model_dir import outline_backbone
 from biogpt.data.export import write_examples
 from biogpt.data.tokenized import tokenized_split
 from biogpt.experiment.build import load_tokenizer
-from biogpt.experiment.settings import cache_dir, layout_settings, prompt_config, task_config
-from biogpt.prompts import build_layout, prompt_tokens
+from biogpt.experiment.settings import (
+    backbone_settings,
+    cache_dir,
+    layout_settings,
+    prompt_config,
+    task_config,
+)
+from biogpt.prompts import build_layout, check_prompt_fits, prompt_tokens
 
 
 def export(cfg: DictConfig) -> Path:
-    """Lay out ``split`` of the task as training would (tokenizer, prompt, truncation) and write it."""
+    """Lay out ``split`` of the task as training would (tokenizer, prompt, truncation, the backbone's
+    kind and positions, read from its config without loading weights) and write it."""
     tokenizer = load_tokenizer(cfg)
-    tokens = prompt_tokens(prompt_config(cfg), tokenizer)
+    model = outline_backbone(backbone_settings(cfg))
+    prompt = prompt_config(cfg)
+    check_prompt_fits(prompt, model)
+    tokens = prompt_tokens(prompt, tokenizer)
     tokenizer.add_tokens(tokens.new_tokens)
-    layout = build_layout(layout_settings(cfg), tokenizer, tokens.ids)
+    layout = build_layout(layout_settings(cfg), tokenizer, tokens.ids, model)
     table = tokenized_split(task_config(cfg), cfg.split, tokenizer, cache_dir(cfg))
     out = Path(cfg.out)
     count = write_examples(table, layout, out)

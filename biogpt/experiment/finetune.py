@@ -1,5 +1,5 @@
-"""The fine-tuning job (``train.py``): a composed config in, a fine-tuned, checkpoint-averaged and
-evaluated model out.
+"""The fine-tuning job (``train.py``): a composed config in, a fine-tuned model (checkpoint-averaged, last
+or best-validated, ``select.final``) and its evaluation out.
 
 Built from the config by :mod:`biogpt.experiment.build`; the run's ``final/`` directory is written
 by :mod:`biogpt.artifacts.model_dir` and evaluated by :mod:`biogpt.evaluation.protocol`, exactly as
@@ -16,7 +16,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import save_model_dir
@@ -25,11 +25,14 @@ from biogpt.data.tasks import load_task_split
 from biogpt.experiment.build import FineTuning, build_finetuning, build_trainer
 from biogpt.experiment.evaluate import evaluate_model
 from biogpt.experiment.logging import print_lightning_logs_once
-from biogpt.experiment.settings import eval_settings, plain, task_config
+from biogpt.experiment.settings import eval_settings, plain, select_settings, task_config, validation_data
+from biogpt.model.safe_pickle import safe_load
+from biogpt.model.weights import lightning_weights
 from biogpt.training.averaging import average_checkpoints
 from biogpt.training.checkpoint_io import AtomicCheckpointIO, resume_path, step_checkpoints
 from biogpt.training.loggers import closing_loggers, live_loggers, log_evaluation, log_run_config
 from biogpt.training.module import full_model_weights
+from biogpt.training.selection import BestEpochCheckpoint, SelectSettings, best_model_callbacks
 
 logger = logging.getLogger(__name__)
 
@@ -37,17 +40,21 @@ logger = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fine-tune, save the evaluation model as ``<run dir>/final``, then evaluate it on ``eval.split``.
 
-    The evaluation model is the average of the kept epoch checkpoints where the paper evaluates one
-    (``task.average_checkpoints``), else the last weights. Its scores go to ``<run dir>/metrics.json``
+    The evaluation model is ``select.final``'s: the average of the kept epoch checkpoints (where the paper
+    evaluates one, ``task.average_checkpoints``), the last weights, or the checkpoint of the best
+    validation score by generation (``best``). Its scores go to ``<run dir>/metrics.json``
     and to the loggers. Returns what ``train_summary.json`` holds.
     """
     print_lightning_logs_once()
     run_dir = Path(cfg.run_dir)
     L.seed_everything(cfg.seed, workers=True)
     run = build_finetuning(cfg)
+    select = select_settings(cfg)
     every = cfg.checkpoint.every_n_updates
     steps = [] if every is None else step_checkpoints(run_dir / "checkpoints", every, epoch_ends=True)
-    trainer = build_trainer(cfg, callbacks=steps, model=run.module.model)
+    # Before the step checkpoints: an epoch's step checkpoint records the best score of that epoch.
+    scoring = selection_callbacks(cfg, run, select)
+    trainer = build_trainer(cfg, callbacks=[*scoring, *steps], model=run.module.model)
     trainer.strategy.checkpoint_io = AtomicCheckpointIO()
     resumed_from = resume_path(cfg.checkpoint.resume, run_dir / "checkpoints")
     log_run_config(trainer.loggers, plain(cfg))
@@ -65,29 +72,51 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
         last_weights = full_model_weights(trainer)  # on every rank: a collective under FSDP
         if trainer.is_global_zero:  # one writer under DDP
-            epochs = [c for c in trainer.checkpoint_callbacks if c not in steps]
-            save_final(run, epochs, final_dir, last_weights, average=cfg.task.average_checkpoints)
+            checkpointers = [c for c in trainer.checkpoint_callbacks if c not in steps]
+            save_final(run, select.final, checkpointers, final_dir, last_weights)
             if cfg.eval.split is not None:
                 summary.evaluation = evaluate_final(cfg, trainer, final_dir, trained_ids)
             summary.write(run_dir / "train_summary.json")
     return summary.to_dict()
 
 
+def selection_callbacks(cfg: DictConfig, run: FineTuning, select: SelectSettings) -> list[Callback]:
+    """For ``select.final=best``, the validation score by generation and the checkpoint of its best epoch
+    (``checkpoints/best-epochNNN.ckpt``); no callbacks otherwise."""
+    if select.final != "best":
+        return []
+    directory = Path(cfg.run_dir) / "checkpoints"
+    return best_model_callbacks(directory, run.tokenizer, run.prompt, validation_data(cfg), select)
+
+
 def save_final(
     run: FineTuning,
+    final: str,
     checkpointers: list[ModelCheckpoint],
     directory: Path,
     last_weights: dict[str, torch.Tensor],
-    *,
-    average: bool,
 ) -> Path:
-    """Save the evaluation model with its tokenizer and prompt: the average of the kept epoch
-    checkpoints (the paper's ``checkpoint_avg.pt``) when ``average``, else ``last_weights``."""
-    kept = sorted(Path(path) for checkpointer in checkpointers for path in checkpointer.best_k_models)
+    """Save the evaluation model with its tokenizer and prompt: for ``final=average`` the average of the
+    kept epoch checkpoints (the paper's ``checkpoint_avg.pt``), for ``best`` the best-scored epoch's
+    checkpoint, else (or when the run kept no such checkpoint) ``last_weights``."""
     weights = last_weights
-    if average and kept:
-        weights = average_checkpoints(kept)
-        logger.info("averaged %d epoch checkpoints: %s", len(kept), ", ".join(p.name for p in kept))
+    if final == "average":
+        kept = sorted(
+            Path(path)
+            for checkpointer in checkpointers
+            if not isinstance(checkpointer, BestEpochCheckpoint)
+            for path in checkpointer.best_k_models
+        )
+        if kept:
+            weights = average_checkpoints(kept)
+            logger.info("averaged %d epoch checkpoints: %s", len(kept), ", ".join(p.name for p in kept))
+    elif final == "best":
+        best = [Path(c.best_model_path) for c in checkpointers if isinstance(c, BestEpochCheckpoint)]
+        if best and best[0].name:
+            weights = lightning_weights(safe_load(best[0]), str(best[0]))
+            logger.info("the best validation score's checkpoint: %s", best[0].name)
+        else:
+            logger.warning("select.final=best: no epoch was scored, so the last weights are the final model")
     return save_model_dir(directory, run.module.model, run.tokenizer, run.prompt, weights=weights)
 
 

@@ -2,7 +2,11 @@
 
 Usage::
 
-    python -m biogpt.report multirun/2024-05-01_12-00-00 [--out DIR] [--metric f1] [--x prompt.length]
+    python -m biogpt.report multirun/2024-05-01_12-00-00 [more sweeps...] [--out DIR] [--metric f1]
+        [--x prompt.length] [--layout sweep|study]
+
+(the command is :mod:`biogpt.experiment.report_command`). ``--layout study`` lays the jobs out as the
+domain-specificity study's Table 1 instead (:mod:`biogpt.experiment.study_report`).
 
 The sweep directory holds one directory per job (found recursively by its ``.hydra/overrides.yaml``),
 each with the ``metrics.json`` that evaluation writes at the end of the job. A job's *setting* is its
@@ -25,14 +29,12 @@ As a library: ``collect_runs(directory)`` -> ``summarise(runs)`` -> ``write_repo
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 import math
 import os
 import statistics
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
@@ -355,14 +357,22 @@ def render_markdown(table: Table) -> str:
         "a setting with n = 1 shows its single value. Columns marked (%) are percentages"
         + ("; parse failures is the mean count per run." if _has_failures(table) else "."),
     ]
-    if table.missing:
-        lines += [
-            "",
-            f"{len(table.missing)} job(s) without metrics are left out of the table[^missing].",
-            "",
-            "[^missing]: " + "; ".join(f"`{run.name}` ({run.problem})" for run in table.missing),
-        ]
+    lines += missing_footnote(table.missing, table.root)
     return "\n".join(lines) + "\n"
+
+
+def missing_footnote(missing: Sequence[Run], root: Path) -> list[str]:
+    """The Markdown lines naming the jobs without metrics by their path under ``root`` (the sweeps'
+    common directory); none when every job finished."""
+    if not missing:
+        return []
+    return [
+        "",
+        f"{len(missing)} job(s) without metrics are left out of the table[^missing].",
+        "",
+        "[^missing]: "
+        + "; ".join(f"`{run.directory.relative_to(root).as_posix()}` ({run.problem})" for run in missing),
+    ]
 
 
 def render_csv(table: Table) -> str:
@@ -470,33 +480,3 @@ def write_report(
     paths.csv.write_text(render_csv(table), encoding="utf-8")
     plot(table, chosen_metric, chosen_x).savefig(paths.png, dpi=120)
     return paths
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The command line; returns the exit status (1, with the reason on stderr, when it cannot report)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m biogpt.report", description=__doc__.split("\n\n")[0] if __doc__ else None
-    )
-    parser.add_argument("directory", type=Path, help="the Hydra multirun directory")
-    parser.add_argument("--out", type=Path, help="where to write the report (default: the directory)")
-    parser.add_argument("--metric", help="metric to plot (default: f1, else accuracy, else the first)")
-    parser.add_argument("--x", help="numeric swept key for the plot's x axis (default: prompt.length, ...)")
-    args = parser.parse_args(argv)
-    try:
-        table = summarise(collect_runs(args.directory))
-        if table.missing:
-            print(
-                f"warning: {len(table.missing)} job(s) under {args.directory} have no metrics and are left "
-                "out of the table:",
-                file=sys.stderr,
-            )
-            for run in table.missing:
-                print(f"  {run.directory} ({run.problem})", file=sys.stderr)
-        paths = write_report(table, args.out or args.directory, args.metric, args.x)
-    except ReportError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(render_markdown(table))
-    for path in (paths.markdown, paths.csv, paths.png):
-        print(path)
-    return 0

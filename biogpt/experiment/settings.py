@@ -7,7 +7,7 @@ of a block that are not fields (the task's ``lr`` is the optimiser's) are left t
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from biogpt.evaluation.protocol import EvalSettings
 from biogpt.generation import GenerationConfig
 from biogpt.prompts import LayoutSettings, PromptConfig
 from biogpt.training.optim import OptimConfig
+from biogpt.training.selection import SelectSettings, ValidationData
 
 SettingsT = TypeVar("SettingsT")
 
@@ -72,6 +73,24 @@ def eval_settings(cfg: DictConfig) -> EvalSettings:
         block,
         ids=tuple(str(i) for i in ids) if isinstance(ids, list) else ids,
         generation=settings(GenerationConfig, block["generation"]),
+    )
+
+
+def select_settings(cfg: DictConfig) -> SelectSettings:
+    """``select``, where ``final: null`` is the task's paper setting: the checkpoint average where
+    ``task.average_checkpoints``, else the last weights."""
+    block = plain(cfg.select)
+    if block["final"] is None:
+        block["final"] = "average" if cfg.task.average_checkpoints else "last"
+    return settings(SelectSettings, block)
+
+
+def validation_data(cfg: DictConfig) -> ValidationData:
+    """The validation score of ``select.final=best``: ``data.splits.valid`` decoded and scored as the
+    closing evaluation does (``eval``'s decoding, batch size and ``limit``; never its test ``ids``)."""
+    evaluation = replace(eval_settings(cfg), split=cfg.data.splits.valid, ids=None)
+    return ValidationData(
+        task_config(cfg), evaluation, layout_settings(cfg), cache_dir(cfg), train_split=cfg.data.splits.train
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from biogpt.data.formats import Triplet, get_format
 from biogpt.data.sequences import SequenceLayout
-from biogpt.data.tasks import Example, RelationTaskConfig, TaskConfig
+from biogpt.data.tasks import Example, RelationTaskConfig, StudyTaskConfig, TaskConfig, template_words
 from biogpt.generation.decoding import GenerationConfig, generate
 from biogpt.model.backbone import Backbone
 from biogpt.prompts import PromptConfig
@@ -37,13 +37,16 @@ def template_text(config: TaskConfig, train_examples: Sequence[Example]) -> str:
     """The task's output words apart from entity names: what constrained decoding adds to the source.
 
     Relation tasks: the format's clause template with empty entity slots, for each relation of the
-    training set, plus the clause joiner and the final "."; PubMedQA and HoC: their training targets
-    (a closed set of sentences).
+    training set, plus the clause joiner and the final "."; the study's tasks: their template's words
+    (clauses with empty slots, joiners, the no-relation sentence); PubMedQA and HoC: their training
+    targets (a closed set of sentences).
     """
     if isinstance(config, RelationTaskConfig):
         fmt = get_format(config.name, config.target_format)
         relations = {triplet.relation for example in train_examples for triplet in example.triplets}
         parts = {fmt.render_clause(Triplet("", relation, "")) for relation in relations} | {fmt.joiner, "."}
+    elif isinstance(config, StudyTaskConfig):
+        parts = template_words(config)
     else:
         parts = {example.target for example in train_examples}
     return " ".join(sorted(parts))

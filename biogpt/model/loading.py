@@ -9,6 +9,7 @@ into our own :class:`~biogpt.model.BioGPT`, the :data:`~biogpt.model.hf.FAMILIES
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -75,6 +76,22 @@ def load_network(
         backbone = HFBackbone.from_config(checkpoint[HF_CONFIG_KEY], lightning_weights(checkpoint, str(path)))
         return backbone.to(dtype)
     return HFBackbone.from_pretrained(path, dtype=dtype, dropout=dropout, attention_dropout=attention_dropout)
+
+
+def outline_network(path: Path) -> Backbone:
+    """The ``transformers`` network stored at ``path`` built on the meta device from its config alone:
+    its kind, positions and special ids, with no weight read or allocated (an export lays examples out
+    as training would without loading a large model)."""
+    values = _hf_lightning_config(path) if path.is_file() else _directory_config(path)
+    if values is None:
+        raise ValueError(f"{path}: not a transformers model directory or Lightning checkpoint of one")
+    with torch.device("meta"):
+        return HFBackbone.from_config(values)
+
+
+def _directory_config(directory: Path) -> dict[str, Any]:
+    model_type(directory)  # raises naming the file when config.json is malformed
+    return json.loads((directory / "config.json").read_text(encoding="utf-8"))
 
 
 def dropout_overrides(dropout: float | None, attention_dropout: float | None) -> dict[str, float]:

@@ -23,6 +23,7 @@ next epoch's start, followed by the loader's seed draw the resumed run made too 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -100,8 +101,21 @@ class CausalLMModule(L.LightningModule):
         return [{"params": [p for p in self.model.parameters() if p.requires_grad]}]
 
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer, scheduler = build_optimizer(self.optim, self.optimizer_groups())
+        optimizer, scheduler = build_optimizer(
+            self.optim, self.optimizer_groups(), total_updates=self._total_updates()
+        )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def _total_updates(self) -> int | None:
+        """The run's optimizer updates (epochs x updates per epoch, or max_steps), which only the linear
+        schedule needs; the inverse square root schedule does without, so its runs never size the
+        training loader for it."""
+        if self.optim.schedule != "linear":
+            return None
+        estimate = self.trainer.estimated_stepping_batches
+        if not math.isfinite(estimate):
+            raise ValueError("optim.schedule=linear needs a bounded run: set trainer.max_epochs or max_steps")
+        return int(estimate)
 
     # --- checkpoints and exact resume ------------------------------------------------------------------
 

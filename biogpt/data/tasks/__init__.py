@@ -1,7 +1,8 @@
 """String-level readers of the downstream tasks: raw release files to ordered (source, target) examples.
 
 ``load_task_split(make_task_config("ddi", data_dir=...), "train")`` gives the examples of one split
-exactly as the BioGPT release's rebuild_data.py scripts write them, with the structured gold labels
+exactly as the BioGPT release's rebuild_data.py scripts write them (or, for the domain-specificity
+study's cdr, chemprot, dce and ddi2013, as that study's templates do), with the structured gold labels
 and a report of every raw record that did not become an example.
 """
 
@@ -13,10 +14,12 @@ from typing import Any
 from biogpt.data.tasks.config import (
     DEFAULT_EMPTY_TARGET,
     ORDERS,
+    STUDY_TASKS,
     TASK_NAMES,
     HoCConfig,
     PubMedQAConfig,
     RelationTaskConfig,
+    StudyTaskConfig,
     TaskConfig,
     make_task_config,
     task_config_class,
@@ -24,12 +27,15 @@ from biogpt.data.tasks.config import (
 from biogpt.data.tasks.hoc import load_hoc_split
 from biogpt.data.tasks.pubmedqa import load_pubmedqa_split
 from biogpt.data.tasks.relation import load_relation_split
-from biogpt.data.tasks.types import Example, SkippedRecord, TaskSplit
+from biogpt.data.tasks.study import load_study_split
+from biogpt.data.tasks.study_templates import StudyTemplate, study_template, template_words
+from biogpt.data.tasks.types import Example, SkippedRecord, StudyRelation, TaskSplit
 
 _LOADERS: dict[type, Callable[[Any, str], TaskSplit]] = {
     RelationTaskConfig: load_relation_split,
     PubMedQAConfig: load_pubmedqa_split,
     HoCConfig: load_hoc_split,
+    StudyTaskConfig: load_study_split,
 }
 
 
@@ -50,10 +56,17 @@ __all__ = [
     "HoCConfig",
     "PubMedQAConfig",
     "RelationTaskConfig",
+    "STUDY_TASKS",
     "SkippedRecord",
+    "StudyRelation",
+    "StudyTaskConfig",
+    "StudyTemplate",
     "TaskConfig",
     "TaskSplit",
+    "load_study_split",
     "load_task_split",
     "make_task_config",
+    "study_template",
     "task_config_class",
+    "template_words",
 ]

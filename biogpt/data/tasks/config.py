@@ -8,7 +8,10 @@ from typing import Any
 from biogpt.data.formats import FORMATS, get_format
 
 RELATION_TASKS: tuple[str, ...] = tuple(sorted(FORMATS))
-TASK_NAMES: tuple[str, ...] = tuple(sorted((*RELATION_TASKS, "pubmedqa", "hoc")))
+# The domain-specificity study's datasets (Brokman & Kavuluru 2023, bionlproc/DS-PT-IFT), read from the
+# corpora themselves: CDR from BC5CDR's PubTator files, DDI from the DDI-2013 XML.
+STUDY_TASKS: tuple[str, ...] = ("cdr", "chemprot", "dce", "ddi2013")
+TASK_NAMES: tuple[str, ...] = tuple(sorted((*RELATION_TASKS, *STUDY_TASKS, "pubmedqa", "hoc")))
 ORDERS: tuple[str, ...] = ("release", "appearance")
 DEFAULT_SPLITS: tuple[str, ...] = ("train", "valid", "test")
 # The release drops documents without relations and so never needed a target for them; this sentence
@@ -81,7 +84,53 @@ class HoCConfig:
         _check_choice("task", self.name, ("hoc",))
 
 
-TaskConfig = RelationTaskConfig | PubMedQAConfig | HoCConfig
+STUDY_TEMPLATES: tuple[str, ...] = ("study",)
+STUDY_SCORINGS: tuple[str, ...] = ("study", "corrected")
+CDR_MENTIONS: tuple[str, ...] = ("study", "longest")
+DCE_CLASSES: tuple[str, ...] = ("study", "official")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudyTaskConfig:
+    """CDR, ChemProt, DCE or DDI-2013 under the domain-specificity study's protocol.
+
+    ``target_format`` names the study's instruction templates (``study``, the only one so far).
+    ``scoring``: ``study`` reproduces the study's code, flaws included (FN = |gold| - TP, which a gold
+    relation matched twice undercounts); ``corrected`` matches each gold relation at most once.
+    ``mention`` (CDR): which mention names an entity in the target, ``study`` = the study's ``max()``
+    (the alphabetically last) or ``longest``. ``dce_classes``: ``study`` (POS vs. everything else, the
+    study's wording) or ``official`` (the release's ``label2idx.json``). DCE and DDI-2013 have no
+    validation split; ``valid_fraction`` of the training documents, drawn with ``split_seed``, play it
+    (the study drew its split without a seed).
+    """
+
+    name: str
+    data_dir: str
+    splits: tuple[str, ...] = DEFAULT_SPLITS
+    target_format: str = "study"
+    scoring: str = "study"
+    mention: str = "study"
+    dce_classes: str = "study"
+    valid_fraction: float = 0.2
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_choice("study task", self.name, STUDY_TASKS)
+        if self.target_format not in STUDY_TEMPLATES:
+            raise ValueError(
+                f"unknown target format {self.target_format!r} for task {self.name!r}; "
+                f"valid formats: {', '.join(STUDY_TEMPLATES)}"
+            )
+        _check_choice("scoring", self.scoring, STUDY_SCORINGS)
+        _check_choice("mention", self.mention, CDR_MENTIONS)
+        _check_choice("dce_classes", self.dce_classes, DCE_CLASSES)
+        for split in self.splits:
+            _check_choice(f"{self.name} split", split, DEFAULT_SPLITS)
+        if not 0 < self.valid_fraction < 1:
+            raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction}")
+
+
+TaskConfig = RelationTaskConfig | PubMedQAConfig | HoCConfig | StudyTaskConfig
 
 
 def task_config_class(name: str) -> type[TaskConfig]:
@@ -89,6 +138,8 @@ def task_config_class(name: str) -> type[TaskConfig]:
     _check_choice("task", name, TASK_NAMES)
     if name in RELATION_TASKS:
         return RelationTaskConfig
+    if name in STUDY_TASKS:
+        return StudyTaskConfig
     return PubMedQAConfig if name == "pubmedqa" else HoCConfig
 
 

@@ -8,6 +8,25 @@ from biogpt.data.formats import Triplet
 
 
 @dataclass(frozen=True)
+class StudyRelation:
+    """A gold or predicted relation of the domain-specificity study's datasets (CDR, ChemProt, DCE, DDI-2013).
+
+    Each argument holds the names that count for it, the first being the one a target renders: a CDR
+    entity has every mention text of its MeSH id, the other datasets one name per argument. DCE
+    relations have one argument per drug of the combination (order irrelevant to scoring); the others
+    have a head and a tail. ``label`` is the dataset's class (CPR:3, mechanism, POS, ...; CID for CDR).
+    """
+
+    arguments: tuple[tuple[str, ...], ...]
+    label: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The rendered name of each argument."""
+        return tuple(argument[0] for argument in self.arguments)
+
+
+@dataclass(frozen=True)
 class Example:
     """One (source, target) pair with the structured gold label it was rendered from.
 
@@ -16,7 +35,7 @@ class Example:
     ``.x``/``.y`` output, which is how the release aligns predictions with gold labels.
     Relation tasks fill ``triplets`` (in target order, as rendered) and, for BC5CDR, ``triplet_ids``
     (the chemical and disease MeSH ids of each triplet, what BC5CDR is scored on); PubMedQA fills
-    ``answer``; HoC fills ``labels``.
+    ``answer``; HoC fills ``labels``; the study's tasks fill ``relations`` (in target order).
     """
 
     id: str
@@ -26,6 +45,7 @@ class Example:
     triplet_ids: tuple[tuple[str, str], ...] = ()
     answer: str | None = None
     labels: tuple[str, ...] = ()
+    relations: tuple[StudyRelation, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,120 @@
+"""BioCreative V CDR for the study: PubTator files to documents with chemical-induced-disease relations.
+
+The study read the corpus's BioC XML; the PubTator files here carry the same annotations. A document's
+text is its title, one space and its abstract; every document is kept, with or without relations.
+An entity is a MeSH id (a mention with ids ``a|b`` belongs to both; ``-1`` is no id) and its names are
+the texts of all its mentions, including the parts of composite mentions (PubTator's seventh column,
+``Ocular toxicity|auditory toxicity``, which BioC lists as ``IndividualMention`` annotations). Gold
+relations are the ``CID`` lines in file order, each argument holding its entity's names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from biogpt.data.formats import BC5CDR_RELATION
+from biogpt.data.tasks.config import StudyTaskConfig
+from biogpt.data.tasks.study_documents import StudyDocument, StudyRead
+from biogpt.data.tasks.types import SkippedRecord, StudyRelation
+
+PUBTATOR_FILES: dict[str, str] = {
+    "train": "CDR_TrainingSet.PubTator.txt",
+    "valid": "CDR_DevelopmentSet.PubTator.txt",
+    "test": "CDR_TestSet.PubTator.txt",
+}
+# BioGPT's data folder holds the corpus files directly in CDR_Data/; the corpus zip nests them one
+# folder deeper, where the release's infer.sh looks. Either layout is accepted.
+_CORPUS_FOLDERS: tuple[str, ...] = ("CDR_Data", "CDR_Data/CDR.Corpus.v010516")
+
+
+def pubtator_path(data_dir: str | Path, split: str) -> Path:
+    """The gold PubTator corpus file of ``split``; raises naming every place it was looked for."""
+    if split not in PUBTATOR_FILES:
+        raise ValueError(f"no CDR corpus file for split {split!r}; valid splits: {', '.join(PUBTATOR_FILES)}")
+    raw = Path(data_dir) / "BC5CDR" / "raw"
+    candidates = [raw / folder / PUBTATOR_FILES[split] for folder in _CORPUS_FOLDERS]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"missing CDR corpus file; looked for {', '.join(map(str, candidates))}")
+
+
+def _blocks(path: Path) -> list[list[str]]:
+    """The file's documents: runs of non-blank lines."""
+    blocks: list[list[str]] = [[]]
+    with path.open(encoding="utf8") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if line.strip():
+                blocks[-1].append(line)
+            elif blocks[-1]:
+                blocks.append([])
+    return [block for block in blocks if block]
+
+
+def _add_mention(names: dict[str, list[str]], fields: list[str]) -> None:
+    """Record one mention line's text under each of its ids, and a composite's parts under their own id."""
+    text, ids = fields[3], fields[5].split("|")
+    parts = fields[6].split("|") if len(fields) > 6 else []
+    if parts and len(parts) != len(ids):
+        raise ValueError(f"composite mention {text!r}: {len(parts)} parts for {len(ids)} ids")
+    for mesh_id in ids:
+        names.setdefault(mesh_id, []).append(text)
+    for mesh_id, part in zip(ids, parts, strict=False):
+        names[mesh_id].append(part)
+
+
+def _rendered_first(names: list[str], mention: str) -> tuple[str, ...]:
+    """The entity's distinct names, the one its targets render first.
+
+    ``study``: Python's ``max`` of the names, i.e. the alphabetically last, which is what the study's
+    ``longest()`` computes (it calls ``max(strings)`` without ``key=len``); ``longest``: the longest,
+    the first such on ties.
+    """
+    distinct = list(dict.fromkeys(name for name in names if name))
+    chosen = max(distinct) if mention == "study" else max(distinct, key=len)
+    return (chosen, *(name for name in distinct if name != chosen))
+
+
+def _document(block: list[str], mention: str) -> StudyDocument:
+    """One PubTator document; a ValueError's message is the reason to skip it."""
+    pmid, title, abstract = block[0].split("|", 1)[0], None, None
+    names: dict[str, list[str]] = {}
+    pairs: list[tuple[str, str]] = []
+    for number, line in enumerate(block, start=1):
+        if line.startswith(f"{pmid}|t|"):
+            title = line[len(pmid) + 3 :]
+            continue
+        if line.startswith(f"{pmid}|a|"):
+            abstract = line[len(pmid) + 3 :]
+            continue
+        fields = line.split("\t")
+        if fields[0] != pmid:
+            raise ValueError(f"line {number} of the document belongs to {fields[0]!r}")
+        if len(fields) == 4 and fields[1] == BC5CDR_RELATION:
+            pairs.append((fields[2], fields[3]))
+        elif len(fields) in (6, 7):
+            _add_mention(names, fields)
+        else:
+            raise ValueError(f"line {number}: expected a mention or a CID line, got {len(fields)} fields")
+    if title is None or abstract is None:
+        raise ValueError("missing the title (|t|) or abstract (|a|) line")
+    relations = []
+    for chemical, disease in pairs:
+        missing = [mesh_id for mesh_id in (chemical, disease) if not any(names.get(mesh_id, []))]
+        if missing:
+            raise ValueError(f"CID relation {chemical}-{disease}: no mention of {', '.join(missing)}")
+        arguments = (_rendered_first(names[chemical], mention), _rendered_first(names[disease], mention))
+        relations.append(StudyRelation(arguments, BC5CDR_RELATION))
+    return StudyDocument(pmid, f"{title} {abstract}", tuple(relations))
+
+
+def read_cdr(config: StudyTaskConfig, split: str) -> StudyRead:
+    """The documents of the split's PubTator file (training, development, test = train, valid, test)."""
+    result = StudyRead()
+    for block in _blocks(pubtator_path(config.data_dir, split)):
+        try:
+            result.documents.append(_document(block, config.mention))
+        except ValueError as error:
+            result.skipped.append(SkippedRecord(block[0].split("|", 1)[0].split("\t", 1)[0], str(error)))
+    return result

@@ -1,0 +1,63 @@
+"""``python -m biogpt.report``: one or more sweeps gathered into a report, as a row per setting
+(:mod:`biogpt.experiment.report`) or as the domain-specificity study's Table 1
+(:mod:`biogpt.experiment.study_report`, ``--layout study``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from biogpt.experiment.report import ReportError, collect_runs, render_markdown, summarise, write_report
+from biogpt.experiment.report import __doc__ as report_doc
+from biogpt.experiment.study_report import render_study_markdown, study_table, write_study_report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status (1, with the reason on stderr, when it cannot report)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m biogpt.report", description=report_doc.split("\n\n")[0] if report_doc else None
+    )
+    parser.add_argument("directory", type=Path, nargs="+", help="the Hydra multirun directories")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the report (default: the directory, or the directories' parent)",
+    )
+    parser.add_argument("--metric", help="metric to plot (default: f1, else accuracy, else the first)")
+    parser.add_argument("--x", help="numeric swept key for the plot's x axis (default: prompt.length, ...)")
+    parser.add_argument(
+        "--layout",
+        choices=("sweep", "study"),
+        default="sweep",
+        help="sweep: a row per setting; study: the domain-specificity study's Table 1 (models x dataset x "
+        "16-shot/64-shot/full)",
+    )
+    args = parser.parse_args(argv)
+    directories: list[Path] = args.directory
+    out = args.out or Path(os.path.commonpath(directories))
+    try:
+        table = summarise([run for directory in directories for run in collect_runs(directory)])
+        if table.missing:
+            print(
+                f"warning: {len(table.missing)} job(s) have no metrics and are left out of the table:",
+                file=sys.stderr,
+            )
+            for run in table.missing:
+                print(f"  {run.directory} ({run.problem})", file=sys.stderr)
+        if args.layout == "study":
+            study = study_table(table, args.metric)
+            paths = write_study_report(study, out)
+            text = render_study_markdown(study)
+        else:
+            paths = write_report(table, out, args.metric, args.x)
+            text = render_markdown(table)
+    except ReportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(text)
+    for path in (paths.markdown, paths.csv, paths.png):
+        print(path)
+    return 0

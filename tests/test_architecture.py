@@ -10,7 +10,7 @@ entry point wherever it is, exempt from the layer and Hydra rules and left out o
 Lowest layer first; a module may import its own layer and lower ones only::
 
     0  biogpt (the package root: lazy re-exports, no imports of biogpt modules), biogpt.optional
-       (imports of optional dependencies, with their install hint)
+       (imports of optional dependencies, with their install hint), biogpt.errors (user-facing errors)
     1  biogpt.model.*, biogpt.tokenizer.* (siblings: neither imports the other)
     2  biogpt.data.*
     3a biogpt.prompts
@@ -51,6 +51,7 @@ ENTRY_LAYER = Layer(9, "layer 8 (entry point)")
 # Package prefixes, each covering the module of that name and everything below it.
 LAYERS: dict[str, Layer] = {
     "biogpt.optional": Layer(0, "layer 0 (optional dependencies)"),
+    "biogpt.errors": Layer(0, "layer 0 (user-facing errors)"),
     "biogpt.model": Layer(1, "layer 1 (model)"),
     "biogpt.tokenizer": Layer(1, "layer 1 (tokenizer)"),
     "biogpt.data": Layer(2, "layer 2 (data)"),

@@ -1,13 +1,14 @@
 """The commands: ``biogpt-train``, ``biogpt-pretrain``, ``biogpt-evaluate``, ``biogpt-generate``,
 ``biogpt-export`` (Hydra apps over the configs inside the package), and ``biogpt-report``,
-``biogpt-demo``, ``biogpt-convert``. ``train.py``, ``pretrain.py``, ``evaluate.py`` and the
-``python -m`` forms call these.
+``biogpt-demo``, ``biogpt-convert``, ``biogpt-data``. ``train.py``, ``pretrain.py``, ``evaluate.py``
+and the ``python -m`` forms call these.
 
 Each Hydra command first names unknown config keys with the valid ones (exit status 2), then hands
 its arguments to Hydra; the work is in :mod:`biogpt.experiment`, imported when a command runs so
 that ``--help`` and config errors answer at once. A model that cannot be had (not cached offline,
 unreadable), a data file that is missing or malformed, or a backbone whose optional dependency is
-missing ends the command with its message alone (exit status 1): the message says what to do, a traceback would only bury it.
+missing ends the command with its message alone (exit status 1): the message says what to do, a
+traceback would only bury it.
 """
 
 from __future__ import annotations
@@ -117,3 +118,17 @@ def convert() -> None:
     from biogpt.artifacts.convert import main
 
     main()
+
+
+def data() -> None:
+    """``biogpt-data``: fetch and check datasets; a missing source or a wrong checksum ends it with its
+    message alone (exit status 1), since it names the URL, the file and the digests to act on."""
+    from biogpt.data.download import main
+    from biogpt.errors import DataFileError
+
+    try:
+        status = main()
+    except DataFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(status)

@@ -3,6 +3,8 @@ commands as their message alone (``error: ...``, exit status 1), since a traceba
 
 from __future__ import annotations
 
+from os import PathLike
+
 
 class DataFileError(ValueError):
     """A data or vocabulary file that is missing or not what its reader expects.
@@ -10,3 +12,12 @@ class DataFileError(ValueError):
     The message names the file (and, for a malformed file, the line) and what was expected, or the
     command that fetches a missing file.
     """
+
+    @classmethod
+    def at(
+        cls, path: str | PathLike[str], line: int, problem: str, expected: str, column: int | None = None
+    ) -> DataFileError:
+        """``<path>:<line>[:<column>]: <problem>; expected <expected>``, the compiler-style place an
+        editor jumps to, so the user goes straight to the line to fix."""
+        where = f"{path}:{line}" if column is None else f"{path}:{line}:{column}"
+        return cls(f"{where}: {problem}; expected {expected}")

@@ -10,7 +10,8 @@ entry point wherever it is, exempt from the layer and Hydra rules and left out o
 Lowest layer first; a module may import its own layer and lower ones only::
 
     0  biogpt (the package root: lazy re-exports, no imports of biogpt modules), biogpt.optional
-       (imports of optional dependencies, with their install hint), biogpt.errors (user-facing errors)
+       (imports of optional dependencies, with their install hint), biogpt.errors and biogpt.textfiles
+       (user-facing errors, and the parsing of users' files that raises them: one layer)
     1  biogpt.model.*, biogpt.tokenizer.* (siblings: neither imports the other)
     2  biogpt.data.*
     3a biogpt.prompts
@@ -48,10 +49,12 @@ class Layer:
 ROOT_LAYER = Layer(0, "layer 0 (package root)")
 EXPERIMENT_LAYER = Layer(8, "layer 7 (experiment)")
 ENTRY_LAYER = Layer(9, "layer 8 (entry point)")
+USER_FILES_LAYER = Layer(0, "layer 0 (user-facing errors)")
 # Package prefixes, each covering the module of that name and everything below it.
 LAYERS: dict[str, Layer] = {
     "biogpt.optional": Layer(0, "layer 0 (optional dependencies)"),
-    "biogpt.errors": Layer(0, "layer 0 (user-facing errors)"),
+    "biogpt.errors": USER_FILES_LAYER,
+    "biogpt.textfiles": USER_FILES_LAYER,
     "biogpt.model": Layer(1, "layer 1 (model)"),
     "biogpt.tokenizer": Layer(1, "layer 1 (tokenizer)"),
     "biogpt.data": Layer(2, "layer 2 (data)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import subprocess
 import sys
 from datetime import date
@@ -14,6 +15,8 @@ from biogpt.data.pubmed import PubmedCounts, input_files, iter_documents, main, 
 from biogpt.data.pubmed_xml import Citation, Deletion, Malformed, MalformedXMLError, iter_records
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+EXPECTED_TEXT = "; expected a well-formed PubMed XML file (PubmedArticleSet or MedlineCitationSet)"
+EXPECTED = re.escape(EXPECTED_TEXT)
 
 # Abstracts of the real samples, written out from the XML: inline <sub> and pretty-printing
 # whitespace give "β 2-agonist", &#xa0; becomes a plain space, &lt; / &gt; are decoded.
@@ -338,13 +341,17 @@ ALSO_BROKEN = article_xml("4", title="D.").replace("</Article>", "</Artikel>")
 @pytest.mark.parametrize(("separator", "line"), [("\n", 4), ("", 2)])
 def test_syntax_error_names_file_and_line(tmp_path: Path, separator: str, line: int) -> None:
     path = write_pubmed(tmp_path / "pubmed99n0007.xml.gz", article_xml("1"), BROKEN, separator=separator)
-    with pytest.raises(MalformedXMLError, match=rf"^pubmed99n0007\.xml\.gz line {line}: mismatched tag$"):
+    with pytest.raises(
+        MalformedXMLError, match=rf"^{re.escape(str(path))}:{line}:\d+: mismatched tag{EXPECTED}$"
+    ):
         records(path)
 
 
-@pytest.mark.parametrize(("separator", "lines"), [("\n", (4, 6)), ("", (2, 2))])
+@pytest.mark.parametrize(
+    ("separator", "lines", "columns"), [("\n", (4, 6), (189, 266)), ("", (2, 2), (613, 1495))]
+)
 def test_skip_malformed_skips_only_the_bad_citations(
-    tmp_path: Path, separator: str, lines: tuple[int, int]
+    tmp_path: Path, separator: str, lines: tuple[int, int], columns: tuple[int, int]
 ) -> None:
     good = [article_xml(pmid, title=f"{pmid}.") for pmid in ("1", "3", "5")]
     path = write_pubmed(
@@ -352,9 +359,9 @@ def test_skip_malformed_skips_only_the_bad_citations(
     )
     assert records(path, skip_malformed=True) == [
         Citation("1", "1.", "An abstract.", "2020-01-02"),
-        Malformed(f"pubmed99n0007.xml line {lines[0]}: mismatched tag"),
+        Malformed(f"{path}:{lines[0]}:{columns[0]}: mismatched tag{EXPECTED_TEXT}"),
         Citation("3", "3.", "An abstract.", "2020-01-02"),
-        Malformed(f"pubmed99n0007.xml line {lines[1]}: mismatched tag"),
+        Malformed(f"{path}:{lines[1]}:{columns[1]}: mismatched tag{EXPECTED_TEXT}"),
         Citation("5", "5.", "An abstract.", "2020-01-02"),
     ]
     counts = PubmedCounts()
@@ -367,12 +374,13 @@ def test_truncated_file_skips_its_rest(tmp_path: Path) -> None:
     content = path.read_bytes()
     path.write_bytes(content[: content.index(b"here.")])
     with pytest.raises(
-        MalformedXMLError, match=r"^pubmed99n0008\.xml line 4: unexpected end of file \(no element found\)$"
+        MalformedXMLError,
+        match=rf"^{re.escape(str(path))}:4:\d+: unexpected end of file \(no element found\){EXPECTED}$",
     ):
         records(path)
     assert records(path, skip_malformed=True) == [
         Citation("1", "A title.", "An abstract.", "2020-01-02"),
-        Malformed("pubmed99n0008.xml line 4: unexpected end of file (no element found)"),
+        Malformed(f"{path}:4:189: unexpected end of file (no element found){EXPECTED_TEXT}"),
     ]
 
 
@@ -385,7 +393,7 @@ def test_truncated_gzip_keeps_the_citations_before_the_break(tmp_path: Path) -> 
     compressed = path.read_bytes()
     path.write_bytes(compressed[: len(compressed) // 2])
     with pytest.raises(
-        MalformedXMLError, match=r"^pubmed99n0009\.xml\.gz line \d+: truncated or corrupt compressed"
+        MalformedXMLError, match=rf"^{re.escape(str(path))}:\d+: truncated or corrupt compressed"
     ):
         records(path)
     *citations, malformed = records(path, skip_malformed=True)
@@ -397,7 +405,7 @@ def test_truncated_gzip_keeps_the_citations_before_the_break(tmp_path: Path) -> 
 def test_citation_without_pmid_is_malformed(tmp_path: Path) -> None:
     path = write_pubmed(tmp_path / "pubmed99n0010.xml", article_xml("1"), article_xml(None), article_xml("3"))
     with pytest.raises(
-        MalformedXMLError, match=r"^pubmed99n0010\.xml record 2 \(MedlineCitation\): missing PMID$"
+        MalformedXMLError, match=rf"^{re.escape(str(path))} record 2 \(MedlineCitation\): missing PMID$"
     ):
         records(path)
     counts = PubmedCounts()
@@ -454,7 +462,7 @@ def test_cli_reports_malformed_xml_and_skips_it_when_asked(
     with pytest.raises(SystemExit) as failed:
         main(["--out", str(tmp_path / "failed"), str(path)])
     assert failed.value.code == 1
-    assert "pubmed99n0007.xml line 4: mismatched tag" in capsys.readouterr().err
+    assert f"{path}:4:" in capsys.readouterr().err
     main(["--out", str(tmp_path / "skipped"), "--skip-malformed", str(path)])
     assert "kept: 2\n" in capsys.readouterr().out
     assert load_from_disk(str(tmp_path / "skipped"))["pmid"] == ["1", "3"]

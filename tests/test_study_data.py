@@ -321,7 +321,7 @@ def test_malformed_records_are_skipped_with_a_reason(shared_data: Path, tmp_path
     pubtator.write_text("".join(line for line in lines if not line.startswith("6453500|t|")), encoding="utf8")
     cdr = load_task_split(make_task_config("cdr", data_dir=str(tmp_path)), "test")
     assert [(s.record_id, s.reason) for s in cdr.skipped] == [
-        ("6453500", "missing the title (|t|) or abstract (|a|) line")
+        ("6453500", "line 5685: document without a title (|t|) or abstract (|a|) line")
     ]
     assert len(cdr.examples) == 499
 
@@ -329,7 +329,7 @@ def test_malformed_records_are_skipped_with_a_reason(shared_data: Path, tmp_path
     dce.write_text(dce.read_text(encoding="utf8") + '{"doc_id": "broken", "sentence": 3}\n', encoding="utf8")
     result = load_task_split(make_task_config("dce", data_dir=str(tmp_path)), "test")
     assert [(s.record_id, s.reason) for s in result.skipped] == [
-        ("broken", "field 'sentence' is int, expected str")
+        ("broken", "line 273: field 'sentence' is int, expected str")
     ]
 
     folder = "ChemProt/raw/chemprot_development/"
@@ -344,9 +344,9 @@ def test_malformed_records_are_skipped_with_a_reason(shared_data: Path, tmp_path
     for part in ("DrugBank", "MedLine"):
         (tmp_path / f"DDI2013/DDICorpus/Test/Test for DDI Extraction task/{part}").mkdir(parents=True)
     broken = tmp_path / "DDI2013/DDICorpus/Test/Test for DDI Extraction task/MedLine/1.xml"
-    broken.write_text("<document id='x'><sentence", encoding="utf8")
+    broken.write_text("<document id='x'><sentence id='x.s0'/></document>", encoding="utf8")
     ddi = load_task_split(make_task_config("ddi2013", data_dir=str(tmp_path)), "test")
-    assert [s.record_id for s in ddi.skipped] == ["1.xml"] and "not well-formed XML" in ddi.skipped[0].reason
+    assert [(s.record_id, s.reason) for s in ddi.skipped] == [("1.xml", "sentence 'x.s0' has no text")]
 
 
 def test_missing_files_are_named(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from biogpt.errors import DataFileError
 from biogpt.tokenizer.vocab import (
     SPECIAL_TOKENS,
     Vocabulary,
@@ -57,13 +58,13 @@ def test_small_fairseq_directory(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("dict_lines", "codes_lines", "file", "line", "message"),
     [
-        (["the 10", "broken"], ["t h 9"], "dict.txt", 2, "expected 'token count'"),
-        (["the 10", "a b 3"], ["t h 9"], "dict.txt", 2, "expected 'token count'"),
-        (["the ten"], ["t h 9"], "dict.txt", 1, "expected 'token count'"),
-        (["the 1", "the 2"], ["t h 9"], "dict.txt", 2, "duplicate token"),
-        (["@@ 1"], ["t h 9"], "dict.txt", 1, "empty piece"),
-        (["the 1"], ["t h 9", "t h"], "bpecodes", 2, "expected 'a b count'"),
-        (["the 1"], ["t h 9", "x y z 3"], "bpecodes", 2, "expected 'a b count'"),
+        (["the 10", "broken"], ["t h 9"], "dict.txt", 2, "got 'broken'; expected 'token count' lines"),
+        (["the 10", "a b 3"], ["t h 9"], "dict.txt", 2, "got 'a b 3'; expected 'token count' lines"),
+        (["the ten"], ["t h 9"], "dict.txt", 1, "got 'the ten'; expected 'token count' lines"),
+        (["the 1", "the 2"], ["t h 9"], "dict.txt", 2, "duplicate token 'the'; expected each token once"),
+        (["@@ 1"], ["t h 9"], "dict.txt", 1, "empty piece '@@'"),
+        (["the 1"], ["t h 9", "t h"], "bpecodes", 2, "got 't h'; expected 'a b count' lines"),
+        (["the 1"], ["t h 9", "x y z 3"], "bpecodes", 2, "got 'x y z 3'; expected 'a b count' lines"),
         (["the 1"], ["t h 9", "e r 3", "t h 1"], "bpecodes", 3, "merge 't h' repeats line 1"),
     ],
 )
@@ -71,7 +72,7 @@ def test_malformed_fairseq_files_name_file_and_line(
     tmp_path: Path, dict_lines: list[str], codes_lines: list[str], file: str, line: int, message: str
 ) -> None:
     directory = write_fairseq(tmp_path, dict_lines, codes_lines)
-    with pytest.raises(ValueError, match=re.escape(f"{directory / file} line {line}: {message}")):
+    with pytest.raises(DataFileError, match=re.escape(f"{directory / file}:{line}: {message}")):
         read_fairseq(directory)
 
 
@@ -98,10 +99,12 @@ def test_malformed_huggingface_files(tmp_path: Path) -> None:
     vocabulary = Vocabulary((*SPECIAL_TOKENS, "th"), (("t", "h"),))
     write_huggingface(tmp_path, vocabulary)
     (tmp_path / "merges.txt").write_text("t h\nt\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'merges.txt'} line 2: expected 'a b'")):
+    with pytest.raises(
+        DataFileError, match=re.escape(f"{tmp_path / 'merges.txt'}:2: got 't'; expected 'a b'")
+    ):
         read_huggingface(tmp_path)
     (tmp_path / "vocab.json").write_text('{"<s>": 0,\n "x" 1}', encoding="utf-8")
-    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'vocab.json'} line 2: invalid JSON")):
+    with pytest.raises(DataFileError, match=re.escape(f"{tmp_path / 'vocab.json'}:2:6: invalid JSON")):
         read_huggingface(tmp_path)
     (tmp_path / "vocab.json").write_text(json.dumps({"<s>": 0, "<pad>": 2}), encoding="utf-8")
     with pytest.raises(ValueError, match="ids must be unique and cover 0..1"):

@@ -33,7 +33,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOT_COPIED = {".git", ".venv", "build", "dist", ".pytest_cache", ".ruff_cache", "outputs", "multirun"}
 # The commands of [project.scripts]; the Hydra ones compose the root config of their name.
 HYDRA_COMMANDS = ("train", "pretrain", "evaluate", "generate", "export")
-COMMANDS = tuple(f"biogpt-{name}" for name in (*HYDRA_COMMANDS, "report", "demo", "convert"))
+COMMANDS = tuple(f"biogpt-{name}" for name in (*HYDRA_COMMANDS, "report", "demo", "convert", "data"))
 TIMEOUT_S = 300
 
 
@@ -106,7 +106,11 @@ def test_wheel_holds_every_module_and_config(installed: Installation) -> None:
         declared = configparser.ConfigParser()
         declared.read_string(archive.read(entry_points).decode())
     package = installed.source / "biogpt"
-    sources = set(package.rglob("*.py")) | set((package / "conf").rglob("*.yaml"))
+    sources = (
+        set(package.rglob("*.py"))
+        | set((package / "conf").rglob("*.yaml"))
+        | {package / "data" / "datasets.sha256"}
+    )
     shipped = {path.relative_to(installed.source).as_posix() for path in sources}
     assert shipped - names == set(), "files of the package missing from the wheel"
     assert {f"biogpt/conf/{name}.yaml" for name in HYDRA_COMMANDS} | {
@@ -145,6 +149,15 @@ def test_every_command_answers_help(installed: Installation, command: str, tmp_p
     assert ("powered by Hydra" in result.stdout) == (command.removeprefix("biogpt-") in HYDRA_COMMANDS)
     if command == "biogpt-train":
         assert "task: bc5cdr, cdr, chemprot, dce, ddi, ddi2013, hoc, kd_dti, pubmedqa" in result.stdout
+
+
+def test_data_check_reads_the_pins_shipped_in_the_wheel(
+    installed: Installation, tmp_path: Path, shared_data: Path
+) -> None:
+    result = _check(
+        [str(installed.bin / "biogpt-data"), "check", "vocab", "--data-dir", str(shared_data)], cwd=tmp_path
+    )
+    assert result.stdout.startswith("vocab     present         4 files (4 pinned)"), result.stdout
 
 
 def test_generate_continues_a_text(

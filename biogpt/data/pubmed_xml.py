@@ -23,13 +23,14 @@ document root keeps (about 84 bytes, ~2.5 MB for a 30,000-citation baseline file
 file ends). Clearing those shells needs the root, which the parser only hands out through "start"
 events for every element; measured, they cost about a quarter of the parse time, so we do not.
 
-Malformed input. An XML syntax error raises :class:`MalformedXMLError` naming the file and the line
-(``pubmed23n0001.xml.gz line 1234: mismatched tag``). With ``skip_malformed`` a :class:`Malformed`
-record is yielded instead and parsing resumes at the next record start tag after the error (found
-by rescanning the decompressed file from its start, which is slow but only happens on errors); a
-truncated file or compressed stream ends the file. A record without a numeric PMID or with an
-invalid date is malformed too; its message names the record's ordinal in the file, because the
-standard-library parser does not report element line numbers.
+Malformed input. An XML syntax error raises :class:`MalformedXMLError` naming the file, the line and
+the column (``/data/pubmed23n0001.xml.gz:1234:7: mismatched tag; expected a well-formed PubMed XML
+file ...``); a :class:`~biogpt.errors.DataFileError`, so the commands print it alone. With
+``skip_malformed`` a :class:`Malformed` record is yielded instead and parsing resumes at the next
+record start tag after the error (found by rescanning the decompressed file from its start, which is
+slow but only happens on errors); a truncated file or compressed stream ends the file. A record
+without a numeric PMID or with an invalid date is malformed too; its message names the record's
+ordinal in the file, because the standard-library parser does not report element line numbers.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from typing import BinaryIO
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
+from biogpt.errors import DataFileError
+
 _CHUNK_BYTES = 1 << 16
 _CITATION_TAGS = frozenset({"MedlineCitation", "BookDocument"})
 _ENVELOPE_TAGS = frozenset({"PubmedArticle", "PubmedBookArticle"})
@@ -55,9 +58,10 @@ _TERMINAL_PUNCTUATION = (".", "?", "!")
 _RECORD_START = re.compile(rb"<(?:PubmedArticle|PubmedBookArticle|MedlineCitation|DeleteCitation)[\s>]")
 _ROOT_START = re.compile(rb"<(PubmedArticleSet|MedlineCitationSet)[\s>]")
 _COMPRESSION_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+_EXPECTED = "a well-formed PubMed XML file (PubmedArticleSet or MedlineCitationSet)"
 
 
-class MalformedXMLError(ValueError):
+class MalformedXMLError(DataFileError):
     """A PubMed file that is not well-formed XML, or a record without a usable PMID or date."""
 
 
@@ -160,17 +164,20 @@ class _FileReader:
                 yield from self._segment(resume)
                 return
             except _SyntaxFailure as failure:
-                yield self._malformed(f"{self.path.name} line {failure.line}: {failure.reason}")
+                column = None if failure.column is None else failure.column + 1
+                yield self._malformed(
+                    MalformedXMLError.at(self.path, failure.line, failure.reason, _EXPECTED, column)
+                )
                 if failure.column is None:
                     return
                 resume = _next_record_start(self.path, failure.line, failure.column)
                 if resume is None:
                     return
 
-    def _malformed(self, message: str) -> Malformed:
+    def _malformed(self, error: MalformedXMLError) -> Malformed:
         if not self.skip_malformed:
-            raise MalformedXMLError(message)
-        return Malformed(message)
+            raise error
+        return Malformed(str(error))
 
     def _segment(self, resume: _Resume | None) -> Iterator[Record]:
         """Parse from the file start, or from ``resume`` to the end; syntax errors become failures."""
@@ -206,7 +213,9 @@ class _FileReader:
                         else _deletion(element)
                     )
                 except _BadRecord as bad:
-                    yield self._malformed(f"{self.path.name} record {self.ordinal} ({tag}): {bad}")
+                    yield self._malformed(
+                        MalformedXMLError(f"{self.path} record {self.ordinal} ({tag}): {bad}")
+                    )
                 element.clear()
             elif tag in _ENVELOPE_TAGS:
                 element.clear()

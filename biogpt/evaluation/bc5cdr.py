@@ -12,13 +12,14 @@ rest of the file was never asked for, and counting it would make a subset's reca
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from biogpt.data.formats import BC5CDR_RELATION, Triplet
 from biogpt.data.tasks import Example, RelationTaskConfig
-from biogpt.data.tasks.cdr import pubtator_path
+from biogpt.data.tasks.cdr import pubtator_documents, pubtator_path
+from biogpt.data.tasks.io import read_json_object
+from biogpt.errors import DataFileError
 from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
 from biogpt.evaluation.parsing import parse_relation_generations, triplet_rows
 
@@ -29,11 +30,14 @@ UNKNOWN_ID = "-1"
 
 
 def read_cid_pairs(path: Path) -> set[CidPair]:
-    """The distinct CID relations of a PubTator file (``pmid<TAB>CID<TAB>chemical<TAB>disease[<TAB>...]``)."""
+    """The distinct CID relations (``pmid<TAB>CID<TAB>chemical<TAB>disease``) of a gold PubTator file.
+
+    A line that breaks the format raises naming it: a cut-off gold file would lower recall silently.
+    """
     pairs = set()
-    with path.open(encoding="utf8") as handle:
-        for line in handle:
-            fields = line.rstrip("\n").split("\t")
+    for document in pubtator_documents(path):
+        for _, line in document:
+            fields = line.split("\t")
             if len(fields) >= 4 and fields[1] == BC5CDR_RELATION:
                 pairs.add((fields[0], fields[2], fields[3]))
     return pairs
@@ -44,8 +48,11 @@ def read_entity_ids(data_dir: str | Path, split: str) -> tuple[dict[str, str], d
     path = Path(data_dir) / "BC5CDR" / "raw" / f"{split}.entities.json"
     if not path.is_file():
         raise FileNotFoundError(f"missing BC5CDR entity map {path}")
-    with path.open(encoding="utf8") as handle:
-        maps = json.load(handle)
+    expected = "an object with the name -> MeSH id maps 'chemical2id' and 'disease2id'"
+    maps = read_json_object(path, expected)
+    for key in ("chemical2id", "disease2id"):
+        if not isinstance(maps.get(key), dict):
+            raise DataFileError.at(path, 1, f"no {key!r} object", expected)
     return maps["chemical2id"], maps["disease2id"]
 
 

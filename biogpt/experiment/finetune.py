@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import save_model_dir
 from biogpt.artifacts.summary import RunSummary
+from biogpt.data.requirements import check_task_files
 from biogpt.data.tasks import load_task_split
 from biogpt.experiment.build import FineTuning, build_finetuning, build_trainer
 from biogpt.experiment.evaluate import evaluate_model
@@ -46,6 +47,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     and to the loggers. Returns what ``train_summary.json`` holds.
     """
     print_lightning_logs_once()
+    # Missing data is named in milliseconds here, not after the model has loaded.
+    used = [cfg.data.splits.train, cfg.data.splits.valid, *([cfg.eval.split] if cfg.eval.split else [])]
+    check_task_files(cfg.task.name, str(cfg.data_dir), used)
     run_dir = Path(cfg.run_dir)
     L.seed_everything(cfg.seed, workers=True)
     run = build_finetuning(cfg)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from biogpt.optional import require_transformers
+from biogpt.textfiles import read_json
 
 # GPT-2's one special token: end of text, which also starts texts and stands for unknown bytes.
 GPT2_END_OF_TEXT = "<|endoftext|>"
@@ -114,7 +115,7 @@ def byte_level_bpe(directory: Path) -> Any:
     (GPT-2's split pattern, no prefix space), BPE, byte-level decoding; ``<|endoftext|>`` special."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
-    vocabulary = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
+    vocabulary = read_json(directory / "vocab.json", "a JSON object mapping tokens to ids")
     if GPT2_END_OF_TEXT not in vocabulary:
         raise ValueError(
             f"{directory / 'vocab.json'}: no {GPT2_END_OF_TEXT!r} entry (not a GPT-2 vocabulary)"

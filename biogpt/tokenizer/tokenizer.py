@@ -21,6 +21,8 @@ from tokenizers.decoders import BPEDecoder
 from tokenizers.models import BPE
 from tokenizers.pre_tokenizers import WhitespaceSplit
 
+from biogpt.errors import DataFileError
+from biogpt.textfiles import read_json
 from biogpt.tokenizer import moses
 from biogpt.tokenizer.cache import BoundedCache
 from biogpt.tokenizer.vocab import END_OF_WORD, SPECIAL_TOKENS, Vocabulary, read_vocabulary, write_huggingface
@@ -374,17 +376,16 @@ def _read_added_tokens(path: Path, base_size: int) -> list[str]:
     """Added tokens of a ``tokenizer_config.json`` (``added_tokens_decoder`` ids from ``base_size`` on)."""
     if not path.is_file():
         return []
+    config = read_json(path, "a tokenizer_config.json object")
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} line {error.lineno}: invalid JSON ({error.msg})") from error
-    decoder = config.get("added_tokens_decoder", {})
-    try:
+        decoder = config.get("added_tokens_decoder", {})
         entries = sorted((int(index), entry["content"]) for index, entry in decoder.items())
     except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{path}: malformed added_tokens_decoder ({error})") from error
+        raise DataFileError(f"{path}: malformed added_tokens_decoder ({error})") from error
     added = [(index, content) for index, content in entries if index >= base_size]
     expected = list(range(base_size, base_size + len(added)))
     if [index for index, _ in added] != expected:
-        raise ValueError(f"{path}: added token ids must continue the vocabulary at {base_size} without gaps")
+        raise DataFileError(
+            f"{path}: added token ids must continue the vocabulary at {base_size} without gaps"
+        )
     return [content for _, content in added]

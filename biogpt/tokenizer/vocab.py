@@ -17,12 +17,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from biogpt.errors import DataFileError
+from biogpt.textfiles import numbered_lines, read_json
+
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>")
 END_OF_WORD = "</w>"
 FAIRSEQ_CONTINUATION = "@@"
 
 FAIRSEQ_FILES = ("dict.txt", "bpecodes")
 HF_FILES = ("vocab.json", "merges.txt")
+# What each file's reader expects, as its error messages end.
+_DICT_LINE = "'token count' lines"
+_CODES_LINE = "'a b count' lines"
+_MERGES_LINE = "'a b' or 'a b count' lines"
+_VOCAB_JSON = "a JSON object mapping tokens to integer ids"
 
 
 @dataclass(frozen=True)
@@ -38,15 +46,11 @@ class Vocabulary:
             raise ValueError(f"vocabulary lacks the special tokens {missing}")
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def _lines(path: Path, expected: str) -> Iterator[tuple[int, str]]:
     """Numbered non-empty lines (1-based) of a UTF-8 file; a missing file names itself."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: vocabulary file not found")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\n")
-            if line.strip():
-                yield number, line
+    return ((number, line) for number, line in numbered_lines(path, expected) if line.strip())
 
 
 def _is_count(field: str) -> bool:
@@ -58,7 +62,8 @@ def _check_unique_merges(path: Path, merges: list[tuple[str, str]], numbers: lis
     seen: dict[tuple[str, str], int] = {}
     for merge, number in zip(merges, numbers, strict=True):
         if merge in seen:
-            raise ValueError(f"{path} line {number}: merge {' '.join(merge)!r} repeats line {seen[merge]}")
+            problem = f"merge {' '.join(merge)!r} repeats line {seen[merge]}"
+            raise DataFileError.at(path, number, problem, "each merge once")
         seen[merge] = number
 
 
@@ -67,26 +72,26 @@ def read_fairseq(directory: Path) -> Vocabulary:
     dict_path, codes_path = (directory / name for name in FAIRSEQ_FILES)
     pieces = list(SPECIAL_TOKENS)
     seen = {piece: 0 for piece in pieces}
-    for number, line in _lines(dict_path):
+    for number, line in _lines(dict_path, _DICT_LINE):
         fields = line.split()
         if len(fields) != 2 or not _is_count(fields[1]):
-            raise ValueError(f"{dict_path} line {number}: expected 'token count', got {line!r}")
+            raise DataFileError.at(dict_path, number, f"got {line!r}", _DICT_LINE)
         token = fields[0]
         if token.endswith(FAIRSEQ_CONTINUATION):
             piece = token[: -len(FAIRSEQ_CONTINUATION)]
             if not piece:
-                raise ValueError(f"{dict_path} line {number}: empty piece {token!r}")
+                raise DataFileError.at(dict_path, number, f"empty piece {token!r}", "a token before '@@'")
         else:
             piece = token + END_OF_WORD
         if piece in seen:
-            raise ValueError(f"{dict_path} line {number}: duplicate token {token!r}")
+            raise DataFileError.at(dict_path, number, f"duplicate token {token!r}", "each token once")
         seen[piece] = number
         pieces.append(piece)
     merges, numbers = [], []
-    for number, line in _lines(codes_path):
+    for number, line in _lines(codes_path, _CODES_LINE):
         fields = line.split()
         if len(fields) != 3 or not _is_count(fields[2]):
-            raise ValueError(f"{codes_path} line {number}: expected 'a b count', got {line!r}")
+            raise DataFileError.at(codes_path, number, f"got {line!r}", _CODES_LINE)
         merges.append((fields[0], fields[1]))
         numbers.append(number)
     _check_unique_merges(codes_path, merges, numbers)
@@ -98,24 +103,21 @@ def read_huggingface(directory: Path) -> Vocabulary:
     vocab_path, merges_path = (directory / name for name in HF_FILES)
     if not vocab_path.is_file():
         raise FileNotFoundError(f"{vocab_path}: vocabulary file not found")
-    try:
-        mapping = json.loads(vocab_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{vocab_path} line {error.lineno}: invalid JSON ({error.msg})") from error
+    mapping = read_json(vocab_path, _VOCAB_JSON)
     if not isinstance(mapping, dict) or not all(
         isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in mapping.items()
     ):
-        raise ValueError(f"{vocab_path}: expected a JSON object mapping tokens to integer ids")
+        raise DataFileError(f"{vocab_path}: expected {_VOCAB_JSON}")
     if sorted(mapping.values()) != list(range(len(mapping))):
-        raise ValueError(f"{vocab_path}: ids must be unique and cover 0..{len(mapping) - 1}")
+        raise DataFileError(f"{vocab_path}: ids must be unique and cover 0..{len(mapping) - 1}")
     pieces = [""] * len(mapping)
     for piece, index in mapping.items():
         pieces[index] = piece
     merges, numbers = [], []
-    for number, line in _lines(merges_path):
+    for number, line in _lines(merges_path, _MERGES_LINE):
         fields = line.split()
         if len(fields) not in (2, 3) or (len(fields) == 3 and not _is_count(fields[2])):
-            raise ValueError(f"{merges_path} line {number}: expected 'a b' or 'a b count', got {line!r}")
+            raise DataFileError.at(merges_path, number, f"got {line!r}", _MERGES_LINE)
         merges.append((fields[0], fields[1]))
         numbers.append(number)
     _check_unique_merges(merges_path, merges, numbers)

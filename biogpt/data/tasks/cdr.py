@@ -10,12 +10,15 @@ relations are the ``CID`` lines in file order, each argument holding its entity'
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from biogpt.data.formats import BC5CDR_RELATION
 from biogpt.data.tasks.config import StudyTaskConfig
 from biogpt.data.tasks.study_documents import StudyDocument, StudyRead
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
+from biogpt.errors import DataFileError
+from biogpt.textfiles import numbered_lines
 
 PUBTATOR_FILES: dict[str, str] = {
     "train": "CDR_TrainingSet.PubTator.txt",
@@ -25,6 +28,12 @@ PUBTATOR_FILES: dict[str, str] = {
 # BioGPT's data folder holds the corpus files directly in CDR_Data/; the corpus zip nests them one
 # folder deeper, where the release's infer.sh looks. Either layout is accepted.
 _CORPUS_FOLDERS: tuple[str, ...] = ("CDR_Data", "CDR_Data/CDR.Corpus.v010516")
+# The shapes of a PubTator line: title or abstract; mention (pmid, start, end, text, type, ids[, parts]);
+# relation (pmid, type, id, id).
+_PUBTATOR_LINE = re.compile(
+    r"[^|\t]+\|[ta]\|.*|[^\t]+\t\d+\t\d+\t[^\t]*\t[^\t]+\t[^\t]*(\t[^\t]*)?|[^\t]+\t[^\t\d][^\t]*\t[^\t]+\t[^\t]+"
+)
+_EXPECTED = "PubTator lines: 'pmid|t|title', 'pmid|a|abstract', a mention or a relation (tab-separated)"
 
 
 def pubtator_path(data_dir: str | Path, split: str) -> Path:
@@ -39,17 +48,23 @@ def pubtator_path(data_dir: str | Path, split: str) -> Path:
     raise FileNotFoundError(f"missing CDR corpus file; looked for {', '.join(map(str, candidates))}")
 
 
-def _blocks(path: Path) -> list[list[str]]:
-    """The file's documents: runs of non-blank lines."""
-    blocks: list[list[str]] = [[]]
-    with path.open(encoding="utf8") as handle:
-        for line in handle:
-            line = line.rstrip("\n")
-            if line.strip():
-                blocks[-1].append(line)
-            elif blocks[-1]:
-                blocks.append([])
-    return [block for block in blocks if block]
+def pubtator_documents(path: Path) -> list[list[tuple[int, str]]]:
+    """The file's documents: runs of non-blank numbered lines.
+
+    A line that is neither a title or abstract line (``pmid|t|...``, ``pmid|a|...``) nor a mention
+    (``pmid start end text type ids[ parts]``) or relation (``pmid type id id``) line breaks the format
+    (a cut-off file, another format) and raises naming it.
+    """
+    documents: list[list[tuple[int, str]]] = [[]]
+    for number, line in numbered_lines(path, _EXPECTED):
+        if not line.strip():
+            if documents[-1]:
+                documents.append([])
+            continue
+        if not _PUBTATOR_LINE.fullmatch(line):
+            raise DataFileError.at(path, number, f"not a PubTator line: {line[:60]!r}", _EXPECTED)
+        documents[-1].append((number, line))
+    return [document for document in documents if document]
 
 
 def _add_mention(names: dict[str, list[str]], fields: list[str]) -> None:
@@ -76,12 +91,12 @@ def _rendered_first(names: list[str], mention: str) -> tuple[str, ...]:
     return (chosen, *(name for name in distinct if name != chosen))
 
 
-def _document(block: list[str], mention: str) -> StudyDocument:
+def _document(block: list[tuple[int, str]], mention: str) -> StudyDocument:
     """One PubTator document; a ValueError's message is the reason to skip it."""
-    pmid, title, abstract = block[0].split("|", 1)[0], None, None
+    pmid, title, abstract = _pmid(block), None, None
     names: dict[str, list[str]] = {}
-    pairs: list[tuple[str, str]] = []
-    for number, line in enumerate(block, start=1):
+    pairs: list[tuple[int, str, str]] = []
+    for number, line in block:
         if line.startswith(f"{pmid}|t|"):
             title = line[len(pmid) + 3 :]
             continue
@@ -90,31 +105,41 @@ def _document(block: list[str], mention: str) -> StudyDocument:
             continue
         fields = line.split("\t")
         if fields[0] != pmid:
-            raise ValueError(f"line {number} of the document belongs to {fields[0]!r}")
+            raise ValueError(f"line {number} belongs to document {fields[0]!r}")
         if len(fields) == 4 and fields[1] == BC5CDR_RELATION:
-            pairs.append((fields[2], fields[3]))
+            pairs.append((number, fields[2], fields[3]))
         elif len(fields) in (6, 7):
-            _add_mention(names, fields)
+            try:
+                _add_mention(names, fields)
+            except ValueError as error:
+                raise ValueError(f"line {number}: {error}") from None
         else:
-            raise ValueError(f"line {number}: expected a mention or a CID line, got {len(fields)} fields")
+            raise ValueError(f"line {number}: relation {fields[1]!r}, expected {BC5CDR_RELATION}")
     if title is None or abstract is None:
-        raise ValueError("missing the title (|t|) or abstract (|a|) line")
+        raise ValueError(f"line {block[0][0]}: document without a title (|t|) or abstract (|a|) line")
     relations = []
-    for chemical, disease in pairs:
+    for number, chemical, disease in pairs:
         missing = [mesh_id for mesh_id in (chemical, disease) if not any(names.get(mesh_id, []))]
         if missing:
-            raise ValueError(f"CID relation {chemical}-{disease}: no mention of {', '.join(missing)}")
+            raise ValueError(
+                f"line {number}: CID relation {chemical}-{disease}: no mention of {', '.join(missing)}"
+            )
         arguments = (_rendered_first(names[chemical], mention), _rendered_first(names[disease], mention))
         relations.append(StudyRelation(arguments, BC5CDR_RELATION))
     return StudyDocument(pmid, f"{title} {abstract}", tuple(relations))
 
 
+def _pmid(block: list[tuple[int, str]]) -> str:
+    """The PMID a document's first line starts with."""
+    return block[0][1].split("|", 1)[0].split("\t", 1)[0]
+
+
 def read_cdr(config: StudyTaskConfig, split: str) -> StudyRead:
     """The documents of the split's PubTator file (training, development, test = train, valid, test)."""
     result = StudyRead()
-    for block in _blocks(pubtator_path(config.data_dir, split)):
+    for block in pubtator_documents(pubtator_path(config.data_dir, split)):
         try:
             result.documents.append(_document(block, config.mention))
         except ValueError as error:
-            result.skipped.append(SkippedRecord(block[0].split("|", 1)[0].split("\t", 1)[0], str(error)))
+            result.skipped.append(SkippedRecord(_pmid(block), str(error)))
     return result

@@ -20,9 +20,11 @@ from biogpt.data.tasks.config import StudyTaskConfig
 from biogpt.data.tasks.io import raw_file
 from biogpt.data.tasks.study_documents import StudyDocument, StudyRead
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
+from biogpt.errors import DataFileError
+from biogpt.textfiles import numbered_lines
 
 # split -> (folder, abstracts, entities, gold standard), as the BioCreative VI release names them.
-_FILES: dict[str, tuple[str, str, str, str]] = {
+SPLIT_FILES: dict[str, tuple[str, str, str, str]] = {
     "train": (
         "chemprot_training",
         "chemprot_training_abstracts.tsv",
@@ -44,18 +46,17 @@ _FILES: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def _rows(path: Path, width: int, errors: dict[str, str]) -> list[list[str]]:
-    """The file's tab-separated rows of ``width`` fields; a row of another width marks its PMID malformed."""
+def _rows(path: Path, width: int) -> list[tuple[int, list[str]]]:
+    """The file's numbered tab-separated rows; a non-blank line of another width breaks the format
+    (a cut-off file, a column lost) and raises naming it."""
+    expected = f"{width} tab-separated fields a line"
     rows = []
-    with path.open(encoding="utf8") as handle:
-        for number, line in enumerate(handle, start=1):
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) == width:
-                rows.append(fields)
-            elif line.strip():
-                errors.setdefault(
-                    fields[0], f"{path.name} line {number}: {len(fields)} fields, expected {width}"
-                )
+    for number, line in numbered_lines(path, expected):
+        fields = line.split("\t")
+        if len(fields) == width:
+            rows.append((number, fields))
+        elif line.strip():
+            raise DataFileError.at(path, number, f"{len(fields)} field(s)", expected)
     return rows
 
 
@@ -68,23 +69,23 @@ def _argument(value: str, prefix: str, names: dict[str, str]) -> str:
 
 def read_chemprot(config: StudyTaskConfig, split: str) -> StudyRead:
     """The split's abstracts in file order with their de-duplicated gold relations."""
-    folder, *files = _FILES[split]
+    folder, *files = SPLIT_FILES[split]
     abstracts, entities, gold = (raw_file(config.data_dir, "ChemProt", f"{folder}/{name}") for name in files)
     errors: dict[str, str] = {}
     names: dict[str, dict[str, str]] = {}
-    for pmid, entity_id, _type, _start, _end, text in _rows(entities, 6, errors):
+    for _, (pmid, entity_id, _type, _start, _end, text) in _rows(entities, 6):
         names.setdefault(pmid, {})[entity_id] = text.lower()
     relations: dict[str, dict[tuple[str, str, str], StudyRelation]] = {}
-    for pmid, label, head, tail in _rows(gold, 4, errors):
+    for number, (pmid, label, head, tail) in _rows(gold, 4):
         try:
             known = names.get(pmid, {})
             key = (_argument(head, "Arg1:", known), _argument(tail, "Arg2:", known), label)
         except ValueError as error:
-            errors.setdefault(pmid, f"{gold.name}: {error}")
+            errors.setdefault(pmid, f"{gold.name} line {number}: {error}")
             continue
         relations.setdefault(pmid, {}).setdefault(key, StudyRelation(((key[0],), (key[1],)), label))
     result = StudyRead()
-    for pmid, title, abstract in _rows(abstracts, 3, errors):
+    for _, (pmid, title, abstract) in _rows(abstracts, 3):
         if pmid in errors:
             continue
         result.documents.append(

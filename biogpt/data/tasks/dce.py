@@ -9,18 +9,18 @@ training records (:func:`biogpt.data.tasks.study_documents.holdout`).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from biogpt.data.tasks.config import StudyTaskConfig
 from biogpt.data.tasks.io import raw_file, read_json_object, require_str
 from biogpt.data.tasks.study_documents import StudyDocument, StudyRead, holdout
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
+from biogpt.textfiles import numbered_lines, parse_json
 
 POSITIVE = "POS"
 # The study's Relation._get_predicate: NEG is renamed COMB, so "not positive" is one class.
 STUDY_CLASSES: dict[str, str] = {"POS": POSITIVE, "COMB": "COMB", "NEG": "COMB"}
-_FILES: dict[str, str] = {
+SPLIT_FILES: dict[str, str] = {
     "train": "final_train_set.jsonl",
     "valid": "final_train_set.jsonl",
     "test": "final_test_set.jsonl",
@@ -35,7 +35,8 @@ def dce_class_map(config: StudyTaskConfig) -> dict[str, str]:
     """
     if config.dce_classes == "study":
         return dict(STUDY_CLASSES)
-    indices = read_json_object(raw_file(config.data_dir, "DCE", "label2idx.json"))
+    path = raw_file(config.data_dir, "DCE", "label2idx.json")
+    indices = read_json_object(path, "a JSON object mapping each class to its index")
     members: dict[Any, list[str]] = {}
     for name, index in indices.items():
         members.setdefault(index, []).append(name)
@@ -61,9 +62,8 @@ def _relation(record: dict[str, Any], raw: Any, classes: dict[str, str]) -> Stud
     return StudyRelation(tuple((name,) for name in dict.fromkeys(names)), classes[label])
 
 
-def _document(line: str, classes: dict[str, str]) -> StudyDocument:
+def _document(record: Any, classes: dict[str, str]) -> StudyDocument:
     """One jsonl record; a ValueError's message is the reason to skip it."""
-    record = json.loads(line)
     if not isinstance(record, dict):
         raise ValueError(f"record is {type(record).__name__}, expected object")
     doc_id, sentence = require_str(record, "doc_id"), require_str(record, "sentence")
@@ -73,30 +73,32 @@ def _document(line: str, classes: dict[str, str]) -> StudyDocument:
 
 
 def read_dce(config: StudyTaskConfig, split: str) -> StudyRead:
-    """The split's sentences; a malformed line is skipped under its doc_id (or its line number).
+    """The split's sentences; a record missing a field is skipped under its doc_id (or its line number).
 
-    The hold-out is drawn over the file's non-blank lines, so a malformed record does not move others
-    between train and valid.
+    Every line is parsed before the hold-out is drawn, so a line that is not JSON (a cut-off file)
+    raises naming it whichever split is read; the hold-out is drawn over the file's non-blank lines,
+    so a malformed record does not move others between train and valid.
     """
-    path = raw_file(config.data_dir, "DCE", _FILES[split])
+    path = raw_file(config.data_dir, "DCE", SPLIT_FILES[split])
     classes = dce_class_map(config)
-    with path.open(encoding="utf8") as handle:
-        lines = [(number, line) for number, line in enumerate(handle, start=1) if line.strip()]
+    expected = "one JSON object a line"
+    records = [
+        (number, parse_json(line, path, expected, first_line=number))
+        for number, line in numbered_lines(path, expected)
+        if line.strip()
+    ]
     if split != "test":
-        lines = holdout(lines, config, split)
+        records = holdout(records, config, split)
     result = StudyRead()
-    for number, line in lines:
+    for number, record in records:
         try:
-            result.documents.append(_document(line, classes))
+            result.documents.append(_document(record, classes))
         except ValueError as error:
-            result.skipped.append(SkippedRecord(_record_id(line, number), str(error)))
+            result.skipped.append(SkippedRecord(_record_id(record, number), f"line {number}: {error}"))
     return result
 
 
-def _record_id(line: str, number: int) -> str:
-    """The doc_id of a malformed record when it can be read, else ``line <number>``."""
-    try:
-        doc_id = json.loads(line).get("doc_id")
-    except (ValueError, AttributeError):
-        doc_id = None
+def _record_id(record: Any, number: int) -> str:
+    """The doc_id of a malformed record when it has one, else ``line <number>``."""
+    doc_id = record.get("doc_id") if isinstance(record, dict) else None
     return doc_id if isinstance(doc_id, str) else f"line {number}"

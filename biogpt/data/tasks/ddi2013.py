@@ -23,8 +23,9 @@ from pathlib import Path
 from biogpt.data.tasks.config import StudyTaskConfig
 from biogpt.data.tasks.study_documents import StudyDocument, StudyRead, holdout
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
+from biogpt.textfiles import parse_xml
 
-_FOLDERS: dict[str, tuple[str, ...]] = {
+SPLIT_FOLDERS: dict[str, tuple[str, ...]] = {
     "train": ("Train/DrugBank", "Train/MedLine"),
     "valid": ("Train/DrugBank", "Train/MedLine"),
     "test": ("Test/Test for DDI Extraction task/DrugBank", "Test/Test for DDI Extraction task/MedLine"),
@@ -34,7 +35,7 @@ _FOLDERS: dict[str, tuple[str, ...]] = {
 def _files(data_dir: str, split: str) -> list[Path]:
     """The split's XML files sorted by path; a missing corpus folder raises naming it."""
     files = []
-    for folder in _FOLDERS[split]:
+    for folder in SPLIT_FOLDERS[split]:
         path = Path(data_dir) / "DDI2013" / "DDICorpus" / folder
         if not path.is_dir():
             raise FileNotFoundError(f"missing DDI-2013 corpus folder {path} (expected the DDICorpus layout)")
@@ -52,12 +53,9 @@ def _entity_name(entity: ET.Element, sentence_text: str) -> str:
     return sentence_text[start : end + 1]
 
 
-def _document(path: Path, skipped: list[SkippedRecord]) -> StudyDocument:
-    """One corpus file; a ValueError's message is why to skip it; untyped true pairs go to ``skipped``."""
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as error:
-        raise ValueError(f"not well-formed XML: {error}") from None
+def _document(path: Path, root: ET.Element, skipped: list[SkippedRecord]) -> StudyDocument:
+    """One corpus file's document; a ValueError's message is why to skip it; untyped true pairs go to
+    ``skipped``."""
     texts, relations = [], []
     for sentence in root.iter("sentence"):
         text = sentence.get("text")
@@ -82,14 +80,18 @@ def _document(path: Path, skipped: list[SkippedRecord]) -> StudyDocument:
 
 
 def read_ddi2013(config: StudyTaskConfig, split: str) -> StudyRead:
-    """The split's documents; a malformed file is skipped under its file name."""
+    """The split's documents; a document with a wrong field is skipped under its file name.
+
+    A file that is not well-formed XML (cut off, not XML) raises naming its line: it is not a document
+    with a wrong field but no document at all."""
     files = _files(config.data_dir, split)
     if split != "test":
         files = holdout(files, config, split)
     result = StudyRead()
     for path in files:
+        root = parse_xml(path, "a well-formed DDI-2013 corpus XML document").getroot()
         try:
-            result.documents.append(_document(path, result.skipped))
+            result.documents.append(_document(path, root, result.skipped))
         except ValueError as error:
             result.skipped.append(SkippedRecord(path.name, str(error)))
     return result

@@ -10,29 +10,32 @@ import logging
 from biogpt.data.tasks.config import HoCConfig
 from biogpt.data.tasks.io import raw_file
 from biogpt.data.tasks.types import Example, SkippedRecord, TaskSplit
+from biogpt.errors import DataFileError
+from biogpt.textfiles import numbered_lines
 
 logger = logging.getLogger(__name__)
 
 ANSWER_LEAD = "the type of this document is"
+_EXPECTED = "'sentence<TAB>label[|label...]' lines"
 
 
 def load_hoc_split(config: HoCConfig, split: str) -> TaskSplit:
     """The examples of ``<data_dir>/HoC/raw/<split>.tsv``; ids count the file's non-blank lines from 0.
 
     Blank lines separate records (valid.tsv and test.tsv alternate them) and are not records, as in
-    the release; lines without exactly one tab, or with an empty sentence or label, are skipped and
-    reported (the release would crash or emit an empty label).
+    the release. A line without exactly one tab breaks the format (a cut-off file, another format) and
+    raises naming it; a line with an empty sentence or label is skipped and reported (the release
+    would emit an empty label).
     """
     path = raw_file(config.data_dir, "HoC", f"{split}.tsv")
     result = TaskSplit(examples=[])
-    with path.open(encoding="utf8") as handle:
-        records = [(number, line) for number, line in enumerate(handle, start=1) if line.strip()]
+    records = [(number, line) for number, line in numbered_lines(path, _EXPECTED) if line.strip()]
     for index, (number, line) in enumerate(records):
-        fields = [field.replace("\n", "").strip() for field in line.split("\t")]
-        if len(fields) != 2 or not all(fields):
-            reason = f"line {number}: expected 'sentence<TAB>label[|label...]', got {len(fields)} field(s)"
-            if len(fields) == 2:
-                reason = f"line {number}: empty {'sentence' if not fields[0] else 'label'}"
+        fields = [field.strip() for field in line.split("\t")]
+        if len(fields) != 2:
+            raise DataFileError.at(path, number, f"{len(fields)} tab-separated field(s)", _EXPECTED)
+        if not all(fields):
+            reason = f"line {number}: empty {'sentence' if not fields[0] else 'label'}"
             result.skipped.append(SkippedRecord(str(index), reason))
             logger.warning("%s: skipped malformed record %d: %s", path, index, reason)
             continue

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from biogpt.errors import DataFileError
+from biogpt.textfiles import read_json
 
 
 def raw_file(data_dir: str | Path, dataset: str, name: str) -> Path:
@@ -15,12 +17,12 @@ def raw_file(data_dir: str | Path, dataset: str, name: str) -> Path:
     return path
 
 
-def read_json_object(path: Path) -> dict[str, Any]:
-    """A JSON file whose top level is an object keyed by document id, as every release JSON file is."""
-    with path.open(encoding="utf8") as handle:
-        data = json.load(handle)
+def read_json_object(path: Path, expected: str = "a JSON object keyed by document id") -> dict[str, Any]:
+    """A JSON file whose top level is an object, as every release JSON file is; a file that does not
+    parse, or whose top level is something else, is a DataFileError (no record of it can be trusted)."""
+    data = read_json(path, expected)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object keyed by document id, found {type(data).__name__}")
+        raise DataFileError.at(path, 1, f"the top level is a JSON {type(data).__name__}", expected)
     return data
 
 

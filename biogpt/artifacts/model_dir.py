@@ -132,7 +132,8 @@ def load_generator(
     dtype: torch.dtype = torch.float32,
 ) -> Generator:
     """Model, tokenizer and prompt from ``source`` (a model directory, HF directory or hub id, or a
-    fairseq checkpoint); ``prompt`` applies where the source records none.
+    fairseq checkpoint); ``prompt`` applies where the source records none. ``dtype``: the precision of
+    the weights, and so of the KV cache decoding allocates (``torch.bfloat16``: lower-precision inference).
 
     Our model directories record their prompt (``prompt.json``). A fine-tuned release checkpoint's
     prompt is its ``learned1..N`` rows past the vocabulary. The prompt's soft tokens are added to the

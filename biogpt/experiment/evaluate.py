@@ -21,6 +21,7 @@ from biogpt.experiment.settings import (
     task_config,
     vocab_root,
 )
+from biogpt.model.precision import inference_dtype
 
 
 def read_generations(path: Path) -> list[str]:
@@ -33,17 +34,23 @@ def read_generations(path: Path) -> list[str]:
 def evaluate_model(
     cfg: DictConfig, source: str | Path, out_dir: Path, trained_ids: Sequence[str] | None = None
 ) -> Scores:
-    """Generate with the model at ``source`` as the ``eval`` settings say, score, write to ``out_dir``.
+    """Generate with the model at ``source`` as the ``eval`` settings say (in ``eval.dtype``), score,
+    write to ``out_dir``.
 
     A training run's closing evaluation and ``evaluate.py ckpt=<run>/final`` both run this.
     """
+    settings = eval_settings(cfg)
     generator = load_generator(
-        str(source), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg), prompt=prompt_config(cfg)
+        str(source),
+        tokenizer=cfg.tokenizer,
+        vocab_root=vocab_root(cfg),
+        prompt=prompt_config(cfg),
+        dtype=inference_dtype(settings.dtype, "eval.dtype"),
     )
     return evaluate_generator(
         generator,
         task_config(cfg),
-        eval_settings(cfg),
+        settings,
         layout_settings(cfg),
         out_dir,
         cache_dir=cache_dir(cfg),

@@ -14,12 +14,17 @@ from omegaconf import DictConfig
 from biogpt.artifacts.model_dir import load_generator
 from biogpt.experiment.settings import vocab_root
 from biogpt.generation import GenerationConfig, generate
+from biogpt.model.precision import inference_dtype
 from biogpt.prompts import PromptConfig
 
 
 def continue_text(cfg: DictConfig) -> str:
     loaded = load_generator(
-        str(cfg.ckpt), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg), prompt=PromptConfig(kind="none")
+        str(cfg.ckpt),
+        tokenizer=cfg.tokenizer,
+        vocab_root=vocab_root(cfg),
+        prompt=PromptConfig(kind="none"),
+        dtype=inference_dtype(str(cfg.dtype)),
     )
     model, tokenizer = loaded.model, loaded.tokenizer
     config = GenerationConfig(

@@ -2,7 +2,9 @@
 
 Same random weights, same batch, same loss (mean next-token cross-entropy), dropout off so the three
 compute the same function; the script checks their losses agree before timing. Runs are interleaved
-(ours, HF sdpa, HF eager, ours, ...) so machine noise hits every side alike; medians are printed.
+(ours, ours-blas, HF sdpa, HF eager, ours, ...) so machine noise hits every side alike; medians are
+printed. ``ours-blas`` is ours with ``F.linear`` for every projection (``network.ONEDNN_LINEAR`` off),
+the path before the oneDNN projections: its ratio to ``ours`` is what they buy.
 
     python benchmarks/bench_model.py                # real biogpt shape, batch 2 x 256, 2 threads
     python benchmarks/bench_model.py --layers 4     # a quicker look
@@ -20,6 +22,7 @@ import torch
 from transformers import BioGptConfig, BioGptForCausalLM
 
 from biogpt import BioGPT
+from biogpt.model import network
 from biogpt.training.loss import next_token_targets, summed_lm_loss
 
 
@@ -55,6 +58,14 @@ def ours_step(model: BioGPT, input_ids: torch.Tensor) -> torch.Tensor:
     return loss.detach()
 
 
+def blas_step(model: BioGPT, input_ids: torch.Tensor) -> torch.Tensor:
+    default, network.ONEDNN_LINEAR = network.ONEDNN_LINEAR, False
+    try:
+        return ours_step(model, input_ids)
+    finally:
+        network.ONEDNN_LINEAR = default
+
+
 def hf_step(model: BioGptForCausalLM, input_ids: torch.Tensor) -> torch.Tensor:
     loss = model(input_ids=input_ids, labels=input_ids).loss
     loss.backward()
@@ -70,10 +81,11 @@ def main() -> None:
     )
     sides: dict[str, Callable[[], torch.Tensor]] = {
         "ours": lambda: ours_step(ours, input_ids),
+        "ours-blas": lambda: blas_step(ours, input_ids),
         "hf-sdpa": lambda: hf_step(sdpa, input_ids),
         "hf-eager": lambda: hf_step(eager, input_ids),
     }
-    models = {"ours": ours, "hf-sdpa": sdpa, "hf-eager": eager}
+    models = {"ours": ours, "ours-blas": ours, "hf-sdpa": sdpa, "hf-eager": eager}
     losses = {name: step() for name, step in sides.items()}  # warm-up, and the equivalence check
     for name, loss in losses.items():
         torch.testing.assert_close(loss, losses["hf-sdpa"], atol=1e-4, rtol=0, msg=f"{name} loss differs")
@@ -88,13 +100,15 @@ def main() -> None:
     print(
         f"forward+backward, biogpt shape with {args.layers} layers, batch {args.batch} x {args.seq}, "
         f"{args.threads} threads, {args.repeats} interleaved steps per side "
-        f"(loss {losses['ours'].item():.4f})"
+        f"(loss {losses['ours'].item():.4f}; oneDNN projections available: {network.ONEDNN_LINEAR})"
     )
     for name, median in medians.items():
         spread = f"min {min(times[name]):.3f}  max {max(times[name]):.3f}"
         print(f"  {name:9s} median {median:.3f} s   ({spread})")
     print(f"  ratio ours / hf-sdpa  = {medians['ours'] / medians['hf-sdpa']:.3f}  (goal <= 0.9)")
     print(f"  ratio ours / hf-eager = {medians['ours'] / medians['hf-eager']:.3f}")
+    print(f"  ratio ours-blas / hf-sdpa = {medians['ours-blas'] / medians['hf-sdpa']:.3f}  (before oneDNN)")
+    print(f"  ratio ours / ours-blas = {medians['ours'] / medians['ours-blas']:.3f}  (what oneDNN buys)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,147 @@
+"""The oneDNN projections (``network.ONEDNN_LINEAR``) compute what ``F.linear`` computes: logits,
+cached decoding and gradients agree within fp32 tolerance, and every other case takes ``F.linear``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from biogpt.generation import GenerationConfig, generate
+from biogpt.model import network
+from biogpt.model.config import BioGPTConfig
+from biogpt.model.pretrained import BioGPT
+
+pytestmark = pytest.mark.skipif(not network.ONEDNN_LINEAR, reason="oneDNN linear not available")
+
+
+@pytest.fixture
+def model() -> BioGPT:
+    torch.manual_seed(0)
+    config = BioGPTConfig.from_preset("tiny", vocab_size=300, dropout=0.0, attention_dropout=0.0)
+    return BioGPT(config)
+
+
+def _with_flag(monkeypatch: pytest.MonkeyPatch, value: bool) -> None:
+    monkeypatch.setattr(network, "ONEDNN_LINEAR", value)
+
+
+def test_linear_matches_f_linear_forward_and_backward(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(network, "ONEDNN_MIN_ROWS", 1)
+    torch.manual_seed(0)
+    for bias in (True, False):
+        x = torch.randn(3, 5, 16, requires_grad=True)
+        weight = torch.randn(8, 16, requires_grad=True)
+        b = torch.randn(8, requires_grad=True) if bias else None
+        grad = torch.randn(3, 5, 8)
+        ours = network.linear(x, weight, b)
+        ours.backward(grad)
+        mine = [t.grad.clone() for t in (x, weight, b) if t is not None]
+        for t in (x, weight, b):
+            if t is not None:
+                t.grad = None
+        reference = F.linear(x, weight, b)
+        reference.backward(grad)
+        torch.testing.assert_close(ours, reference, atol=1e-5, rtol=1e-5)
+        for got, t in zip(mine, [t for t in (x, weight, b) if t is not None], strict=True):
+            torch.testing.assert_close(got, t.grad, atol=1e-5, rtol=1e-5)
+
+
+def test_linear_grad_of_weight_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(network, "ONEDNN_MIN_ROWS", 1)
+    x = torch.randn(4, 16)
+    weight = torch.randn(8, 16, requires_grad=True)
+    network.linear(x, weight).sum().backward()
+    expected = torch.ones(4, 8).t() @ x
+    torch.testing.assert_close(weight.grad, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_other_dtypes_and_autocast_take_f_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object) -> torch.Tensor:
+        raise AssertionError("oneDNN path taken")
+
+    monkeypatch.setattr(network, "_onednn_linear", fail)
+    x, weight = torch.randn(2, 16), torch.randn(8, 16)
+    torch.testing.assert_close(
+        network.linear(x.bfloat16(), weight.bfloat16()), F.linear(x.bfloat16(), weight.bfloat16())
+    )
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = network.linear(x, weight)
+    assert out.dtype == torch.bfloat16
+    _with_flag(monkeypatch, False)
+    assert torch.equal(network.linear(x, weight), F.linear(x, weight))
+
+
+@pytest.mark.parametrize("min_rows", [1, 2])
+def test_logits_and_cached_decoding_match_f_linear(
+    model: BioGPT, monkeypatch: pytest.MonkeyPatch, min_rows: int
+) -> None:
+    monkeypatch.setattr(network, "ONEDNN_MIN_ROWS", min_rows)
+    model.eval()
+    ids = torch.randint(4, 300, (3, 12), generator=torch.Generator().manual_seed(1))
+    mask = torch.ones_like(ids)
+    mask[1, :4] = 0  # a left-padded row
+    results = {}
+    for flag in (False, True):
+        _with_flag(monkeypatch, flag)
+        with torch.no_grad():
+            full = model(ids, mask)
+            cache = model.new_cache(3, 12)
+            steps = [model(ids[:, :8], mask[:, :8], cache=cache)]
+            steps += [model(ids[:, t : t + 1], mask[:, : t + 1], cache=cache) for t in range(8, 12)]
+        results[flag] = (full, torch.cat(steps, 1))
+    torch.testing.assert_close(results[True][0], results[False][0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(results[True][1], results[False][1], atol=1e-5, rtol=0)
+
+
+def test_training_gradients_match_f_linear(model: BioGPT, monkeypatch: pytest.MonkeyPatch) -> None:
+    model.train()
+    ids = torch.randint(4, 300, (2, 10), generator=torch.Generator().manual_seed(2))
+    results = {}
+    for flag in (False, True):
+        _with_flag(monkeypatch, flag)
+        model.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(ids)[:, :-1].flatten(0, 1), ids[:, 1:].flatten())
+        loss.backward()
+        results[flag] = (loss.detach(), {name: p.grad.clone() for name, p in model.named_parameters()})
+    torch.testing.assert_close(results[True][0], results[False][0], atol=1e-6, rtol=0)
+    for name, grad in results[False][1].items():
+        torch.testing.assert_close(results[True][1][name], grad, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_greedy_and_beam_tokens_match_f_linear(model: BioGPT, monkeypatch: pytest.MonkeyPatch) -> None:
+    prefixes = [[2, 17, 40, 33], [2, 90, 5]]
+    tokens = {}
+    for flag in (False, True):
+        _with_flag(monkeypatch, flag)
+        tokens[flag] = [
+            generate(model, prefixes, GenerationConfig(max_new_tokens=8, beam=beam), eos_id=2, pad_id=1)
+            for beam in (1, 3)
+        ]
+    assert tokens[True] == tokens[False]
+
+
+def test_bias_only_training_gets_gradients() -> None:
+    x, weight = torch.randn(4, 16), torch.randn(8, 16)
+    bias = torch.zeros(8, requires_grad=True)
+    network.linear(x, weight, bias).sum().backward()
+    torch.testing.assert_close(bias.grad, torch.full((8,), 4.0))
+
+
+def test_hooked_projections_run_their_hooks(model: BioGPT) -> None:
+    calls = []
+    model.layers[0].fc1.register_forward_hook(lambda module, args, out: calls.append(out.shape))
+    with torch.no_grad():
+        model(torch.tensor([[2, 5, 7]]))
+    assert calls == [torch.Size([1, 3, model.config.ffn_size])]
+
+
+def test_rows_below_the_threshold_take_f_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(network, "ONEDNN_MIN_ROWS", 2)
+
+    def fail(*args: object) -> torch.Tensor:
+        raise AssertionError("oneDNN path taken")
+
+    monkeypatch.setattr(network, "_onednn_linear", fail)
+    x, weight, bias = torch.randn(1, 1, 16), torch.randn(8, 16), torch.randn(8)
+    assert torch.equal(network.linear(x, weight, bias), F.linear(x, weight, bias))

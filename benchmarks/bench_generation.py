@@ -38,9 +38,10 @@ T = TypeVar("T")
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def parse_args() -> argparse.Namespace:
+def decoding_parser(description: str | None) -> argparse.ArgumentParser:
+    """The options every decoding benchmark shares (shape, batch sizes, lengths, repeats, threads, data)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--layers", type=int, default=24)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8])
@@ -49,7 +50,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DATA)
-    return parser.parse_args()
+    return parser
+
+
+def parse_args() -> argparse.Namespace:
+    return decoding_parser(__doc__).parse_args()
 
 
 def prompts(data: Path, count: int, length: int) -> torch.Tensor:

@@ -17,7 +17,6 @@ timed and medians, tokens/s and the ratios printed (bf16 against fp32 on our sid
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -29,7 +28,6 @@ from bench_generation import decoding_parser, prompts, transformers_greedy
 from transformers import BioGptConfig, BioGptForCausalLM
 
 from biogpt import BioGPT
-from biogpt.artifacts.model_dir import load_vocabulary
 from biogpt.generation import GenerationConfig, generate
 
 Tokens = list[list[int]]
@@ -66,17 +64,6 @@ def runner(
     return lambda: generate(model, batch.tolist(), settings, eos_id=2, pad_id=1)  # type: ignore[arg-type]
 
 
-def model_prompts(directory: Path, data: Path, count: int, length: int) -> torch.Tensor:
-    """As ``bench_generation.prompts``, in the vocabulary of the model at ``directory``."""
-    tokenizer = load_vocabulary(directory, "biogpt")
-    records = json.loads((data / "BC5CDR" / "raw" / "test.json").read_text())
-    rows = []
-    for record in list(records.values())[:count]:
-        ids = tokenizer.encode(record["title"] + " " + record["abstract"])
-        rows.append([tokenizer.eos_id, *ids[: length - 1]])
-    return torch.tensor(rows)
-
-
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -100,12 +87,8 @@ def main() -> None:
         }
     models = {name: model.to(device).eval() for name, model in models.items()}
     count = max(args.batch_sizes)
-    if args.model is None:
-        all_prompts = prompts(args.data, count, args.prompt_tokens).to(device)
-        weights = f"random weights, biogpt shape with {args.layers} layers"
-    else:
-        all_prompts = model_prompts(args.model, args.data, count, args.prompt_tokens).to(device)
-        weights = str(args.model)
+    all_prompts = prompts(args.data, count, args.prompt_tokens, vocabulary=args.model).to(device)
+    weights = str(args.model) if args.model else f"random weights, biogpt shape with {args.layers} layers"
     settings = GenerationConfig(max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens)
     print(
         f"greedy decoding, {weights}, {args.prompt_tokens}-token prompts, "

@@ -57,8 +57,10 @@ def parse_args() -> argparse.Namespace:
     return decoding_parser(__doc__).parse_args()
 
 
-def prompts(data: Path, count: int, length: int) -> torch.Tensor:
-    tokenizer = BioGPTTokenizer.from_pretrained(data / "vocab" / "biogpt")
+def prompts(data: Path, count: int, length: int, vocabulary: Path | None = None) -> torch.Tensor:
+    """``count`` BC5CDR test abstracts as ``length``-token prompts starting with ``</s>``, in the vocabulary
+    at ``vocabulary`` (a vocabulary or model directory; None: the released BioGPT one under ``data``)."""
+    tokenizer = BioGPTTokenizer.from_pretrained(vocabulary or data / "vocab" / "biogpt")
     records = json.loads((data / "BC5CDR" / "raw" / "test.json").read_text())
     rows = []
     for record in list(records.values())[:count]:

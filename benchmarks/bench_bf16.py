@@ -1,12 +1,12 @@
 """Lower-precision greedy decoding: ours in float32 and in bfloat16, against ``transformers`` in bfloat16.
 
 Same random weights (the real biogpt shape unless ``--layers`` says otherwise), same prompts (real
-BC5CDR abstracts cut to ``--prompt-tokens`` tokens, as ``bench_generation.py``), greedy, ``--new-tokens``
-tokens with ``</s>`` not ending the run early. bf16 decoding is not expected to give the float32
-tokens exactly, so the outputs are compared rather than required equal: the rows whose continuation is
-identical, and the share of tokens generated before a row's first difference, for our bf16 (float32
-residual stream and logits) and for ``transformers``' (bf16 throughout) against our float32, beside the
-bound any bf16 copy of the weights has (those weights run wholly in float32). Then
+BC5CDR abstracts cut to ``--prompt-tokens`` tokens, as ``bench_generation.py``), greedy,
+``--new-tokens`` tokens with ``</s>`` not ending the run early. bf16 decoding is not expected to give
+the float32 tokens exactly, so the outputs are compared rather than required equal: the rows whose
+continuation is identical, and the share of tokens generated before a row's first difference, for our
+bf16 (float32 residual stream and logits) and for ``transformers``' (bf16 throughout) against our
+float32, beside the bound any bf16 copy of the weights has (those weights run wholly in float32). Then
 interleaved runs are timed and medians, tokens/s and the ratios printed (bf16 against fp32 on our side;
 ours against ``transformers`` with the same dtype on both sides).
 

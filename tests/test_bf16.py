@@ -1,7 +1,7 @@
 """Lower-precision inference: ``eval.dtype`` (``evaluate.py`` and a training run's closing evaluation) and
 ``biogpt-generate dtype=`` keep the weights and the KV cache in bf16, for our BioGPT and for
-``transformers`` backbones; bf16 greedy outputs agree with float32 ones on a fine-tuned model and on a
-pre-trained one."""
+``transformers`` backbones, while our BioGPT keeps its residual stream and logits in float32; bf16 greedy
+outputs of a tiny fine-tuned model score as float32 ones (the demo's two models: ``tests/test_demo.py``)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ set -euo pipefail
 ruff check .
 ruff format --check .
 set +e
-python -m pytest -q "$@"
+# The 25 slowest tests close every run, so the next person sees where the time goes.
+python -m pytest -q --durations=25 "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

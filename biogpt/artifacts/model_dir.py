@@ -27,6 +27,7 @@ from biogpt.model.loading import (
     outline_network,
     source_family,
 )
+from biogpt.model.precision import inference_device
 from biogpt.model.weights import looks_like_hub_id
 from biogpt.prompts import PromptConfig, prompt_tokens
 from biogpt.tokenizer import BioGPTTokenizer
@@ -116,11 +117,6 @@ def save_model_dir(
     if prompt is not None:
         (directory / PROMPT_FILE).write_text(json.dumps(asdict(prompt), indent=2) + "\n")
     return directory
-
-
-def inference_device() -> torch.device:
-    """Where generation runs: the GPU when there is one (a GPU run's closing evaluation included)."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def load_generator(

@@ -163,8 +163,13 @@ class TaskDataModule(ResumableTrainData, L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.resumed(self._sampler("train", shuffle=True)))
 
+    def ordered_dataloader(self, role: str) -> DataLoader:
+        """The micro-batches of ``role`` (train, valid or test) in a fixed order, without shuffling or
+        resume bookkeeping: for passes that read a split without training on it."""
+        return self._loader(role, self._sampler(role, shuffle=False))
+
     def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", self._sampler("valid", shuffle=False))
+        return self.ordered_dataloader("valid")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self._sampler("test", shuffle=False))
+        return self.ordered_dataloader("test")

@@ -17,7 +17,7 @@ from biogpt.evaluation.base import Scores
 from biogpt.evaluation.scoring import score_predictions, write_scores
 from biogpt.generation import GenerationConfig
 from biogpt.generation.tasks import Generator, constrained_vocabularies, generate_texts, template_text
-from biogpt.model.precision import inference_dtype
+from biogpt.model.precision import check_precision_name
 from biogpt.prompts import LayoutSettings, build_layout, prompt_tokens
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ class EvalSettings:
     ``ids``, else of the split); ``batch_size``: prefixes decoded together; ``constrained``: restrict
     generated tokens to the source's plus the task's template words; ``log_predictions``: rows of the
     predictions table sent to loggers; ``generation``: the decoding settings (greedy in the paper);
-    ``dtype``: the precision the model generates in (``fp32``, ``bf16`` or ``fp16``: weights and KV cache).
+    ``dtype``: the precision the model generates in (``fp32``, ``bf16`` or ``fp16``: weights and KV cache;
+    ``auto``: bf16 where the device computes it natively, else fp32).
     """
 
     split: str | None = "test"
@@ -48,7 +49,7 @@ class EvalSettings:
     dtype: str = "fp32"
 
     def __post_init__(self) -> None:
-        inference_dtype(self.dtype, "eval.dtype")  # an unknown precision fails here, naming the choices
+        check_precision_name(self.dtype, "eval.dtype")  # an unknown precision fails here, naming the choices
         if isinstance(self.ids, str) and self.ids != TRAINED_IDS:
             raise ValueError(f"eval.ids={self.ids!r}: expected a list of example ids, or {TRAINED_IDS!r}")
         if self.limit is not None and self.limit < 1:

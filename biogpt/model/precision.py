@@ -1,20 +1,84 @@
-"""The precisions inference can run in (``eval.dtype``, ``biogpt-generate dtype=``), by name.
+"""The precisions inference can run in (``eval.dtype``, ``biogpt-generate dtype=``), by name, and where
+inference runs.
 
 The weights and so the KV cache decoding allocates are kept in the chosen dtype; decoding takes its
 log-probabilities in float32 whatever the model's dtype. Named here, in the model layer, so that the
 evaluation settings can check a name without importing the artifacts that load models.
+
+bf16 pays only where the device computes it natively: CUDA GPUs with bf16 support, and CPUs with
+AVX-512 BF16 or AMX (whose kernels torch and oneDNN select at run time). Elsewhere every bf16 product is
+emulated through float32 conversions, and bf16 decoding measured 1.7-3.6x slower than float32 on an
+AVX2-only AMD EPYC (``benchmarks/bench_bf16.py``). So ``auto`` picks bf16 only where it is native, and
+an explicit ``bf16`` without native support runs as asked, with one warning that names the cost.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+
 import torch
 
+logger = logging.getLogger(__name__)
+
 INFERENCE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# bf16 where the device computes it natively, float32 elsewhere.
+AUTO = "auto"
+PRECISION_NAMES = (*INFERENCE_DTYPES, AUTO)
+# oneDNN ISA limits (ONEDNN_MAX_CPU_ISA) whose kernels include bf16 arithmetic.
+_ONEDNN_BF16_ISAS = ("ALL", "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX10_1_512_AMX")
+_warned_emulated_bf16: set[str] = set()
 
 
-def inference_dtype(name: str, key: str = "dtype") -> torch.dtype:
-    """The torch dtype of an inference precision name (``fp32``, ``bf16``, ``fp16``); ``key`` names the
+def check_precision_name(name: str, key: str = "dtype") -> None:
+    """Refuse a precision name other than ``fp32``, ``bf16``, ``fp16`` or ``auto``; ``key`` names the
     setting in the error."""
-    if name not in INFERENCE_DTYPES:
-        raise ValueError(f"{key}={name!r}: expected one of {', '.join(INFERENCE_DTYPES)}")
+    if name not in PRECISION_NAMES:
+        raise ValueError(f"{key}={name!r}: expected one of {', '.join(PRECISION_NAMES)}")
+
+
+def inference_device() -> torch.device:
+    """Where generation runs: the GPU when there is one (a GPU run's closing evaluation included)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def cpu_computes_bf16() -> bool:
+    """Whether this CPU has bf16 arithmetic (AVX-512 BF16 or AMX) and the kernels in use may run it:
+    ``ATEN_CPU_CAPABILITY`` and ``ONEDNN_MAX_CPU_ISA`` below AVX-512 rule it out, as on an AVX2 CPU."""
+    hardware = (
+        getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+        or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    )
+    aten = torch.backends.cpu.get_cpu_capability() in ("AVX512", "AMX")
+    onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper() in _ONEDNN_BF16_ISAS
+    return bool(hardware and aten and onednn)
+
+
+def computes_bf16(device: torch.device) -> bool:
+    """Whether ``device`` runs bf16 arithmetic natively."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_computes_bf16()
+
+
+def inference_dtype(name: str, key: str = "dtype", device: torch.device | None = None) -> torch.dtype:
+    """The torch dtype of an inference precision name on ``device`` (default: :func:`inference_device`):
+    ``fp32``, ``bf16``, ``fp16``, or ``auto`` (bf16 where the device computes it natively, else float32);
+    ``key`` names the setting in messages."""
+    check_precision_name(name, key)
+    device = inference_device() if device is None else device
+    native = computes_bf16(device)
+    if name == AUTO:
+        return torch.bfloat16 if native else torch.float32
+    if name == "bf16" and not native and key not in _warned_emulated_bf16:
+        _warned_emulated_bf16.add(key)
+        logger.warning(
+            "%s=bf16 on a %s without native bf16 arithmetic (no AVX-512 BF16 or AMX kernels): every product "
+            "is emulated, and decoding runs about 1.7-3.6x slower than %s=fp32 here; %s=auto picks bf16 only "
+            "where it is native",
+            key,
+            device.type.upper(),
+            key,
+            key,
+        )
     return INFERENCE_DTYPES[name]

@@ -52,6 +52,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 import transformers
+from machine import describe_machine
 from torch.utils.data import DataLoader, Dataset
 
 from biogpt.data.batching import MicroBatch
@@ -313,6 +314,7 @@ def run_plain(
 
 def main() -> None:
     args = parse_args()
+    print(describe_machine())
     torch.set_num_threads(args.threads)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     for message in ("does not have many workers", "no `val_dataloader`"):

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 from bench_generation import decoding_parser, prompts, transformers_greedy
+from machine import describe_machine
 from transformers import BioGptConfig, BioGptForCausalLM
 
 from biogpt import BioGPT
@@ -82,6 +83,7 @@ def synchronize(device: torch.device) -> None:
 
 def main() -> None:
     args = parse_args()
+    print(describe_machine())
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)

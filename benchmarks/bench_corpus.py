@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import describe_machine
+
 from biogpt.data.packing import pack_corpus
 from biogpt.data.pubmed import iter_documents, write_dataset
 from biogpt.data.pubmed_xml import Citation
@@ -91,6 +93,7 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=200)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args()
+    print(describe_machine())
     vocab = args.data / "vocab" / "biogpt"
     with tempfile.TemporaryDirectory(prefix="bench-corpus-") as tmp:
         root = Path(tmp)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import torch
+from machine import describe_machine
 from transformers import BioGptConfig, BioGptForCausalLM
 
 from biogpt import BioGPT
@@ -47,7 +48,7 @@ def decoding_parser(description: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--prompt-tokens", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved runs per side")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DATA)
     return parser
@@ -118,6 +119,7 @@ def with_blas(run: Callable[[], T]) -> Callable[[], T]:
 
 def main() -> None:
     args = parse_args()
+    print(describe_machine())
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     config = BioGptConfig(num_hidden_layers=args.layers)

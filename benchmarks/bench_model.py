@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from machine import describe_machine
 from transformers import BioGptConfig, BioGptForCausalLM
 
 from biogpt import BioGPT
@@ -74,6 +75,7 @@ def hf_step(model: BioGptForCausalLM, input_ids: torch.Tensor) -> torch.Tensor:
 
 def main() -> None:
     args = parse_args()
+    print(describe_machine())
     torch.set_num_threads(args.threads)
     ours, sdpa, eager = build_models(args.layers)
     input_ids = torch.randint(

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import datasets
 import transformers
+from machine import describe_machine
 
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.tokenizer.parallel import tokenize_dataset
@@ -113,8 +114,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    print(describe_machine())
 
     vocab_dir = args.data / "vocab" / "biogpt"
     texts = load_abstracts(args.data)

@@ -105,7 +105,7 @@ def test_a_tiny_backbone_memorises_four_documents(
     assert metrics["examples"] == 4 and metrics["parse_failures"] == 0
     # The run stopped because the examples were memorised, before the cap of epochs.
     summary = json.loads((run / "train_summary.json").read_text())
-    assert summary["metrics"]["train/min_token_probability"] >= 0.9
+    assert summary["metrics"]["train/min_token_probability"] >= 0.6
     assert metrics["metrics"]["f1"] == 1.0, (run / "predictions.jsonl").read_text()[:2000]
     # final/ is a transformers directory of the same family, with its tokenizer and prompt.
     config = json.loads((run / "final" / "config.json").read_text())

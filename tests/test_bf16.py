@@ -34,7 +34,7 @@ from biogpt.model.network import LOGIT_CHUNK, KVCache
 from biogpt.model.precision import inference_dtype
 
 # A tiny model memorises 4 DDI documents (debug=overfit: trained until every target token is its most
-# likely, with probability >= 0.9), then generates for unseen test documents too.
+# likely, with probability >= 0.6), then generates for unseen test documents too.
 DDI = ["task=ddi", "task.max_source_positions=32"]
 FINETUNE = [
     *DDI,
@@ -223,7 +223,7 @@ def test_evaluate_in_bf16_agrees_with_fp32_on_a_fine_tuned_model(
     same = sum(a == b for a, b in zip(fp32, bf16, strict=True))
     f1 = {d: json.loads((runs[d] / "metrics.json").read_text())["metrics"]["f1"] for d in runs}
     print(f"bf16 = fp32 on {same}/{EXAMPLES} examples; F1 {f1}")
-    # Where the model is sure (the memorised examples: every token's probability >= 0.9), bf16's rounding
+    # Where the model is sure (the memorised examples: every token's probability >= 0.6), bf16's rounding
     # cannot change a choice: the texts are identical on every CPU. On the unseen ones a lightly trained
     # model has near-ties that bf16 and each CPU's kernels break their own way (43/48 identical, F1 6.28%
     # in both on a 2-core AVX-512 AMD EPYC), so agreement there is a figure for benchmarks/bench_bf16.py,

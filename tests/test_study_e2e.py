@@ -84,7 +84,7 @@ def test_a_tiny_backbone_memorises_four_study_examples(
     assert metrics["parse_failures"] == 0
     # The run stopped because the examples were memorised, before the cap of epochs.
     summary = json.loads((run / "train_summary.json").read_text())
-    assert summary["metrics"]["train/min_token_probability"] >= 0.9
+    assert summary["metrics"]["train/min_token_probability"] >= 0.6
     assert metrics["metrics"]["f1"] == 1.0, (run / "predictions.jsonl").read_text()[:3000]
 
 

@@ -84,14 +84,14 @@ def closed_answers(config: CustomTaskConfig) -> tuple[str, ...]:
     """The QA answer set: ``task.answers``, else the records' choices; empty: free-text answers."""
     if config.answers is not None:
         return config.answers
-    choices = {
+    choices = [
         choice
         for s in _available_splits(config)
         for record in read_split(config, s).records
         if isinstance(record, Question)
         for choice in record.choices
-    }
-    return tuple(sorted(choices))
+    ]
+    return tuple(dict.fromkeys(choices))  # in the records' order, as they list them
 
 
 def _score_classification(

@@ -169,7 +169,7 @@ def _relation_examples(
     wording = relation_wording(config, {r.label for _, relations in rendered for r in relations})
     examples = []
     for unit, relations in rendered:
-        text = unit.text.strip()  # a text file's final newline is no part of the source
+        text = unit.text.rstrip("\r\n")  # a text file's final line break is no part of the source
         text = text.lower() if config.lowercase == "all" else text
         triplets = wording.triplets(relations) if isinstance(wording, FormatWording) else ()
         examples.append(

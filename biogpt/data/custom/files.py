@@ -53,7 +53,8 @@ def _json_format(path: Path) -> str | None:
     head = _peek(path).lstrip()
     if head.startswith("{") and re.match(r'\{\s*"(source|date|key|infons|documents)"', head):
         return "bioc"
-    first_line = head.split("\n", 1)[0]
+    with path.open("rb") as handle:
+        first_line = handle.readline().decode("utf-8", errors="replace")
     try:
         record = json.loads(first_line)
     except json.JSONDecodeError:

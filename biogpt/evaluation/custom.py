@@ -10,12 +10,16 @@ lead and QA the answer after PubMedQA's (:mod:`biogpt.evaluation.classification`
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Hashable, Sequence
+from pathlib import Path
 
 from biogpt.data.custom.config import CustomTaskConfig
 from biogpt.data.custom.corpus import read_split
 from biogpt.data.custom.document import Question
 from biogpt.data.custom.examples import custom_wording
+from biogpt.data.custom.writeback import WriteBack, write_back
 from biogpt.data.formats import parse_answer
 from biogpt.data.tasks import Example, StudyRelation, load_task_split
 from biogpt.data.tasks.hoc import ANSWER_LEAD as HOC_LEAD
@@ -23,6 +27,8 @@ from biogpt.data.tasks.pubmedqa import ANSWER_LEAD as QA_LEAD
 from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
 from biogpt.evaluation.classification import FAILED, accuracy_and_macro_f1, micro_f1, split_labels
 from biogpt.evaluation.study import RelationScoring, score_relations
+
+logger = logging.getLogger(__name__)
 
 
 def normalizer(config: CustomTaskConfig) -> Callable[[str], str]:
@@ -152,3 +158,33 @@ def score_custom(
     if config.kind == "qa":
         return _score_qa(config, split, examples, generations)
     return score_relations(config.name, split, examples, generations, _relation_scoring(config, examples))
+
+
+def write_predictions_back(config: CustomTaskConfig, scores: Scores, out_dir: Path) -> WriteBack | None:
+    """The scored relations of a brat, BioC or PubTator corpus written back in its format under
+    ``<out_dir>/predictions/``, with ``summary.json`` (what was written, the arguments not found)."""
+    if config.kind != "relation":
+        return None
+    predicted = {
+        record["id"]: [
+            (row["arguments"][0][0], row["label"], row["arguments"][1][0]) for row in record["parsed"]
+        ]
+        for record in scores.records
+    }
+    result = write_back(config, scores.split, predicted, out_dir / "predictions")
+    if result is None:
+        return None
+    summary = {
+        "documents": result.documents,
+        "entities": result.entities,
+        "relations": result.relations,
+        "arguments_not_found": [{"id": unit, "argument": name} for unit, name in result.not_found],
+    }
+    (result.directory / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    logger.info(
+        "predictions in the corpus's format: %s (%d relations; %d arguments not found in their text)",
+        result.directory,
+        result.relations,
+        len(result.not_found),
+    )
+    return result

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biogpt.data.tasks import TaskConfig, load_task_split
+from biogpt.data.tasks import CustomTaskConfig, TaskConfig, load_task_split
 from biogpt.data.tokenized import tokenized_split
 from biogpt.evaluation.base import Scores
+from biogpt.evaluation.custom import write_predictions_back
 from biogpt.evaluation.scoring import score_predictions, write_scores
 from biogpt.generation import GenerationConfig
 from biogpt.generation.tasks import Generator, constrained_vocabularies, generate_texts, template_text
@@ -142,9 +143,12 @@ def evaluate_generator(
 def score_and_write(
     task: TaskConfig, generations: list[str], settings: EvalSettings, ids: list[str] | None, out_dir: Path
 ) -> Scores:
-    """Score generated texts (one per selected example, in order) and write the files to ``out_dir``."""
+    """Score generated texts (one per selected example, in order) and write the files to ``out_dir``
+    (a custom brat, BioC or PubTator corpus's predictions also in its format, under ``predictions/``)."""
     scores = score_predictions(task, generations, split=_split(settings), ids=ids)
     write_scores(scores, out_dir)
+    if isinstance(task, CustomTaskConfig):
+        write_predictions_back(task, scores, out_dir)
     return scores
 
 

@@ -38,6 +38,7 @@ class Unit:
     text: str
     entities: tuple[Entity, ...]
     relations: tuple[Relation, ...]
+    offset: int = 0  # where the text starts in its document's
 
 
 def rendered_first(names: Sequence[str], mention: str) -> tuple[str, ...]:
@@ -89,6 +90,7 @@ def units(document: Document, unit: str, defects: list[Defect]) -> list[Unit]:
             passage.text,
             tuple(e for e in document.entities if passage_of.get(e.id) == index),
             tuple(in_passage.get(index, ())),
+            passage.offset,
         )
         for index, passage in enumerate(document.passages)
     ]

@@ -301,3 +301,27 @@ def test_bad_options_name_the_option() -> None:
             custom("relation", RELATION_CORPORA["brat"], target_format="study", clause="{tail} by {head}"),
             "test",
         )
+
+
+@pytest.mark.parametrize("layout", ["parquet", "save_to_disk"])
+def test_bigbio_as_parquet_and_a_datasets_directory(layout: str, tmp_path: Path) -> None:
+    import datasets
+
+    table = datasets.Dataset.from_json(str(RELATION_CORPORA["bigbio"]))
+    if layout == "parquet":
+        path = tmp_path / "train.parquet"
+        table.to_parquet(str(path))
+    else:
+        path = tmp_path / "train"
+        table.save_to_disk(str(path))
+    split = load_task_split(custom("relation", path), "test")
+    assert essentials(split.examples) == essentials(EXPECTED_REL_IS)
+
+
+def test_a_datasets_dict_directory_names_its_splits(tmp_path: Path) -> None:
+    import datasets
+
+    table = datasets.Dataset.from_json(str(RELATION_CORPORA["bigbio"]))
+    datasets.DatasetDict({"train": table, "test": table}).save_to_disk(str(tmp_path / "corpus"))
+    with pytest.raises(DataFileError, match=r"a DatasetDict; point the split at one of its splits: .*/test"):
+        load_task_split(custom("relation", tmp_path / "corpus", format="bigbio"), "train")

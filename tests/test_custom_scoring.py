@@ -114,3 +114,30 @@ def test_free_text_qa_is_exact_match_and_choices_close_the_set() -> None:
     )
     m = score_predictions(closed, said).metrics
     assert m["accuracy"] == 0.5 and m["macro_f1"] == pytest.approx((0 + 1 + 0) / 3)  # yes, no, maybe
+
+
+def test_training_leaves_over_length_examples_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, biogpt_vocab: Path
+) -> None:
+    from biogpt.data.datamodule import DataSettings, TaskDataModule
+    from biogpt.prompts import LayoutSettings, build_layout
+    from biogpt.tokenizer import BioGPTTokenizer
+
+    tokenizer = BioGPTTokenizer.from_pretrained(str(biogpt_vocab))
+    # d1's source is 18 BioGPT tokens, the others' 5 and 10.
+    layout = build_layout(LayoutSettings(max_source_positions=16, max_positions=64), tokenizer, ())
+    module = TaskDataModule(brat_task(valid=str(BRAT)), DataSettings(cache_dir=tmp_path))
+    module.connect(tokenizer, layout)
+    with caplog.at_level("WARNING"):
+        assert module.split("train").ids == ["d2", "d3"]
+    assert "1 training examples over the model's positions left out" in caplog.text and ": d1" in caplog.text
+    module.connect(
+        tokenizer, build_layout(LayoutSettings(max_source_positions=32, max_positions=64), tokenizer, ())
+    )
+    assert module.split("train").ids == ["d1", "d2", "d3"]
+
+
+def test_evaluation_flags_over_length_examples(tmp_path: Path) -> None:
+    score_and_write(brat_task(), GENERATIONS, EvalSettings(split="test"), None, tmp_path, over_length={"d1"})
+    records = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    assert [r["over_length"] for r in records] == [True, False, False]

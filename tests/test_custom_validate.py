@@ -143,3 +143,25 @@ def test_train_stops_on_a_defect_before_building_a_model(tmp_path: Path) -> None
     assert result.returncode == 1, result.stderr[-3000:]
     assert f"{corpus / 'd2.ann'}:1: entity T1 (Drug): offsets 100-109 outside the text of d2" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_examples_over_a_models_positions_are_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    corpus = CORPORA / "brat" / "train"
+    arguments = ["task=custom", "task.kind=relation", f"task.train={corpus}", f"task.valid={corpus}"]
+    # BioGPT's vocabulary, 16 source positions and the 9-token soft prompt leave 48 - 16 - 9 = 23 target
+    # positions: d1's source (18 tokens) is cut, and d1's and d3's targets (28 and 24 with </s>) do not fit.
+    status, out, _ = validate(
+        [
+            *arguments,
+            "model=tiny",
+            f"data_dir={shared_data}",
+            "task.max_source_positions=16",
+            "task.max_positions=48",
+        ],
+        capsys,
+        monkeypatch,
+    )
+    assert status == 0
+    assert "  over the model's positions (2): d1, d3" in out.splitlines()

@@ -39,7 +39,8 @@ def main(overrides: Sequence[str]) -> int:
         cfg = compose(config_name="train", overrides=list(overrides))
     task = task_config(cfg)
     summaries = validate_task(task)
-    if any(o.split("=", 1)[0] in ("model", "tokenizer") for o in overrides):
+    keys = [override.split("=", 1)[0].lstrip("+~") for override in overrides]
+    if any(key == "tokenizer" or key == "model" or key.startswith("model.") for key in keys):
         tokenizer = load_tokenizer(cfg)
         prompt = prompt_tokens(prompt_config(cfg), tokenizer)
         layout = build_layout(layout_settings(cfg), tokenizer, prompt.ids)

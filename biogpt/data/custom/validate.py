@@ -186,5 +186,5 @@ def over_length(task_split: TaskSplit, tokenizer: Tokenizer, layout: SequenceLay
     return [
         e.id
         for e, source, target in zip(task_split.examples, sources, targets, strict=True)
-        if len(source) > layout.max_source_positions or len(target) + 1 > layout.max_target_positions
+        if not layout.fits(len(source), len(target))
     ]

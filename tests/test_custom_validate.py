@@ -165,3 +165,39 @@ def test_examples_over_a_models_positions_are_named(
     )
     assert status == 0
     assert "  over the model's positions (2): d1, d3" in out.splitlines()
+
+
+def test_duplicate_ids_and_a_builtin_task_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    rows = (CORPORA / "jsonl" / "classes.jsonl").read_text().splitlines()
+    (tmp_path / "twice.jsonl").write_text("\n".join([*rows, rows[0]]) + "\n")
+    corpus = tmp_path / "twice.jsonl"
+    status, out, _ = validate(
+        ["task=custom", "task.kind=classification", f"task.train={corpus}", f"task.valid={corpus}"],
+        capsys,
+        monkeypatch,
+    )
+    assert status == 0  # a duplicate is worth knowing, not a reason to stop
+    assert "  duplicate ids (1): c1" in out.splitlines()
+    status, out, _ = validate(["task=hoc", f"data_dir={shared_data}"], capsys, monkeypatch)
+    assert (
+        status == 0 and out.startswith("train: ") and "  labels: activating invasion and metastasis " in out
+    )
+
+
+def test_the_config_block_maps_onto_the_task_settings(tmp_path: Path, shared_data: Path) -> None:
+    from hydra_config import compose_train
+
+    from biogpt.experiment.settings import task_config
+
+    corpus = CORPORA / "brat" / "train"
+    cfg = compose_train(
+        tmp_path,
+        shared_data,
+        ["task=custom", "task.kind=relation", f"task.train={corpus}", "target_format=svo", "eval.match=lower",
+         "task.symmetric=[INT]", "task.verbalize={EFFECT: affects}"],
+    )  # fmt: skip
+    task = task_config(cfg)
+    assert (task.name, task.target_format, task.match, task.symmetric) == ("custom", "svo", "lower", ("INT",))
+    assert task.words("EFFECT") == "affects" and task.words("DRUG_DRUG") == "drug drug"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 KINDS: tuple[str, ...] = ("relation", "classification", "qa")
@@ -65,7 +65,7 @@ class CustomTaskConfig:
     valid_fraction: float = 0.2
     split_seed: int = 0
     target_format: str = "rel-is"
-    verbalize: dict[str, str] = field(default_factory=dict)
+    verbalize: dict[str, str] | None = None
     instruction: str = STUDY_INSTRUCTION
     clause: str = STUDY_CLAUSE
     mention: str = "first"
@@ -113,7 +113,7 @@ class CustomTaskConfig:
 
     def words(self, relation_type: str) -> str:
         """How a relation type reads in a target: ``verbalize``'s words, else lower case with spaces."""
-        return self.verbalize.get(relation_type, relation_type.lower().replace("_", " "))
+        return (self.verbalize or {}).get(relation_type, relation_type.lower().replace("_", " "))
 
     def path(self, split: str) -> str | None:
         """The configured path of ``split`` (None: not given)."""

@@ -118,7 +118,7 @@ class FormatWording(RelationWording):
 
 def relation_wording(config: CustomTaskConfig, types: Iterable[str]) -> RelationWording:
     """The wording of ``config`` for relations of ``types`` (and those ``config`` names)."""
-    known = sorted({*types, *(config.relation_types or ()), *config.verbalize})
+    known = sorted({*types, *(config.relation_types or ()), *(config.verbalize or {})})
     type_words = {relation_type: config.words(relation_type) for relation_type in known}
     if config.target_format != "study":
         return FormatWording(GENERIC_FORMATS[config.target_format], type_words, config.empty_target)

@@ -14,6 +14,7 @@ from biogpt.data.custom.files import corpus_files, detect_format
 from biogpt.data.custom.jsonl import read_jsonl
 from biogpt.data.custom.pubtator import read_pubtator
 from biogpt.data.tasks.study_documents import holdout
+from biogpt.errors import DataFileError
 
 
 def split_format(config: CustomTaskConfig, split: str) -> tuple[str, list[Path]]:
@@ -45,7 +46,7 @@ def read_split(config: CustomTaskConfig, split: str) -> CorpusRead:
     if split not in config.splits:
         raise ValueError(f"unknown split {split!r} of task custom; valid splits: {', '.join(config.splits)}")
     if split == "test" and config.test is None:
-        raise ValueError("task.test is not set: name the test file, directory or glob (or eval.split=valid)")
+        raise DataFileError("task.test is not set: name the test file, directory or glob (or eval.split=valid)")
     fmt, files = split_format(config, split)
     read = read_files(fmt, files, config)
     if split in ("train", "valid") and config.valid is None:

@@ -325,3 +325,26 @@ def test_a_datasets_dict_directory_names_its_splits(tmp_path: Path) -> None:
     datasets.DatasetDict({"train": table, "test": table}).save_to_disk(str(tmp_path / "corpus"))
     with pytest.raises(DataFileError, match=r"a DatasetDict; point the split at one of its splits: .*/test"):
         load_task_split(custom("relation", tmp_path / "corpus", format="bigbio"), "train")
+
+
+def test_records_of_another_kind_are_named() -> None:
+    with pytest.raises(
+        DataFileError, match=r"d1.ann:1: a Document record, but task.kind=classification reads"
+    ):
+        load_task_split(custom("classification", RELATION_CORPORA["brat"]), "test")
+
+
+def test_a_missing_argument_in_passage_units_is_named_as_missing(tmp_path: Path) -> None:
+    corpus = tmp_path / "train.xml"
+    corpus.write_text(
+        (CORPORA / "bioc" / "train.xml")
+        .read_text()
+        .replace(
+            '<node refid="T4" role="Arg2"/>\n    </relation>\n  </document>',
+            '<node refid="T9" role="Arg2"/>\n    </relation>\n  </document>',
+        )
+    )
+    split = load_task_split(custom("relation", corpus, unit="passage"), "test")
+    assert [s.reason for s in split.skipped] == [
+        "relation R3 (MECHANISM): argument 'T9' is no entity of the document"
+    ]

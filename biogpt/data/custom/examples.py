@@ -26,6 +26,7 @@ from biogpt.data.tasks.hoc import ANSWER_LEAD as HOC_LEAD
 from biogpt.data.tasks.pubmedqa import ANSWER_LEAD as QA_LEAD
 from biogpt.data.tasks.pubmedqa import question_source
 from biogpt.data.tasks.types import Example, SkippedRecord, StudyRelation, TaskSplit
+from biogpt.errors import DataFileError
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +73,10 @@ def units(document: Document, unit: str, defects: list[Defect]) -> list[Unit]:
     for relation in document.relations:
         if relation.by_concept:
             places = concept_passages.get(relation.head, set()) & concept_passages.get(relation.tail, set())
+        elif relation.head not in passage_of or relation.tail not in passage_of:
+            places = {0}  # an argument that does not exist: reported as such, with the first passage
         else:
-            places = (
-                {passage_of[relation.head]}
-                if passage_of.get(relation.head, -1) == passage_of.get(relation.tail, -2)
-                else set()
-            )
+            places = {passage_of[relation.head]} & {passage_of[relation.tail]}
         if not places:
             defects.append(
                 Defect(relation.location, f"relation {relation.id} ({relation.type}) crosses passages")
@@ -204,29 +203,33 @@ def custom_wording(config: CustomTaskConfig, examples: Sequence[Example]) -> Rel
     return relation_wording(config, {r.label for e in examples for r in e.relations})
 
 
+RECORD_OF_KIND: dict[str, type] = {"relation": Document, "classification": LabelledText, "qa": Question}
+
+
 def load_custom_split(config: CustomTaskConfig, split: str) -> TaskSplit:
-    """The examples of ``split``, with every record or relation that could not be used in ``skipped``."""
+    """The examples of ``split``, with every record or relation that could not be used in ``skipped``.
+
+    Records of another kind than ``task.kind`` (annotated documents read for a classification task)
+    are a DataFileError naming the first of them."""
     read = read_split(config, split)
     defects = list(read.skipped)
     filtered: Counter[str] = Counter()
     records = read.records
-    wrong = [
-        r
-        for r in records
-        if not isinstance(
-            r, {"relation": Document, "classification": LabelledText, "qa": Question}[config.kind]
-        )
-    ]
-    if wrong:
-        raise ValueError(
-            f"task.kind={config.kind}: {wrong[0].location} holds a {type(wrong[0]).__name__} record"
+    expected = RECORD_OF_KIND[config.kind]
+    wrong = next((r for r in records if not isinstance(r, expected)), None)
+    if wrong is not None:
+        raise DataFileError(
+            f"{wrong.location}: a {type(wrong).__name__} record, but task.kind={config.kind} reads "
+            f"{expected.__name__} records"
         )
     if config.kind == "relation":
-        examples = _relation_examples(records, config, defects, filtered)  # type: ignore[arg-type]
+        examples = _relation_examples(
+            [r for r in records if isinstance(r, Document)], config, defects, filtered
+        )
     elif config.kind == "classification":
-        examples = [classification_example(r) for r in records]  # type: ignore[arg-type]
+        examples = [classification_example(r) for r in records if isinstance(r, LabelledText)]
     else:
-        examples = [qa_example(r) for r in records]  # type: ignore[arg-type]
+        examples = [qa_example(r) for r in records if isinstance(r, Question)]
     skipped = [SkippedRecord(str(d.location), d.message) for d in defects]
     for defect in defects:
         logger.warning("custom %s: %s", split, defect)

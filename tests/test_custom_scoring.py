@@ -141,3 +141,16 @@ def test_evaluation_flags_over_length_examples(tmp_path: Path) -> None:
     score_and_write(brat_task(), GENERATIONS, EvalSettings(split="test"), None, tmp_path, over_length={"d1"})
     records = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
     assert [r["over_length"] for r in records] == [True, False, False]
+
+
+def test_an_edited_corpus_is_tokenized_anew(tmp_path: Path, biogpt_vocab: Path) -> None:
+    from biogpt.data.tokenized import tokenized_split
+    from biogpt.tokenizer import BioGPTTokenizer
+
+    tokenizer = BioGPTTokenizer.from_pretrained(str(biogpt_vocab))
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"id": "a", "text": "Aspirin works.", "label": "yes"}\n')
+    config = make_task_config("custom", kind="classification", train=str(corpus), test=str(corpus))
+    assert tokenized_split(config, "test", tokenizer, tmp_path / "cache")["source"] == ["Aspirin works."]
+    corpus.write_text('{"id": "a", "text": "Aspirin fails.", "label": "no"}\n')
+    assert tokenized_split(config, "test", tokenizer, tmp_path / "cache")["source"] == ["Aspirin fails."]

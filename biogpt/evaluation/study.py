@@ -13,6 +13,9 @@ found. ``corrected`` de-duplicates the gold relations and pairs predictions with
 (a maximum matching): TP = pairs, FN = unpaired gold; a prediction that matches only gold relations
 already paired is ``redundant``, counted neither TP nor FP (the usual entity-level choice: it names a
 found fact again, not a wrong one); FP = predictions matching nothing. Micro P/R/F1 over all documents.
+
+:func:`score_relations` is the counting itself, configured by a :class:`RelationScoring`; a custom
+corpus's relations (:mod:`biogpt.evaluation.custom`) are scored by it too, with per-type P/R/F1.
 """
 
 from __future__ import annotations
@@ -116,6 +119,8 @@ def score_relations(
     ``parse_failures`` counts generations that state no relation and are not the no-relation sentence;
     they are scored as predicting nothing.
     """
+    if scoring.types and not scoring.corrected:
+        raise ValueError("per-type scores need the one-to-one pairing of corrected counting")
     count = _corrected_counts if scoring.corrected else _study_counts
     totals = {"tp": 0, "fp": 0, "fn": 0, "redundant": 0}
     by_type: dict[str, dict[str, int]] = {}

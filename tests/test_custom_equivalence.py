@@ -9,6 +9,7 @@ same on both sides (the study tasks under ``scoring=corrected``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,6 +62,12 @@ def rows(examples: Sequence[Example]) -> list[tuple[object, ...]]:
     return [(e.id, e.source, e.target, e.relations, e.labels, e.answer) for e in examples]
 
 
+@functools.cache
+def builtin_rows(config: TaskConfig, split: str) -> list[tuple[object, ...]]:
+    """A built-in task's examples, read once for every format compared with them."""
+    return rows(load_task_split(config, split).examples)
+
+
 def generations(examples: Sequence[Example]) -> list[str]:
     """Generations a model might write: the gold target, its neighbour's (wrong relations), an
     upper-cased target (right under case folding only) and the empty answer, in turn."""
@@ -104,7 +111,7 @@ def test_chemprot_as_the_study_task_reads_it(
     custom = make_task_config("custom", kind="relation", **paths, **CHEMPROT_WORDING)
     builtin = make_task_config("chemprot", data_dir=str(shared_data), scoring="corrected")
     for split in SPLITS:
-        assert rows(load_task_split(custom, split).examples) == rows(load_task_split(builtin, split).examples)
+        assert rows(load_task_split(custom, split).examples) == builtin_rows(builtin, split)
     assert_same_scores(builtin, custom, "test", RELATION_METRICS)
 
 
@@ -131,7 +138,7 @@ def test_ddi2013_as_the_study_task_reads_it(
     )
     builtin = make_task_config("ddi2013", data_dir=str(shared_data), scoring="corrected")
     for split in SPLITS:
-        assert rows(load_task_split(custom, split).examples) == rows(load_task_split(builtin, split).examples)
+        assert rows(load_task_split(custom, split).examples) == builtin_rows(builtin, split)
     assert_same_scores(builtin, custom, "test", RELATION_METRICS)
 
 
@@ -142,7 +149,7 @@ def test_bc5cdr_pubtator_as_the_cdr_task_reads_it(mention: str, shared_data: Pat
     custom = make_task_config("custom", kind="relation", mention=mention, **paths, **CDR_WORDING)
     builtin = make_task_config("cdr", data_dir=str(shared_data), mention=mention, scoring="corrected")
     for split in SPLITS:
-        assert rows(load_task_split(custom, split).examples) == rows(load_task_split(builtin, split).examples)
+        assert rows(load_task_split(custom, split).examples) == builtin_rows(builtin, split)
     assert_same_scores(builtin, custom, "valid", RELATION_METRICS)
 
 
@@ -152,7 +159,7 @@ def test_hoc_as_csv_and_bigbio_text(fmt: str, shared_data: Path, tmp_path: Path)
     custom = make_task_config("custom", kind="classification", label_separator="|", **paths)
     builtin = make_task_config("hoc", data_dir=str(shared_data))
     for split in SPLITS:
-        assert rows(load_task_split(custom, split).examples) == rows(load_task_split(builtin, split).examples)
+        assert rows(load_task_split(custom, split).examples) == builtin_rows(builtin, split)
     assert_same_scores(builtin, custom, "test", ("precision", "recall", "f1"))
 
 
@@ -164,7 +171,7 @@ def test_pubmedqa_as_jsonl_and_bigbio_qa(fmt: str, shared_data: Path, tmp_path: 
     answers = {"answers": ["yes", "no", "maybe"]} if fmt == "jsonl" else {}  # bigbio_qa lists its choices
     custom = make_task_config("custom", kind="qa", **{s: str(written[s][fmt]) for s in SPLITS}, **answers)
     for split in SPLITS:
-        assert rows(load_task_split(custom, split).examples) == rows(load_task_split(builtin, split).examples)
+        assert rows(load_task_split(custom, split).examples) == builtin_rows(builtin, split)
     assert_same_scores(builtin, custom, "test", ("accuracy", "macro_f1"))
 
 

@@ -348,3 +348,19 @@ def test_a_missing_argument_in_passage_units_is_named_as_missing(tmp_path: Path)
     assert [s.reason for s in split.skipped] == [
         "relation R3 (MECHANISM): argument 'T9' is no entity of the document"
     ]
+
+
+def test_required_keys_left_unset_are_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from biogpt.cli import data
+
+    monkeypatch.setattr(sys, "argv", ["biogpt-data", "validate", "task=custom", "task.train=corpus"])
+    with pytest.raises(SystemExit) as exited:
+        data()
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == "error: task.kind is not set: one of relation, classification, qa\n"
+    with pytest.raises(ValueError, match="task.train is not set"):
+        make_task_config("custom", kind="qa", train="???")

@@ -13,6 +13,8 @@ UNITS: tuple[str, ...] = ("document", "passage")
 LOWERCASE: tuple[str, ...] = ("none", "names", "all")
 MATCHES: tuple[str, ...] = ("exact", "lower")
 CUSTOM_SPLITS: tuple[str, ...] = ("train", "valid", "test")
+# What a required key of the config still holds when the command line left it unset (OmegaConf's "???").
+MISSING = "???"
 # The study's generic relation clause and its instruction (DS-PT-IFT's ChemProt and DDI wording).
 STUDY_CLAUSE = "the relation between {head} and {tail} is {label}"
 STUDY_INSTRUCTION = "Find all instances of relations in the following passage:"
@@ -87,6 +89,8 @@ class CustomTaskConfig:
     def __post_init__(self) -> None:
         if self.name != "custom":
             raise ValueError(f"CustomTaskConfig is the settings of task 'custom', not {self.name!r}")
+        if self.kind == MISSING:
+            raise ValueError(f"task.kind is not set: one of {', '.join(KINDS)}")
         _choice("kind", self.kind, KINDS)
         if self.format is not None:
             _choice("format", self.format, CORPUS_FORMATS)
@@ -100,8 +104,8 @@ class CustomTaskConfig:
         _choice("match", self.match, MATCHES)
         if not 0 < self.valid_fraction < 1:
             raise ValueError(f"task.valid_fraction={self.valid_fraction}: expected a fraction in (0, 1)")
-        if not self.train:
-            raise ValueError("task.train is empty: name the training file, directory or glob")
+        if not self.train or self.train == MISSING:
+            raise ValueError("task.train is not set: name the training file, directory or glob")
         for option in ("relation_types", "entity_types", "symmetric", "labels", "answers"):
             object.__setattr__(self, option, _strings(option, getattr(self, option)))
         if self.symmetric is None:

@@ -121,13 +121,22 @@ def convert() -> None:
 
 
 def data() -> None:
-    """``biogpt-data``: fetch and check datasets; a missing source or a wrong checksum ends it with its
-    message alone (exit status 1), since it names the URL, the file and the digests to act on."""
+    """``biogpt-data``: fetch and check datasets, or ``validate`` a task's data (train.py's overrides);
+    a missing source, a wrong checksum or an unreadable corpus ends it with its message alone (exit
+    status 1), since it names the URL, the file and the digests or the line to act on."""
     from biogpt.data.download import main
     from biogpt.errors import DataFileError
 
     try:
-        status = main()
+        if sys.argv[1:2] == ["validate"]:
+            from biogpt.experiment.validate import main as validate
+
+            try:
+                status = validate(sys.argv[2:])
+            except ValueError as error:  # a wrong option value (task.kind=...): the message names it
+                raise DataFileError(str(error)) from error
+        else:
+            status = main()
     except DataFileError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

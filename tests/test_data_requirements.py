@@ -39,7 +39,8 @@ def test_each_split_reads_from_the_required_files_alone(task: str, shared_data: 
 
 
 def test_every_task_names_a_dataset_that_holds_its_files() -> None:
-    assert sorted(TASK_DATASETS) == sorted(TASK_NAMES)
+    # A custom task's corpus is the user's own: there is nothing to download.
+    assert sorted(TASK_DATASETS) == sorted(set(TASK_NAMES) - {"custom"})
     for task, name in TASK_DATASETS.items():
         paths = {f.path for f in datasets()[name].files}
         for split in SPLITS:

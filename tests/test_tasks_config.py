@@ -29,8 +29,8 @@ def test_make_task_config_builds_the_right_dataclass() -> None:
         (
             "gad",
             {},
-            "unknown task 'gad'; valid tasks: bc5cdr, cdr, chemprot, dce, ddi, ddi2013, hoc, kd-dti, "
-            "pubmedqa",
+            "unknown task 'gad'; valid tasks: bc5cdr, cdr, chemprot, custom, dce, ddi, ddi2013, hoc, "
+            "kd-dti, pubmedqa",
         ),
         ("kd-dti", {"target_format": "htr"}, "valid formats: is-of, rel-is, structured, svo"),
         ("bc5cdr", {"target_format": "structured"}, "valid formats: rel-is, svo"),

@@ -9,6 +9,7 @@ Truncation and prompt insertion happen per batch (they depend on the prompt, whi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +24,11 @@ from torch.utils.data import DataLoader, Dataset
 from biogpt.data.batching import MicroBatch, TokenBudgetBatchSampler
 from biogpt.data.resume import ResumableTrainData, already_collated
 from biogpt.data.sequences import IGNORE_INDEX, SequenceLayout, right_padded
-from biogpt.data.tasks import TaskConfig
+from biogpt.data.tasks import CustomTaskConfig, TaskConfig
 from biogpt.data.tokenized import tokenized_split
 from biogpt.tokenizer.protocol import Tokenizer
+
+logger = logging.getLogger(__name__)
 
 
 class EncodedSplit(Dataset):
@@ -124,10 +127,28 @@ class TaskDataModule(ResumableTrainData, L.LightningDataModule):
             raise RuntimeError("TaskDataModule.connect(tokenizer, layout) must be called before loading data")
         if role not in self.encoded:
             table = tokenized_split(self.task, self.split_names[role], self.tokenizer, self.cache_dir)
+            if role == "train" and isinstance(self.task, CustomTaskConfig):
+                table = self._within_positions(table)
             if role == "train" and self.settings.train_shots is not None:
                 table = self._few_shot(table)
             self.encoded[role] = EncodedSplit(table, self.layout, self.tokenizer.pad_id)
         return self.encoded[role]
+
+    def _within_positions(self, table: datasets.Dataset) -> datasets.Dataset:
+        """A custom corpus's training examples that the layout reads uncut; the others are left out with
+        a warning that counts and names them (the paper's tasks train on cut examples, as released)."""
+        assert self.layout is not None
+        lengths = zip(table["id"], table["source_ids"], table["target_ids"], strict=True)
+        over = {example_id for example_id, s, t in lengths if not self.layout.fits(len(s), len(t))}
+        if not over:
+            return table
+        logger.warning(
+            "%d training examples over the model's positions left out (biogpt-data validate model=... names "
+            "them all): %s",
+            len(over),
+            ", ".join(sorted(over)[:10]),
+        )
+        return table.filter(lambda row: row["id"] not in over, keep_in_memory=True)
 
     def _few_shot(self, table: datasets.Dataset) -> datasets.Dataset:
         """``train_shots`` training examples drawn with the run's seed (the few-shot protocol)."""

@@ -154,6 +154,8 @@ _BC5CDR_SVO = TargetFormat(
 )
 
 _DRUG_FORMATS = {f.name: f for f in (_REL_IS, _SVO, _IS_OF, _STRUCTURED)}
+# The formats whose clauses name their relation, for a corpus of any relation types (``task=custom``).
+GENERIC_FORMATS: dict[str, TargetFormat] = _DRUG_FORMATS
 FORMATS: dict[str, dict[str, TargetFormat]] = {
     "bc5cdr": {f.name: f for f in (_BC5CDR_REL_IS, _BC5CDR_SVO)},
     "kd-dti": _DRUG_FORMATS,

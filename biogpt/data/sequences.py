@@ -73,6 +73,10 @@ class SequenceLayout:
             return self.max_positions
         return self.max_positions - self.max_source_positions - len(self.prompt_ids)
 
+    def fits(self, source_length: int, target_length: int) -> bool:
+        """Whether a source and a target (without its ``</s>``) of these lengths are read uncut."""
+        return source_length <= self.max_source_positions and target_length + 1 <= self.max_target_positions
+
     def truncate_source(self, source_ids: list[int]) -> list[int]:
         if len(source_ids) <= self.max_source_positions:
             return source_ids

@@ -74,7 +74,10 @@ def tokenized_split(
     examples = task_split.examples
     if not examples:
         raise ValueError(f"{task.name}/{split}: no examples under {task.data_dir}")
-    key = json.dumps([asdict(task), split, tokenizer.fingerprint()], sort_keys=True, default=str)
+    # The examples themselves are in the key: a custom corpus (task=custom) is the user's to edit, and
+    # its settings name only its paths.
+    content = hashlib.sha256(json.dumps([[e.id, e.source, e.target] for e in examples]).encode()).hexdigest()
+    key = json.dumps([asdict(task), split, tokenizer.fingerprint(), content], sort_keys=True, default=str)
     fingerprint = hashlib.sha256(key.encode()).hexdigest()[:16]
     path = cache_dir / f"{task.name}-{split}-{fingerprint}.arrow"
     if not path.exists():

@@ -7,13 +7,14 @@ A training run's closing evaluation and a later ``evaluate.py`` of its ``final/`
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biogpt.data.tasks import TaskConfig, load_task_split
+from biogpt.data.tasks import CustomTaskConfig, TaskConfig, load_task_split
 from biogpt.data.tokenized import tokenized_split
 from biogpt.evaluation.base import Scores
+from biogpt.evaluation.custom import write_predictions_back
 from biogpt.evaluation.scoring import score_predictions, write_scores
 from biogpt.generation import GenerationConfig
 from biogpt.generation.tasks import Generator, constrained_vocabularies, generate_texts, template_text
@@ -137,15 +138,48 @@ def evaluate_generator(
     generations = model_generations(
         generator, task, settings, layout_settings, ids, cache_dir=cache_dir, train_split=train_split
     )
-    return score_and_write(task, generations, settings, ids, out_dir)
+    flagged: set[str] = set()
+    if isinstance(task, CustomTaskConfig):
+        flagged = over_length_ids(generator, task, _split(settings), layout_settings, cache_dir)
+    return score_and_write(task, generations, settings, ids, out_dir, over_length=flagged)
+
+
+def over_length_ids(
+    generator: Generator, task: TaskConfig, split: str, layout_settings: LayoutSettings, cache_dir: Path
+) -> set[str]:
+    """Ids of the split's examples the model reads cut (its source truncated, its target too long)."""
+    prompt = prompt_tokens(generator.prompt, generator.tokenizer)
+    layout = build_layout(layout_settings, generator.tokenizer, prompt.ids, generator.model)
+    table = tokenized_split(task, split, generator.tokenizer, cache_dir)
+    lengths = zip(table["id"], table["source_ids"], table["target_ids"], strict=True)
+    return {example_id for example_id, s, t in lengths if not layout.fits(len(s), len(t))}
 
 
 def score_and_write(
-    task: TaskConfig, generations: list[str], settings: EvalSettings, ids: list[str] | None, out_dir: Path
+    task: TaskConfig,
+    generations: list[str],
+    settings: EvalSettings,
+    ids: list[str] | None,
+    out_dir: Path,
+    *,
+    over_length: Collection[str] = (),
 ) -> Scores:
-    """Score generated texts (one per selected example, in order) and write the files to ``out_dir``."""
+    """Score generated texts (one per selected example, in order) and write the files to ``out_dir``
+    (a custom brat, BioC or PubTator corpus's predictions also in its format, under ``predictions/``).
+
+    A custom task's ``predictions.jsonl`` flags each record with ``over_length``: whether the model
+    read the example cut (``over_length`` names them)."""
     scores = score_predictions(task, generations, split=_split(settings), ids=ids)
+    if isinstance(task, CustomTaskConfig):
+        for record in scores.records:
+            record["over_length"] = record["id"] in over_length
+        if over_length:
+            logger.warning(
+                "%d %s examples read cut (over_length in predictions.jsonl)", len(over_length), scores.split
+            )
     write_scores(scores, out_dir)
+    if isinstance(task, CustomTaskConfig):
+        write_predictions_back(task, scores, out_dir)
     return scores
 
 

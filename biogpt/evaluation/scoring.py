@@ -11,6 +11,7 @@ from biogpt.data.tasks import TaskConfig, load_task_split
 from biogpt.evaluation.base import Scores
 from biogpt.evaluation.bc5cdr import score_bc5cdr
 from biogpt.evaluation.classification import score_hoc, score_pubmedqa
+from biogpt.evaluation.custom import score_custom
 from biogpt.evaluation.hard_match import score_hard_match
 from biogpt.evaluation.study import score_study
 
@@ -24,6 +25,7 @@ _SCORERS: dict[str, Callable[[Any, str, Sequence[Any], Sequence[str]], Scores]] 
     "chemprot": score_study,
     "dce": score_study,
     "ddi2013": score_study,
+    "custom": score_custom,
 }
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import load_generator
-from biogpt.data.requirements import check_task_files
 from biogpt.evaluation.base import Scores
 from biogpt.evaluation.protocol import evaluate_generator, score_and_write, selected_ids
 from biogpt.experiment.settings import (
@@ -21,6 +20,7 @@ from biogpt.experiment.settings import (
     task_config,
     vocab_root,
 )
+from biogpt.experiment.validate import check_task_data
 from biogpt.model.precision import inference_dtype
 
 
@@ -68,7 +68,7 @@ def evaluate(cfg: DictConfig) -> Path:
     settings = eval_settings(cfg)
     if settings.split is None:
         raise ValueError("eval.split is null: name the split to evaluate (e.g. eval.split=test)")
-    check_task_files(cfg.task.name, str(cfg.data_dir), [settings.split])
+    check_task_data(cfg, [settings.split])
     directory = Path(cfg.run_dir)
     task = task_config(cfg)
     scores: Scores

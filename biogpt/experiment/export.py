@@ -8,7 +8,6 @@ from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import outline_backbone
 from biogpt.data.export import write_examples
-from biogpt.data.requirements import check_task_files
 from biogpt.data.tokenized import tokenized_split
 from biogpt.experiment.build import load_tokenizer
 from biogpt.experiment.settings import (
@@ -18,13 +17,14 @@ from biogpt.experiment.settings import (
     prompt_config,
     task_config,
 )
+from biogpt.experiment.validate import check_task_data
 from biogpt.prompts import build_layout, check_prompt_fits, prompt_tokens
 
 
 def export(cfg: DictConfig) -> Path:
     """Lay out ``split`` of the task as training would (tokenizer, prompt, truncation, the backbone's
     kind and positions, read from its config without loading weights) and write it."""
-    check_task_files(cfg.task.name, str(cfg.data_dir), [cfg.split])
+    check_task_data(cfg, [cfg.split])
     tokenizer = load_tokenizer(cfg)
     model = outline_backbone(backbone_settings(cfg))
     prompt = prompt_config(cfg)

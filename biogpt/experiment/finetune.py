@@ -21,12 +21,12 @@ from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import save_model_dir
 from biogpt.artifacts.summary import RunSummary
-from biogpt.data.requirements import check_task_files
 from biogpt.data.tasks import load_task_split
 from biogpt.experiment.build import FineTuning, build_finetuning, build_trainer
 from biogpt.experiment.evaluate import evaluate_model
 from biogpt.experiment.logging import print_lightning_logs_once
 from biogpt.experiment.settings import eval_settings, plain, select_settings, task_config, validation_data
+from biogpt.experiment.validate import check_task_data
 from biogpt.model.safe_pickle import safe_load
 from biogpt.model.weights import lightning_weights
 from biogpt.training.averaging import average_checkpoints
@@ -49,7 +49,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     print_lightning_logs_once()
     # Missing data is named in milliseconds here, not after the model has loaded.
     used = [cfg.data.splits.train, cfg.data.splits.valid, *([cfg.eval.split] if cfg.eval.split else [])]
-    check_task_files(cfg.task.name, str(cfg.data_dir), used)
+    check_task_data(cfg, used)
     run_dir = Path(cfg.run_dir)
     L.seed_everything(cfg.seed, workers=True)
     run = build_finetuning(cfg)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from omegaconf import DictConfig, OmegaConf
 
 from biogpt.artifacts.model_dir import BackboneSettings
-from biogpt.data.tasks import TaskConfig, task_config_class
+from biogpt.data.tasks import CustomTaskConfig, TaskConfig, task_config_class
 from biogpt.evaluation.protocol import EvalSettings
 from biogpt.generation import GenerationConfig
 from biogpt.prompts import LayoutSettings, PromptConfig
@@ -39,11 +39,14 @@ def settings(cls: type[SettingsT], *nodes: Any, **values: Any) -> SettingsT:
 
 
 def task_config(cfg: DictConfig) -> TaskConfig:
-    """The reader settings of ``task`` (with ``target_format`` for relation tasks) over ``data_dir``."""
+    """The reader settings of ``task`` (with ``target_format`` for relation tasks) over ``data_dir``
+    (``task=custom``: with ``eval.match``, which its scoring reads)."""
     cls = task_config_class(cfg.task.name)
     extra: dict[str, Any] = {"data_dir": str(cfg.data_dir)}
     if "target_format" in {field.name for field in fields(cls)}:
         extra["target_format"] = cfg.target_format.name
+    if cls is CustomTaskConfig:
+        extra["match"] = cfg.eval.match
     return settings(cls, cfg.task, **extra)
 
 

@@ -13,9 +13,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from biogpt.data.custom.examples import custom_wording
 from biogpt.data.formats import Triplet, get_format
 from biogpt.data.sequences import SequenceLayout
-from biogpt.data.tasks import Example, RelationTaskConfig, StudyTaskConfig, TaskConfig, template_words
+from biogpt.data.tasks import (
+    CustomTaskConfig,
+    Example,
+    RelationTaskConfig,
+    StudyTaskConfig,
+    TaskConfig,
+    template_words,
+)
 from biogpt.generation.decoding import GenerationConfig, generate
 from biogpt.model.backbone import Backbone
 from biogpt.prompts import PromptConfig
@@ -38,8 +46,9 @@ def template_text(config: TaskConfig, train_examples: Sequence[Example]) -> str:
 
     Relation tasks: the format's clause template with empty entity slots, for each relation of the
     training set, plus the clause joiner and the final "."; the study's tasks: their template's words
-    (clauses with empty slots, joiners, the no-relation sentence); PubMedQA and HoC: their training
-    targets (a closed set of sentences).
+    (clauses with empty slots, joiners, the no-relation sentence), as a custom relation corpus's wording
+    gives them; PubMedQA, HoC and custom classification and QA: their training targets (a closed set of
+    sentences).
     """
     if isinstance(config, RelationTaskConfig):
         fmt = get_format(config.name, config.target_format)
@@ -47,6 +56,8 @@ def template_text(config: TaskConfig, train_examples: Sequence[Example]) -> str:
         parts = {fmt.render_clause(Triplet("", relation, "")) for relation in relations} | {fmt.joiner, "."}
     elif isinstance(config, StudyTaskConfig):
         parts = template_words(config)
+    elif isinstance(config, CustomTaskConfig) and config.kind == "relation":
+        parts = custom_wording(config, train_examples).words()
     else:
         parts = {example.target for example in train_examples}
     return " ".join(sorted(parts))

@@ -16,6 +16,7 @@ from biogpt.data.tasks.config import (
     ORDERS,
     STUDY_TASKS,
     TASK_NAMES,
+    CustomTaskConfig,
     HoCConfig,
     PubMedQAConfig,
     RelationTaskConfig,
@@ -31,11 +32,21 @@ from biogpt.data.tasks.study import load_study_split
 from biogpt.data.tasks.study_templates import StudyTemplate, study_template, template_words
 from biogpt.data.tasks.types import Example, SkippedRecord, StudyRelation, TaskSplit
 
+
+def _load_custom_split(config: CustomTaskConfig, split: str) -> TaskSplit:
+    """``task=custom``'s loader, imported when called: its readers import this package's modules (the
+    CDR PubTator reader, the study's templates), so a module-level import would be circular."""
+    from biogpt.data.custom.examples import load_custom_split
+
+    return load_custom_split(config, split)
+
+
 _LOADERS: dict[type, Callable[[Any, str], TaskSplit]] = {
     RelationTaskConfig: load_relation_split,
     PubMedQAConfig: load_pubmedqa_split,
     HoCConfig: load_hoc_split,
     StudyTaskConfig: load_study_split,
+    CustomTaskConfig: _load_custom_split,
 }
 
 
@@ -52,6 +63,7 @@ __all__ = [
     "DEFAULT_EMPTY_TARGET",
     "ORDERS",
     "TASK_NAMES",
+    "CustomTaskConfig",
     "Example",
     "HoCConfig",
     "PubMedQAConfig",

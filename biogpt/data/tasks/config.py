@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from biogpt.data.custom.config import CustomTaskConfig
 from biogpt.data.formats import FORMATS, get_format
 
 RELATION_TASKS: tuple[str, ...] = tuple(sorted(FORMATS))
 # The domain-specificity study's datasets (Brokman & Kavuluru 2023, bionlproc/DS-PT-IFT), read from the
 # corpora themselves: CDR from BC5CDR's PubTator files, DDI from the DDI-2013 XML.
 STUDY_TASKS: tuple[str, ...] = ("cdr", "chemprot", "dce", "ddi2013")
-TASK_NAMES: tuple[str, ...] = tuple(sorted((*RELATION_TASKS, *STUDY_TASKS, "pubmedqa", "hoc")))
+# ``custom``: a user's corpus in an exchange format (biogpt.data.custom), configured, not coded.
+TASK_NAMES: tuple[str, ...] = tuple(sorted((*RELATION_TASKS, *STUDY_TASKS, "pubmedqa", "hoc", "custom")))
 ORDERS: tuple[str, ...] = ("release", "appearance")
 DEFAULT_SPLITS: tuple[str, ...] = ("train", "valid", "test")
 # The release drops documents without relations and so never needed a target for them; this sentence
@@ -130,7 +132,7 @@ class StudyTaskConfig:
             raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction}")
 
 
-TaskConfig = RelationTaskConfig | PubMedQAConfig | HoCConfig | StudyTaskConfig
+TaskConfig = RelationTaskConfig | PubMedQAConfig | HoCConfig | StudyTaskConfig | CustomTaskConfig
 
 
 def task_config_class(name: str) -> type[TaskConfig]:
@@ -140,6 +142,8 @@ def task_config_class(name: str) -> type[TaskConfig]:
         return RelationTaskConfig
     if name in STUDY_TASKS:
         return StudyTaskConfig
+    if name == "custom":
+        return CustomTaskConfig
     return PubMedQAConfig if name == "pubmedqa" else HoCConfig
 
 

@@ -15,6 +15,7 @@ import logging
 import math
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,10 +82,16 @@ def official_split(labels: dict[str, str], fold: int) -> dict[str, list[str]]:
     return {"train": train, "valid": folds[fold], "test": test}
 
 
+def question_source(question: str, contexts: Sequence[str]) -> str:
+    """ "question: ... context: ... " with contexts space-joined and whitespace runs collapsed (also the
+    source of a custom QA corpus's examples, ``task=custom task.kind=qa``)."""
+    context = re.sub(r"\s+", " ", " ".join(c.strip() for c in contexts).replace("\n", " "))
+    return f"question: {question.strip()} context: {context.strip()} "
+
+
 def _source(question: _Question, with_long_answer: bool) -> str:
-    """ "question: ... context: ... " with contexts space-joined and whitespace runs collapsed."""
-    context = re.sub(r"\s+", " ", " ".join(c.strip() for c in question.contexts).replace("\n", " "))
-    source = f"question: {question.question.strip()} context: {context.strip()} "
+    """The question's source, with its long answer appended in the reasoning-free setting."""
+    source = question_source(question.question, question.contexts)
     if with_long_answer and question.long_answer:
         return f"{source}answer: {question.long_answer.strip()}"
     return source

@@ -1,0 +1,190 @@
+"""``biogpt-data validate``: every split of a task read, counted and checked before any model is built.
+
+Per split: records, examples, relations per type, entity types, labels or answers, annotation lines
+read but unused, ids that occur twice, records the readers skipped, and the defects that make a
+corpus unusable as it is (each at its file and line): a relation whose argument does not exist, an
+entity whose offsets fall outside its document's text, an entity whose annotated text differs from
+the text at its offsets. ``train.py`` runs the same check (:func:`check_corpus`) before it builds a
+model. A built-in task is read through its own reader: its examples and skipped records are counted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from biogpt.data.custom.config import CustomTaskConfig
+from biogpt.data.custom.corpus import read_split, split_format
+from biogpt.data.custom.document import Defect, Document
+from biogpt.data.sequences import SequenceLayout
+from biogpt.data.tasks import TaskConfig, TaskSplit, load_task_split
+from biogpt.errors import DataFileError
+from biogpt.tokenizer.protocol import Tokenizer
+
+
+@dataclass
+class SplitSummary:
+    """What :func:`validate_task` found in one split."""
+
+    split: str
+    examples: int
+    format: str | None = None
+    files: int = 0
+    records: int = 0
+    relation_types: Counter[str] = field(default_factory=Counter)
+    entity_types: Counter[str] = field(default_factory=Counter)
+    labels: Counter[str] = field(default_factory=Counter)
+    unused: Counter[str] = field(default_factory=Counter)
+    duplicates: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    defects: list[Defect] = field(default_factory=list)
+    over_length: list[str] = field(default_factory=list)
+
+
+def _same_text(a: str, b: str) -> bool:
+    return a.split() == b.split()
+
+
+def document_defects(document: Document) -> list[Defect]:
+    """The defects of one annotated document (see the module docstring)."""
+    text = document.text
+    defects = []
+    for entity in document.entities:
+        where = f"entity {entity.id} ({entity.type})"
+        spans = ", ".join(f"{s.start}-{s.end}" for s in entity.spans)
+        if any(not 0 <= s.start <= s.end <= len(text) for s in entity.spans):
+            defects.append(
+                Defect(
+                    entity.location,
+                    f"{where}: offsets {spans} outside the text of {document.id} ({len(text)} characters)",
+                    True,
+                )
+            )
+            continue
+        covered = " ".join(text[s.start : s.end] for s in entity.spans)
+        if entity.spans and not _same_text(covered, entity.text):
+            defects.append(
+                Defect(
+                    entity.location,
+                    f"{where}: text {entity.text!r} differs from {covered!r} at its offsets {spans}",
+                    True,
+                )
+            )
+    entity_ids = {e.id for e in document.entities}
+    concepts = {c for e in document.entities for c in e.concepts}
+    for relation in document.relations:
+        known = concepts if relation.by_concept else entity_ids
+        missing = [arg for arg in (relation.head, relation.tail) if arg not in known]
+        if missing:
+            kind = "concept with a mention" if relation.by_concept else "entity"
+            defects.append(
+                Defect(
+                    relation.location,
+                    f"relation {relation.id} ({relation.type}): argument {', '.join(missing)} is no {kind} "
+                    f"of {document.id}",
+                    True,
+                )
+            )
+    return defects
+
+
+def _duplicates(ids: Sequence[str]) -> list[str]:
+    return sorted(i for i, n in Counter(ids).items() if n > 1)
+
+
+def _example_counts(summary: SplitSummary, task_split: TaskSplit) -> None:
+    examples = task_split.examples
+    summary.labels.update(label for e in examples for label in e.labels)
+    summary.labels.update(e.answer for e in examples if e.answer is not None)
+    summary.relation_types.update(r.label for e in examples for r in e.relations)
+    if not any(e.relations for e in examples):
+        summary.relation_types.update(t.relation for e in examples for t in e.triplets)
+    summary.duplicates = _duplicates([e.id for e in examples])
+    summary.skipped = [f"{s.record_id}: {s.reason}" for s in task_split.skipped]
+
+
+def validate_split(config: TaskConfig, split: str) -> SplitSummary:
+    """One split read and checked; a file that cannot be read at all raises (DataFileError)."""
+    task_split = load_task_split(config, split)
+    summary = SplitSummary(split, len(task_split.examples))
+    _example_counts(summary, task_split)
+    if isinstance(config, CustomTaskConfig):
+        summary.format, files = split_format(config, split)
+        summary.files = len(files)
+        read = read_split(config, split)
+        summary.records = len(read.records)
+        summary.unused = read.unused
+        summary.duplicates = _duplicates([r.id for r in read.records]) or summary.duplicates
+        for record in read.records:
+            if isinstance(record, Document):
+                summary.entity_types.update(e.type for e in record.entities)
+                summary.defects.extend(document_defects(record))
+    return summary
+
+
+def validate_task(config: TaskConfig) -> list[SplitSummary]:
+    """Every split of the task (a custom task without ``test``: train and valid)."""
+    splits = [
+        s
+        for s in config.splits
+        if not (isinstance(config, CustomTaskConfig) and s == "test" and config.test is None)
+    ]
+    return [validate_split(config, split) for split in splits]
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{key} {count}" for key, count in sorted(counter.items())) or "none"
+
+
+def render(summaries: Sequence[SplitSummary]) -> str:
+    """The report ``biogpt-data validate`` prints."""
+    lines = []
+    for s in summaries:
+        read = f" ({s.format}, {s.files} file(s), {s.records} records)" if s.format else ""
+        lines.append(f"{s.split}: {s.examples} examples{read}")
+        if s.relation_types:
+            lines.append(f"  relations per type: {_counts(s.relation_types)}")
+        if s.entity_types:
+            lines.append(f"  entity types: {_counts(s.entity_types)}")
+        if s.labels:
+            lines.append(f"  labels: {_counts(s.labels)}")
+        if s.unused:
+            lines.append(f"  read, not used: {_counts(s.unused)}")
+        if s.duplicates:
+            lines.append(f"  duplicate ids ({len(s.duplicates)}): {', '.join(s.duplicates[:20])}")
+        if s.over_length:
+            lines.append(
+                f"  over the model's positions ({len(s.over_length)}): {', '.join(s.over_length[:20])}"
+            )
+        lines.extend(f"  skipped: {skip}" for skip in s.skipped)
+        lines.extend(f"  defect: {defect}" for defect in s.defects)
+    return "\n".join(lines)
+
+
+def fatal(summaries: Sequence[SplitSummary]) -> list[Defect]:
+    return [d for s in summaries for d in s.defects if d.fatal]
+
+
+def check_corpus(config: CustomTaskConfig, splits: Sequence[str]) -> None:
+    """Raise a DataFileError listing every defect of ``splits`` that makes the corpus unusable, each at
+    its place (what ``train.py`` runs before building a model)."""
+    found = [d for split in dict.fromkeys(splits) for d in validate_split(config, split).defects if d.fatal]
+    if found:
+        listed = "\n".join(f"  {d}" for d in found[:50])
+        more = f"\n  ... and {len(found) - 50} more" if len(found) > 50 else ""
+        raise DataFileError(
+            f"the corpus has {len(found)} defect(s); run biogpt-data validate for a report:\n{listed}{more}"
+        )
+
+
+def over_length(task_split: TaskSplit, tokenizer: Tokenizer, layout: SequenceLayout) -> list[str]:
+    """Ids of the examples a model with ``layout`` cannot read whole: a source over its source positions
+    (cut with "..." when read) or a target with its ``</s>`` over the target positions."""
+    sources = tokenizer.encode_batch([e.source for e in task_split.examples])
+    targets = tokenizer.encode_batch([e.target for e in task_split.examples])
+    return [
+        e.id
+        for e, source, target in zip(task_split.examples, sources, targets, strict=True)
+        if not layout.fits(len(source), len(target))
+    ]

@@ -1,0 +1,54 @@
+"""``biogpt-data validate task=... [model=...]``: a task's splits read and checked, nothing written.
+
+Takes ``train.py``'s overrides (the config is composed as ``train.py`` composes it), prints the report
+of :mod:`biogpt.data.custom.validate` and exits 1 when a defect makes the data unusable. Given
+``model=`` (or ``tokenizer=``), it also names the examples over that model's positions under the
+configured prompt. :func:`check_task_data` is the check ``train.py`` and ``evaluate.py`` run first.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from biogpt.data.custom.validate import check_corpus, fatal, over_length, render, validate_task
+from biogpt.data.requirements import check_task_files
+from biogpt.data.tasks import CustomTaskConfig, load_task_split
+from biogpt.experiment.build import load_tokenizer
+from biogpt.experiment.paths import CONF_DIR
+from biogpt.experiment.settings import layout_settings, prompt_config, task_config
+from biogpt.prompts import build_layout, prompt_tokens
+
+
+def check_task_data(cfg: DictConfig, splits: Sequence[str]) -> None:
+    """A built-in task's files present, or a custom corpus free of defects, before any model is built."""
+    if cfg.task.name == "custom":
+        task = task_config(cfg)
+        assert isinstance(task, CustomTaskConfig)
+        check_corpus(task, splits)
+    else:
+        check_task_files(cfg.task.name, str(cfg.data_dir), splits)
+
+
+def main(overrides: Sequence[str]) -> int:
+    """Print the report of the task the overrides configure; 1 when it has defects."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=list(overrides))
+    task = task_config(cfg)
+    summaries = validate_task(task)
+    keys = [override.split("=", 1)[0].lstrip("+~") for override in overrides]
+    if any(key == "tokenizer" or key == "model" or key.startswith("model.") for key in keys):
+        tokenizer = load_tokenizer(cfg)
+        prompt = prompt_tokens(prompt_config(cfg), tokenizer)
+        layout = build_layout(layout_settings(cfg), tokenizer, prompt.ids)
+        for summary in summaries:
+            summary.over_length = over_length(load_task_split(task, summary.split), tokenizer, layout)
+    print(render(summaries))
+    defects = fatal(summaries)
+    if defects:
+        print(f"error: {len(defects)} defect(s) make the data unusable as it is", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,203 @@
+"""``biogpt-data validate``: deliberately broken copies of the hand-written corpora, one defect each,
+are named at their file and line and end the command with status 1; ``train.py`` stops on them before
+building a model."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from biogpt.cli import data
+
+PROJECT = Path(__file__).resolve().parents[1]
+CORPORA = Path(__file__).resolve().parent / "corpora" / "custom"
+
+
+def validate(
+    arguments: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["biogpt-data", "validate", *arguments])
+    with pytest.raises(SystemExit) as exited:
+        data()
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+def brat_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "brat"
+    shutil.copytree(CORPORA / "brat" / "train", copy)
+    return copy
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_sound_corpus_is_counted(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = CORPORA / "brat" / "train"
+    status, out, _ = validate(
+        ["task=custom", "task.kind=relation", f"task.train={corpus}", f"task.valid={corpus}"],
+        capsys,
+        monkeypatch,
+    )
+    assert status == 0
+    assert out.splitlines()[:5] == [
+        "train: 3 examples (brat, 6 file(s), 3 records)",
+        "  relations per type: ADVISE 1, EFFECT 3, MECHANISM 1",
+        "  entity types: Drug 9, Symptom 1",
+        "  read, not used: brat # (note) lines 1, brat A (attribute) lines 1",
+        "valid: 3 examples (brat, 6 file(s), 3 records)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "d1.ann",
+            "R3\tMECHANISM Arg1:T1 Arg2:T4",
+            "R3\tMECHANISM Arg1:T1 Arg2:T42",
+            "d1.ann:9: relation R3 (MECHANISM): argument T42 is no entity of d1",
+        ),
+        (
+            "d2.ann",
+            "T1\tDrug 0 9",
+            "T1\tDrug 100 109",
+            "d2.ann:1: entity T1 (Drug): offsets 100-109 outside the text of d2",
+        ),
+        (
+            "d3.ann",
+            "T3\tSymptom 38 46",
+            "T3\tSymptom 31 37",
+            "d3.ann:3: entity T3 (Symptom): text 'rigidity' differs from 'reduce' at its offsets 31-37",
+        ),
+        ("d1.ann", "R2\tADVISE Arg1:T5 Arg2:T6", "R2\tADVISE T5 T6", "d1.ann:8: malformed relation line"),
+    ],
+)
+def test_each_defect_is_named_at_its_line(
+    file: str,
+    old: str,
+    new: str,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    corpus = brat_copy(tmp_path)
+    edit(corpus / file, old, new)
+    status, out, err = validate(
+        ["task=custom", "task.kind=relation", f"task.train={corpus}", f"task.valid={corpus}"],
+        capsys,
+        monkeypatch,
+    )
+    assert status == 1
+    assert f"{corpus / file.split(':')[0]}{message.removeprefix(file)}" in out + err
+    assert "Traceback" not in err
+
+
+def test_a_bioc_defect_is_named_at_its_xml_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "train.xml"
+    shutil.copy(CORPORA / "bioc" / "train.xml", corpus)
+    edit(corpus, '<location offset="80" length="9"/>', '<location offset="81" length="9"/>')
+    status, out, _ = validate(
+        ["task=custom", "task.kind=relation", f"task.train={corpus}", f"task.valid={corpus}"],
+        capsys,
+        monkeypatch,
+    )
+    assert status == 1
+    assert (
+        f"{corpus}:40: entity T5 (Drug): text 'ibuprofen' differs from 'buprofen ' at its offsets 81-90"
+        in out
+    )
+
+
+def test_an_unknown_format_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
+    status, _, err = validate(
+        ["task=custom", "task.kind=relation", f"task.train={tmp_path}"], capsys, monkeypatch
+    )
+    assert status == 1
+    assert err.startswith(f"error: task.train={tmp_path}: no file in a known corpus format")
+
+
+def test_train_stops_on_a_defect_before_building_a_model(tmp_path: Path) -> None:
+    corpus = brat_copy(tmp_path)
+    edit(corpus / "d2.ann", "T1\tDrug 0 9", "T1\tDrug 100 109")
+    result = subprocess.run(
+        [sys.executable, "train.py", "task=custom", "task.kind=relation", f"task.train={corpus}",
+         f"task.test={corpus}", "model.init=/nonexistent/model", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=PROJECT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert f"{corpus / 'd2.ann'}:1: entity T1 (Drug): offsets 100-109 outside the text of d2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_examples_over_a_models_positions_are_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    corpus = CORPORA / "brat" / "train"
+    arguments = ["task=custom", "task.kind=relation", f"task.train={corpus}", f"task.valid={corpus}"]
+    # BioGPT's vocabulary, 16 source positions and the 9-token soft prompt leave 48 - 16 - 9 = 23 target
+    # positions: d1's source (18 tokens) is cut, and d1's and d3's targets (28 and 24 with </s>) do not fit.
+    status, out, _ = validate(
+        [
+            *arguments,
+            "model=tiny",
+            f"data_dir={shared_data}",
+            "task.max_source_positions=16",
+            "task.max_positions=48",
+        ],
+        capsys,
+        monkeypatch,
+    )
+    assert status == 0
+    assert "  over the model's positions (2): d1, d3" in out.splitlines()
+
+
+def test_duplicate_ids_and_a_builtin_task_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    rows = (CORPORA / "jsonl" / "classes.jsonl").read_text().splitlines()
+    (tmp_path / "twice.jsonl").write_text("\n".join([*rows, rows[0]]) + "\n")
+    corpus = tmp_path / "twice.jsonl"
+    status, out, _ = validate(
+        ["task=custom", "task.kind=classification", f"task.train={corpus}", f"task.valid={corpus}"],
+        capsys,
+        monkeypatch,
+    )
+    assert status == 0  # a duplicate is worth knowing, not a reason to stop
+    assert "  duplicate ids (1): c1" in out.splitlines()
+    status, out, _ = validate(["task=hoc", f"data_dir={shared_data}"], capsys, monkeypatch)
+    assert (
+        status == 0 and out.startswith("train: ") and "  labels: activating invasion and metastasis " in out
+    )
+
+
+def test_the_config_block_maps_onto_the_task_settings(tmp_path: Path, shared_data: Path) -> None:
+    from hydra_config import compose_train
+
+    from biogpt.experiment.settings import task_config
+
+    corpus = CORPORA / "brat" / "train"
+    cfg = compose_train(
+        tmp_path,
+        shared_data,
+        ["task=custom", "task.kind=relation", f"task.train={corpus}", "target_format=svo", "eval.match=lower",
+         "task.symmetric=[INT]", "task.verbalize={EFFECT: affects}"],
+    )  # fmt: skip
+    task = task_config(cfg)
+    assert (task.name, task.target_format, task.match, task.symmetric) == ("custom", "svo", "lower", ("INT",))
+    assert task.words("EFFECT") == "affects" and task.words("DRUG_DRUG") == "drug drug"

@@ -40,7 +40,6 @@ FINETUNE = [
     *DDI,
     "debug=overfit",
     "data.splits.train=test",
-    "eval.generation.max_new_tokens=48",
     "logger={}",
     "trainer.enable_progress_bar=false",
 ]

@@ -21,26 +21,16 @@ from biogpt.data.custom.document import (
     Relation,
     Span,
 )
-from biogpt.data.tasks.cdr import pubtator_documents
+from biogpt.data.tasks.cdr import pubtator_document, pubtator_documents
 
 
 def _document(path: Path, block: list[tuple[int, str]]) -> Document:
     """One document; a ValueError's message is why it cannot be read."""
-    pmid = block[0][1].split("|", 1)[0].split("\t", 1)[0]
-    title = abstract = None
+    lines = pubtator_document(block)
     entities: list[Entity] = []
     relations: list[Relation] = []
-    for number, line in block:
+    for number, fields in lines.annotations:
         location = Location(str(path), number)
-        if line.startswith(f"{pmid}|t|"):
-            title = line[len(pmid) + 3 :]
-            continue
-        if line.startswith(f"{pmid}|a|"):
-            abstract = line[len(pmid) + 3 :]
-            continue
-        fields = line.split("\t")
-        if fields[0] != pmid:
-            raise ValueError(f"line {number} belongs to document {fields[0]!r}, not {pmid}")
         if len(fields) == 4:
             relations.append(
                 Relation(f"R{len(relations) + 1}", fields[1], fields[2], fields[3], location, True)
@@ -53,10 +43,8 @@ def _document(path: Path, block: list[tuple[int, str]]) -> Document:
         entities.append(
             Entity(f"M{len(entities) + 1}", entity_type, (span,), text, location, concepts, parts)
         )
-    if title is None or abstract is None:
-        raise ValueError("document without a title (|t|) or abstract (|a|) line")
-    passages = (Passage("title", 0, title), Passage("abstract", len(title) + 1, abstract))
-    return Document(pmid, passages, tuple(entities), tuple(relations), Location(str(path), block[0][0]))
+    passages = (Passage("title", 0, lines.title), Passage("abstract", len(lines.title) + 1, lines.abstract))
+    return Document(lines.pmid, passages, tuple(entities), tuple(relations), Location(str(path), block[0][0]))
 
 
 def read_pubtator(files: list[Path]) -> CorpusRead:

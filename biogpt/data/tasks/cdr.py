@@ -11,6 +11,7 @@ relations are the ``CID`` lines in file order, each argument holding its entity'
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from biogpt.data.formats import BC5CDR_RELATION
@@ -91,32 +92,52 @@ def _rendered_first(names: list[str], mention: str) -> tuple[str, ...]:
     return (chosen, *(name for name in distinct if name != chosen))
 
 
-def _document(block: list[tuple[int, str]], mention: str) -> StudyDocument:
-    """One PubTator document; a ValueError's message is the reason to skip it."""
+@dataclass(frozen=True)
+class PubTatorDocument:
+    """One PubTator document's lines: its PMID, title and abstract, and its annotation lines (mentions
+    and relations) split into their tab-separated fields, each with its line number."""
+
+    pmid: str
+    title: str
+    abstract: str
+    annotations: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+def pubtator_document(block: list[tuple[int, str]]) -> PubTatorDocument:
+    """A document of :func:`pubtator_documents`; raises ValueError (its reason to skip it) where a line
+    belongs to another PMID or the title or abstract line is missing."""
     pmid, title, abstract = _pmid(block), None, None
-    names: dict[str, list[str]] = {}
-    pairs: list[tuple[int, str, str]] = []
+    annotations: list[tuple[int, tuple[str, ...]]] = []
     for number, line in block:
         if line.startswith(f"{pmid}|t|"):
             title = line[len(pmid) + 3 :]
-            continue
-        if line.startswith(f"{pmid}|a|"):
+        elif line.startswith(f"{pmid}|a|"):
             abstract = line[len(pmid) + 3 :]
-            continue
-        fields = line.split("\t")
-        if fields[0] != pmid:
-            raise ValueError(f"line {number} belongs to document {fields[0]!r}")
+        else:
+            fields = tuple(line.split("\t"))
+            if fields[0] != pmid:
+                raise ValueError(f"line {number} belongs to document {fields[0]!r}, not {pmid}")
+            annotations.append((number, fields))
+    if title is None or abstract is None:
+        raise ValueError(f"line {block[0][0]}: document without a title (|t|) or abstract (|a|) line")
+    return PubTatorDocument(pmid, title, abstract, tuple(annotations))
+
+
+def _document(block: list[tuple[int, str]], mention: str) -> StudyDocument:
+    """One PubTator document; a ValueError's message is the reason to skip it."""
+    document = pubtator_document(block)
+    names: dict[str, list[str]] = {}
+    pairs: list[tuple[int, str, str]] = []
+    for number, fields in document.annotations:
         if len(fields) == 4 and fields[1] == BC5CDR_RELATION:
             pairs.append((number, fields[2], fields[3]))
         elif len(fields) in (6, 7):
             try:
-                _add_mention(names, fields)
+                _add_mention(names, list(fields))
             except ValueError as error:
                 raise ValueError(f"line {number}: {error}") from None
         else:
             raise ValueError(f"line {number}: relation {fields[1]!r}, expected {BC5CDR_RELATION}")
-    if title is None or abstract is None:
-        raise ValueError(f"line {block[0][0]}: document without a title (|t|) or abstract (|a|) line")
     relations = []
     for number, chemical, disease in pairs:
         missing = [mesh_id for mesh_id in (chemical, disease) if not any(names.get(mesh_id, []))]
@@ -126,7 +147,7 @@ def _document(block: list[tuple[int, str]], mention: str) -> StudyDocument:
             )
         arguments = (_rendered_first(names[chemical], mention), _rendered_first(names[disease], mention))
         relations.append(StudyRelation(arguments, BC5CDR_RELATION))
-    return StudyDocument(pmid, f"{title} {abstract}", tuple(relations))
+    return StudyDocument(document.pmid, f"{document.title} {document.abstract}", tuple(relations))
 
 
 def _pmid(block: list[tuple[int, str]]) -> str:

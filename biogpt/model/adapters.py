@@ -88,13 +88,20 @@ class PeftSettings:
 
 
 def check_device(settings: PeftSettings) -> None:
-    """Refuse ``qlora`` where it cannot run, before anything is loaded: bitsandbytes' 4-bit NF4 weights
-    need a CUDA GPU."""
-    if settings.method == "qlora" and not torch.cuda.is_available():
+    """Refuse ``qlora`` before anything is loaded: bitsandbytes' 4-bit NF4 weights need a CUDA GPU, and
+    loading a base in 4-bit is not built yet (it could not be run on the CPU-only machine this version
+    was written on), so no run silently trains plain LoRA under its name."""
+    if settings.method != "qlora":
+        return
+    if not torch.cuda.is_available():
         raise AdapterSetupError(
             "peft=qlora loads the frozen base in 4-bit NF4 through bitsandbytes, which needs a CUDA GPU, "
             "and this machine has none; use peft=lora (the same adapters over an unquantised base)"
         )
+    raise AdapterSetupError(
+        "peft=qlora: loading the frozen base in 4-bit NF4 is not implemented in this version; "
+        "use peft=lora (the same adapters over an unquantised base)"
+    )
 
 
 def lora_config(backbone: Backbone, settings: PeftSettings, base: str | None = None) -> Any:

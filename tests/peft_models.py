@@ -15,6 +15,7 @@ from biogpt.model import BioGPT, BioGPTConfig
 from biogpt.model.adapters import PeftSettings, add_adapters, is_adapter_weight, lora_config
 from biogpt.model.backbone import Backbone
 from biogpt.model.hf import HFBackbone
+from biogpt.tokenizer import BioGPTTokenizer
 
 ALL_FAMILIES = ("biogpt", "gpt2", "gpt_neo", "bart", "t5")
 LORA = PeftSettings(method="lora", r=4, alpha=8.0, dropout=0.0)
@@ -24,6 +25,15 @@ def tiny_biogpt(seed: int = 0) -> BioGPT:
     torch.manual_seed(seed)
     config = BioGPTConfig.from_preset("tiny", vocab_size=300, dropout=0.0, attention_dropout=0.0)
     return BioGPT(config)
+
+
+def biogpt_base_dir(directory: Path, vocab: Path) -> Path:
+    """A tiny random BioGPT over the released vocabulary ``vocab``, saved in the Hugging Face layout (no
+    tokenizer files: runs pair it with the released vocabulary): a base for adapters to train on."""
+    tokenizer = BioGPTTokenizer.from_pretrained(vocab)
+    torch.manual_seed(0)
+    BioGPT(BioGPTConfig.from_preset("tiny", vocab_size=tokenizer.vocab_size)).save_pretrained(directory)
+    return directory
 
 
 def tiny_backbone(family: str, shared_data: Path, seed: int = 0) -> Backbone:

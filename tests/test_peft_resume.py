@@ -13,16 +13,15 @@ from pathlib import Path
 import pytest
 import torch
 from hydra_config import compose_train
+from peft_models import biogpt_base_dir
 from safetensors.torch import load_file
 from test_resume import SETTINGS, UPDATES_PER_EPOCH
 
 from biogpt import BioGPT
 from biogpt.experiment.finetune import train
-from biogpt.model import BioGPTConfig
 from biogpt.model.adapters import ADAPTER_DIR, ADAPTER_WEIGHTS_FILE, adapter_key, is_adapter_weight
 from biogpt.model.safe_pickle import safe_load
 from biogpt.model.weights import lightning_weights
-from biogpt.tokenizer import BioGPTTokenizer
 
 pytest.importorskip("peft")
 PROJECT = Path(__file__).resolve().parents[1]
@@ -31,12 +30,7 @@ TESTS = Path(__file__).resolve().parent
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory, biogpt_vocab: Path) -> Path:
-    """A tiny random BioGPT over the released vocabulary: the base the adapters train on."""
-    directory = tmp_path_factory.mktemp("base")
-    tokenizer = BioGPTTokenizer.from_pretrained(biogpt_vocab)
-    torch.manual_seed(0)
-    BioGPT(BioGPTConfig.from_preset("tiny", vocab_size=tokenizer.vocab_size)).save_pretrained(directory)
-    return directory
+    return biogpt_base_dir(tmp_path_factory.mktemp("base"), biogpt_vocab)
 
 
 def test_a_killed_lora_run_resumes_to_the_averaged_adapter_of_an_uninterrupted_one(

@@ -22,6 +22,7 @@ from peft_models import (
     tiny_biogpt,
 )
 
+from biogpt.artifacts.model_dir import BackboneSettings, adapter_base_reference
 from biogpt.model import BioGPT, network
 from biogpt.model.adapters import (
     AdapterSetupError,
@@ -77,6 +78,15 @@ def test_every_family_adapts_all_its_attention_and_feed_forward_projections(shar
         backbone = adapted(tiny_backbone(family, shared_data))
         modules = {name.split(".lora_A")[0] for name, _ in backbone.named_parameters() if ".lora_A" in name}
         assert len(modules) == count, (family, sorted(modules))
+
+
+def test_adapters_need_pretrained_weights_and_name_them_absolutely(tmp_path: Path) -> None:
+    with pytest.raises(AdapterSetupError, match="model.init is null"):
+        adapter_base_reference(BackboneSettings(preset="tiny", init=None))
+    (tmp_path / "base").mkdir()
+    local = BackboneSettings(init=str(tmp_path / "base" / ".." / "base"))
+    assert adapter_base_reference(local) == str((tmp_path / "base").resolve())
+    assert adapter_base_reference(BackboneSettings(init="microsoft/biogpt")) == "microsoft/biogpt"
 
 
 def test_target_modules_that_match_nothing_name_the_family_defaults() -> None:

@@ -27,7 +27,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from biogpt.model.backbone import DECODER, Backbone
+from biogpt.model.backbone import DECODER, ENCODER_DECODER, Backbone
 from biogpt.optional import require_peft
 
 PEFT_METHODS = ("none", "lora", "qlora")
@@ -43,8 +43,7 @@ FIRST_ROW_KEY = "first_row"
 PEFT_PREFIX = "base_model.model."
 LORA_MARKERS = (".lora_A.", ".lora_B.")
 BASE_LAYER = ".base_layer"
-TASK_TYPES = {DECODER: "CAUSAL_LM"}
-SEQ_2_SEQ = "SEQ_2_SEQ_LM"
+TASK_TYPES = {DECODER: "CAUSAL_LM", ENCODER_DECODER: "SEQ_2_SEQ_LM"}  # peft's, by backbone kind
 
 
 class AdapterSetupError(ValueError):
@@ -116,7 +115,7 @@ def lora_config(backbone: Backbone, settings: PeftSettings, base: str | None = N
         target_modules=list(targets),
         fan_in_fan_out=backbone.adapter_fan_in_fan_out,
         bias="none",
-        task_type=TASK_TYPES.get(backbone.kind, SEQ_2_SEQ),
+        task_type=TASK_TYPES[backbone.kind],
         base_model_name_or_path=base,
     )
 
@@ -166,6 +165,8 @@ def merged_weights(state: Mapping[str, Tensor], config: Any) -> dict[str, Tensor
     """
     from peft.utils.other import transpose
 
+    if config.use_rslora or config.rank_pattern or config.alpha_pattern or config.use_dora:
+        raise ValueError("merging covers one rank and alpha for every layer, without rsLoRA or DoRA")
     scaling = config.lora_alpha / config.r
     merged: dict[str, Tensor] = {}
     for name, tensor in state.items():

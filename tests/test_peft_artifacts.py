@@ -112,3 +112,24 @@ def test_an_unmerged_final_loads_base_adapter_and_prompt_rows_and_decodes_as_the
     config = GenerationConfig(max_new_tokens=12)
     kwargs = {"eos_id": tokenizer.eos_id, "pad_id": tokenizer.pad_id}
     assert generate(unmerged, prefixes, config, **kwargs) == generate(merged, prefixes, config, **kwargs)
+
+
+def test_an_unmerged_gpt2_final_with_prompt_rows_computes_the_merged_logits(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    base, tokenizer = _gpt2_base(tmp_path / "base", shared_data)
+    model = load_network(base)
+    base_rows = model.vocab_size
+    model.grow_embeddings(torch.randn(2, model.input_embeddings().weight.shape[1]) * 0.1)
+    adapted(model, LORA, base=str(base))
+    perturb_adapters(model)
+    state = model.state_dict()
+    merged = load_network(save_model_dir(tmp_path / "merged", model, tokenizer, weights=state))
+    unmerged_dir = save_model_dir(
+        tmp_path / "unmerged", model, tokenizer, weights=state, merge=False, base_rows=base_rows
+    )
+    unmerged = load_network(unmerged_dir)
+    assert unmerged.vocab_size == merged.vocab_size == base_rows + 2
+    batch = decoder_batch(base_rows + 2)
+    batch["input_ids"][:, 1:3] = torch.tensor([base_rows, base_rows + 1])  # the prompt rows are read
+    torch.testing.assert_close(_logits(unmerged, batch), _logits(merged, batch), atol=1e-5, rtol=1e-5)

@@ -9,7 +9,16 @@ implementation; the others are ``transformers`` models built from configs writte
 Memory: fp32 weights are 4 bytes per parameter; fp32 Adam training state is 16 bytes per parameter
 (weights, gradients and Adam's two moments, 4 bytes each), before activations. GB = 10^9 bytes.
 
-    python benchmarks/backbone_sizes.py
+LoRA and QLoRA (``peft=lora``, ``peft=qlora``, rank ``--rank``, the family's default target modules):
+the trainable parameters are counted on the network with ``peft``'s adapters put in (as a run puts
+them), each adapter weight taking 16 bytes (fp32 weight, gradient and two moments). LoRA keeps the
+frozen base in fp32 (4 bytes per parameter, no gradient or moments). QLoRA stores the base's linear
+weights in 4-bit NF4 with double quantisation, 4.127 bits per weight (a 32-bit absmax per 64 weights,
+itself quantised to 8 bits with a 32-bit constant per 256 blocks), and every other base parameter
+(embeddings, norms, biases, an untied output projection) in bf16, 2 bytes, as bitsandbytes and
+``transformers`` load them.
+
+    python benchmarks/backbone_sizes.py [--rank 8]
 """
 
 from __future__ import annotations
@@ -31,11 +40,16 @@ from transformers import (
 )
 
 from biogpt import BioGPT, BioGPTConfig
+from biogpt.model.adapters import PeftSettings, add_adapters, lora_config
+from biogpt.model.backbone import Backbone as Network
+from biogpt.model.hf import HFBackbone
 
 DECODER = "decoder-only"
 ENCODER_DECODER = "encoder-decoder"
 WEIGHT_BYTES = 4  # fp32
 ADAM_STATE_BYTES = 16  # fp32 weights + gradients + Adam's first and second moments
+NF4_BYTES = (4 + 8 / 64 + 32 / (64 * 256)) / 8  # 4-bit NF4, double-quantised absmax: 4.127 bits
+BF16_BYTES = 2
 
 
 @dataclass(frozen=True)
@@ -189,8 +203,13 @@ BACKBONES: tuple[Backbone, ...] = (
 
 @dataclass(frozen=True)
 class Size:
+    """A preset's parameters: all of them, its linear layers' weights (what QLoRA quantises), and the
+    LoRA adapter's at the counted rank."""
+
     backbone: Backbone
     parameters: int
+    linear_weights: int
+    adapter: int
 
     @property
     def weights_gb(self) -> float:
@@ -200,30 +219,67 @@ class Size:
     def adam_state_gb(self) -> float:
         return self.parameters * ADAM_STATE_BYTES / 1e9
 
+    @property
+    def lora_gb(self) -> float:
+        """fp32 frozen base, plus the adapters' weights, gradients and moments."""
+        return (self.parameters * WEIGHT_BYTES + self.adapter * ADAM_STATE_BYTES) / 1e9
 
-def count(backbone: Backbone) -> Size:
-    """Build on the meta device (shapes only) and count unique parameters; tied weights count once."""
+    @property
+    def qlora_gb(self) -> float:
+        """NF4 linear weights, the rest of the base in bf16, plus the adapters' fp32 training state."""
+        rest = self.parameters - self.linear_weights
+        base = self.linear_weights * NF4_BYTES + rest * BF16_BYTES
+        return (base + self.adapter * ADAM_STATE_BYTES) / 1e9
+
+
+def _network(model: nn.Module) -> Network:
+    return model if isinstance(model, BioGPT) else HFBackbone(model)
+
+
+def _linear_weights(model: nn.Module) -> int:
+    """Weights of the linear layers (nn.Linear, GPT-2's Conv1D), without an output projection: what
+    bitsandbytes quantises when transformers loads a model in 4-bit."""
+    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    return sum(
+        module.weight.numel()
+        for module in model.modules()
+        if type(module).__name__ in ("Linear", "Projection", "Conv1D") and module is not output
+    )
+
+
+def count(backbone: Backbone, rank: int = 8) -> Size:
+    """Build on the meta device (shapes only) and count unique parameters (tied weights once), then
+    put in ``peft``'s LoRA adapters of ``rank`` and count theirs."""
     with torch.device("meta"):
-        model = backbone.build()
-    return Size(backbone, sum(p.numel() for p in model.parameters()))
+        network = _network(backbone.build())
+        parameters = sum(p.numel() for p in network.parameters())
+        linear = _linear_weights(network.network if isinstance(network, HFBackbone) else network)
+        settings = PeftSettings(method="lora", r=rank, alpha=2.0 * rank)
+        add_adapters(network, lora_config(network, settings))
+        adapter = sum(p.numel() for p in network.parameters() if p.requires_grad)
+    return Size(backbone, parameters, linear, adapter)
 
 
-def markdown(sizes: list[Size]) -> str:
+def markdown(sizes: list[Size], rank: int = 8) -> str:
     lines = [
-        "| preset | kind | family | parameters | fp32 weights | fp32 Adam state |",
-        "|---|---|---|---:|---:|---:|",
+        f"| preset | kind | family | parameters | fp32 weights | fp32 Adam state | LoRA r={rank} trainable "
+        "| LoRA state | QLoRA state |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for size in sizes:
         b = size.backbone
         lines.append(
             f"| `model={b.hub_id}` | {b.kind} | {b.family} | {size.parameters:,} "
-            f"| {size.weights_gb:.1f} GB | {size.adam_state_gb:.1f} GB |"
+            f"| {size.weights_gb:.1f} GB | {size.adam_state_gb:.1f} GB | {size.adapter:,} "
+            f"| {size.lora_gb:.1f} GB | {size.qlora_gb:.1f} GB |"
         )
     notes = [f"- {size.backbone.hub_id}: {size.backbone.note}" for size in sizes if size.backbone.note]
     footer = [
         "",
         f"GB = 10^9 bytes; weights: {WEIGHT_BYTES} bytes/parameter; Adam state: {ADAM_STATE_BYTES} "
-        "bytes/parameter (weights, gradients, two moments), activations not included.",
+        "bytes/parameter (weights, gradients, two moments); LoRA: fp32 base + adapters' Adam state; "
+        f"QLoRA: NF4 linear weights ({NF4_BYTES * 8:.3f} bits), the rest in bf16, + adapters' Adam state; "
+        "activations not included.",
     ]
     return "\n".join(lines + footer + ([""] + notes if notes else []))
 
@@ -232,8 +288,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.parse_args()
-    print(markdown([count(backbone) for backbone in BACKBONES]))
+    parser.add_argument("--rank", type=int, default=8, help="LoRA rank of the adapter columns")
+    args = parser.parse_args()
+    print(markdown([count(backbone, args.rank) for backbone in BACKBONES], args.rank))
 
 
 if __name__ == "__main__":

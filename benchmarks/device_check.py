@@ -2,7 +2,7 @@
 JSON report and a printed table. Ready before the GPU is: ``--smoke`` runs the same code with tiny
 shapes on CPU, and the test suite runs it (``tests/test_device_check.py``).
 
-    python benchmarks/device_check.py --out report.json            # full mode: one CUDA GPU, <= 8 min
+    python benchmarks/device_check.py --out report.json            # full mode: one CUDA GPU, <= 9 min
     python benchmarks/device_check.py --smoke --out report.json    # tiny shapes on CPU, about a minute
     python benchmarks/device_check.py --sections generation --out r.json   # some sections only
 
@@ -49,6 +49,13 @@ report is rewritten after every section):
     ``bench_generation.py``). Where a row differs, its first difference is reported with our logit
     margin between the two choices; the check accepts only near ties (``NEAR_TIE``), which kernels that
     round differently may order either way on random weights.
+``peft``
+    Training updates at the ``biogpt-large`` shape (random weights, dropout off, one 1,024-token
+    sequence per update, bf16 autocast, AdamW as the jobs build it), full fine-tuning against LoRA r=8
+    (``peft=lora``'s adapters put into our network by ``peft``): tokens/s and peak GPU memory of each
+    side, and that both sides start from the same loss (LoRA's B starts at zero). ``peft=qlora`` is not
+    measured: its 4-bit loading is not built yet (the section reports so), so QLoRA's loss against
+    LoRA's over 50 updates is still to be added.
 
 The full mode reads only the code and these files of the data root (``$BIOGPT_DATA`` or ``--data-dir``):
 ``vocab/biogpt``, ``vocab/biogpt-large``, ``KD-DTI/raw/valid.json`` and ``BC5CDR/raw/test.json``. It
@@ -95,7 +102,7 @@ for _path in (BENCHMARKS, TESTS):  # hydra_config and killing (tests/), bench_ge
         sys.path.insert(0, str(_path))
 
 DATA = Path(os.environ.get("BIOGPT_DATA", PROJECT.parent / "shared" / "data"))
-SECTIONS = ("finetune_16mixed", "finetune_bf16mixed", "pretrain_throughput", "fsdp", "generation")
+SECTIONS = ("finetune_16mixed", "finetune_bf16mixed", "pretrain_throughput", "fsdp", "generation", "peft")
 # What each section writes under the work directory (removed after it unless --keep-work); the token
 # cache and the packed corpus stay for the sections after.
 SECTION_DIRS = {
@@ -104,6 +111,7 @@ SECTION_DIRS = {
     "pretrain_throughput": "pretrain-runs",
     "fsdp": "fsdp",
     "generation": "generation",
+    "peft": "peft",
 }
 FINETUNE_PRECISION = {"finetune_16mixed": "16-mixed", "finetune_bf16mixed": "bf16-mixed"}
 # Peak dense bf16 tensor-core FLOPs (no sparsity), from the vendors' data sheets; first match wins.
@@ -146,6 +154,10 @@ class Shapes:
     prompt_tokens: int
     new_tokens: int
     repeats: int
+    peft_shape: tuple[str, dict[str, int]]  # preset and overrides of the peft section's network
+    peft_tokens: int  # one sequence of this many tokens per update
+    peft_updates: int
+    peft_warmup: int  # of them untimed
     budgets: dict[str, float]
     total_budget: float
 
@@ -169,16 +181,21 @@ FULL = Shapes(
     prompt_tokens=64,
     new_tokens=128,
     repeats=3,
-    # Expected on an H200: ~60, 55, 55, 35 and 45 s. With the watchdog's grace and the start-up (~10 s),
-    # a run that hangs still ends within 8 minutes.
+    peft_shape=("biogpt-large", {}),
+    peft_tokens=1024,
+    peft_updates=8,
+    peft_warmup=2,
+    # Expected on an H200: ~60, 55, 55, 35 and 45 s (peft: not yet run on a GPU). With the watchdog's
+    # grace and the start-up (~10 s), a run that hangs still ends within 9 minutes.
     budgets={
         "finetune_16mixed": 100,
         "finetune_bf16mixed": 90,
         "pretrain_throughput": 95,
         "fsdp": 75,
         "generation": 75,
+        "peft": 70,
     },
-    total_budget=440,
+    total_budget=505,
 )
 SMOKE = Shapes(
     finetune_preset="tiny",
@@ -199,6 +216,10 @@ SMOKE = Shapes(
     prompt_tokens=16,
     new_tokens=12,
     repeats=2,
+    peft_shape=("tiny", {}),
+    peft_tokens=64,
+    peft_updates=3,
+    peft_warmup=1,
     budgets=dict.fromkeys(SECTIONS, 240),
     total_budget=900,
 )
@@ -1146,6 +1167,50 @@ def check_generation(ctx: Context, results: dict[str, Any]) -> None:
     require(checks)
 
 
+def check_peft(ctx: Context, results: dict[str, Any]) -> None:
+    from biogpt import BioGPT, BioGPTConfig
+    from biogpt.model.adapters import PeftSettings, add_adapters, lora_config
+    from biogpt.training.loss import next_token_targets
+    from biogpt.training.optim import OptimConfig
+
+    shapes = ctx.shapes
+    preset, overrides = shapes.peft_shape
+    config = BioGPTConfig.from_preset(preset, dropout=0.0, attention_dropout=0.0, **overrides)
+    generator = torch.Generator().manual_seed(0)
+    batches = []
+    for _ in range(shapes.peft_updates):
+        ids = torch.randint(4, config.vocab_size, (1, shapes.peft_tokens), generator=generator)
+        targets = next_token_targets(ids)
+        batches.append({"input_ids": ids, "targets": targets, "update_tokens": (targets >= 0).sum()})
+    optim = OptimConfig(lr=1e-4, warmup_updates=1)
+    no_flops = {"peak": None, "per_token": 0.0, "per_token_6n": 0.0}
+    results.update(preset=preset, tokens_per_update=shapes.peft_tokens, rows=[])
+    for side, rank in (("full", None), ("lora r=8", 8)):
+        torch.manual_seed(0)
+        with torch.device(ctx.device):
+            model = BioGPT(config)
+        if rank is not None:
+            settings = PeftSettings(method="lora", r=rank, alpha=2.0 * rank, dropout=0.0)
+            add_adapters(model, lora_config(model, settings))
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        timing = plain_loop(ctx, model, lambda m, ids: m(ids), batches, 1, optim)
+        row = throughput_row(side, timing, shapes.peft_tokens, shapes.peft_warmup, no_flops)
+        results["rows"].append(row | {"trainable": trainable})
+        model = None
+        free_memory()
+    results["qlora"] = "not run: peft=qlora's 4-bit NF4 loading is not implemented yet"
+    full, lora = results["rows"]
+    checks = {
+        "same_first_loss": abs(full["first_loss"] - lora["first_loss"]) <= LOSS_TOLERANCE,
+        "fewer_trainable": lora["trainable"] < full["trainable"],
+        "tokens_per_s_positive": all(row["tokens_per_s"] > 0 for row in results["rows"]),
+    }
+    if ctx.cuda:
+        checks["lora_uses_less_memory"] = lora["peak_memory_gib"] < full["peak_memory_gib"]
+    results["checks"] = checks
+    require(checks)
+
+
 # --- the run -----------------------------------------------------------------------------------------
 
 
@@ -1195,9 +1260,12 @@ def run_section(ctx: Context, name: str, budget: float) -> SectionReport:
     if name in FINETUNE_PRECISION:
         runner = functools.partial(check_finetune, precision=FINETUNE_PRECISION[name])
     else:  # looked up when called: tests replace a check to see a failure reported
-        runner = {"pretrain_throughput": check_pretrain, "fsdp": check_fsdp, "generation": check_generation}[
-            name
-        ]
+        runner = {
+            "pretrain_throughput": check_pretrain,
+            "fsdp": check_fsdp,
+            "generation": check_generation,
+            "peft": check_peft,
+        }[name]
     started = time.monotonic()
     ctx.deadline = started + budget
     print(f"\n=== device check: {name} (budget {budget:.0f} s) ===", flush=True)
@@ -1243,6 +1311,12 @@ def summary_line(name: str, section: SectionReport) -> str:
         return f"{results.get('fsdp_run', '')[:60]}; logits max|diff| {difference}"
     if name == "generation":
         return "; ".join(f"b{row['batch_size']} x{row['speedup']:.2f}" for row in results.get("rows", []))
+    if name == "peft":
+        return "; ".join(
+            f"{row['side']} {row['tokens_per_s']:,.0f} tok/s"
+            + ("" if row["peak_memory_gib"] is None else f" {row['peak_memory_gib']:.1f} GiB")
+            for row in results.get("rows", [])
+        )
     return ""
 
 

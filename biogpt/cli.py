@@ -6,9 +6,10 @@ and the ``python -m`` forms call these.
 Each Hydra command first names unknown config keys with the valid ones (exit status 2), then hands
 its arguments to Hydra; the work is in :mod:`biogpt.experiment`, imported when a command runs so
 that ``--help`` and config errors answer at once. A model that cannot be had (not cached offline,
-unreadable), a data file that is missing or malformed, or a backbone whose optional dependency is
-missing ends the command with its message alone (exit status 1): the message says what to do, a
-traceback would only bury it.
+unreadable), a data file that is missing or malformed, a backbone whose optional dependency is
+missing, or a ``peft`` setting this machine cannot honour (``peft=qlora`` without a GPU) ends the
+command with its message alone (exit status 1): the message says what to do, a traceback would only
+bury it.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ def _hydra_command(config_name: str, job: Callable[[DictConfig], None]) -> Calla
         except Exception as error:
             # Imported here: the model layer loads torch, which --help and config errors never need.
             from biogpt.errors import DataFileError
+            from biogpt.model.adapters import AdapterSetupError
             from biogpt.model.weights import CheckpointError
             from biogpt.optional import MissingDependencyError
 
-            if not isinstance(error, (CheckpointError, DataFileError, MissingDependencyError)):
+            known = (AdapterSetupError, CheckpointError, DataFileError, MissingDependencyError)
+            if not isinstance(error, known):
                 raise
             print(f"error: {error}", file=sys.stderr)
             sys.exit(1)

@@ -1,6 +1,7 @@
 """Optional dependencies: imported where a feature needs them, with an error that says how to install them.
 
-``transformers`` runs the non-BioGPT backbones and their tokenizers only; the BioGPT path never imports it.
+``transformers`` runs the non-BioGPT backbones and their tokenizers only; the BioGPT path never imports it
+unless ``peft`` (LoRA adapters, which imports ``transformers`` itself) is chosen.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 BACKBONES_INSTALL = "pip install -e '.[backbones]' (transformers and sentencepiece)"
+PEFT_INSTALL = "pip install -e '.[peft]' (peft, with transformers)"
 
 
 class MissingDependencyError(ImportError):
@@ -23,3 +25,15 @@ def require_transformers(what: str) -> ModuleType:
             f"{what} runs through transformers, which is not installed: {BACKBONES_INSTALL}"
         ) from error
     return transformers
+
+
+def require_peft(what: str) -> ModuleType:
+    """The ``peft`` module (LoRA adapters, :mod:`biogpt.model.adapters`), or an error naming what needs it
+    and how to install it."""
+    try:
+        import peft
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"{what} runs through peft, which is not installed: {PEFT_INSTALL}"
+        ) from error
+    return peft

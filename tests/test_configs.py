@@ -20,7 +20,18 @@ from biogpt.model import BioGPT, BioGPTConfig, DecoderLayer
 from biogpt.model.hf import HFBackbone
 
 PROJECT = Path(__file__).resolve().parents[1]
-GROUPS = ("task", "target_format", "prompt", "model", "trainer", "logger", "callbacks", "debug", "experiment")
+GROUPS = (
+    "task",
+    "target_format",
+    "prompt",
+    "model",
+    "peft",
+    "trainer",
+    "logger",
+    "callbacks",
+    "debug",
+    "experiment",
+)
 
 
 def _options(group: str) -> list[str]:

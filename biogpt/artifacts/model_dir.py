@@ -18,6 +18,14 @@ import torch
 
 from biogpt.generation.tasks import Generator
 from biogpt.model import PRESETS, BioGPT, BioGPTConfig
+from biogpt.model.adapters import (
+    ADAPTER_DIR,
+    AdapterSetupError,
+    adapted_config,
+    merged_weights,
+    save_adapter,
+    save_prompt_rows,
+)
 from biogpt.model.backbone import Backbone
 from biogpt.model.loading import (
     BIOGPT_FAMILY,
@@ -109,14 +117,43 @@ def save_model_dir(
     prompt: PromptConfig | None = None,
     *,
     weights: dict[str, torch.Tensor] | None = None,
+    merge: bool = True,
+    base_rows: int | None = None,
 ) -> Path:
     """Write a model directory: ``weights`` (e.g. averaged checkpoints) or the model's own, the
-    tokenizer, and the prompt the model was trained with (None: a plain language model)."""
-    model.save_pretrained(directory, weights)
+    tokenizer, and the prompt the model was trained with (None: a plain language model).
+
+    A model carrying ``peft`` adapters also writes them to ``adapter/`` (a ``peft`` adapter directory
+    naming its base); the directory's model is then the merged full model (``merge``), which every
+    command reads as any other, or nothing but the embedding rows past the base's ``base_rows`` (a soft
+    prompt's, ``prompt_rows.safetensors``), so that loading it reads the base and adds rows and adapter.
+    """
+    state = model.state_dict() if weights is None else weights
+    config = adapted_config(model)
+    if config is None:
+        model.save_pretrained(directory, weights)
+    else:
+        save_adapter(directory / ADAPTER_DIR, model, state)
+        if merge:
+            model.save_pretrained(directory, merged_weights(state, config))
+        elif base_rows is not None and model.vocab_size > base_rows:
+            save_prompt_rows(directory, model, state, base_rows)
     tokenizer.save_pretrained(directory)
     if prompt is not None:
         (directory / PROMPT_FILE).write_text(json.dumps(asdict(prompt), indent=2) + "\n")
     return directory
+
+
+def adapter_base_reference(settings: BackboneSettings) -> str:
+    """What an adapter trained on ``settings``' network names as its base: a hub id as it is, a local
+    path made absolute (so the adapter loads from anywhere on this machine)."""
+    if settings.init is None:
+        raise AdapterSetupError(
+            "peft adapts pretrained weights, and model.init is null (a fresh, random network): "
+            "set model.init=<hub id, HF directory or checkpoint> or use peft=none"
+        )
+    path = Path(settings.init)
+    return str(path.resolve()) if path.exists() else settings.init
 
 
 def load_generator(

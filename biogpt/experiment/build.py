@@ -13,7 +13,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
 from omegaconf import DictConfig
 
-from biogpt.artifacts.model_dir import load_backbone
+from biogpt.artifacts.model_dir import adapter_base_reference, load_backbone
 from biogpt.artifacts.model_dir import load_tokenizer as load_vocabulary
 from biogpt.data.datamodule import DataSettings, TaskDataModule
 from biogpt.experiment.settings import (
@@ -21,11 +21,13 @@ from biogpt.experiment.settings import (
     cache_dir,
     layout_settings,
     optim_config,
+    peft_settings,
     prompt_config,
     settings,
     task_config,
     vocab_root,
 )
+from biogpt.model.adapters import PeftSettings, add_adapters, check_device, lora_config
 from biogpt.model.backbone import Backbone
 from biogpt.prompts import PromptConfig, build_layout, check_prompt_fits, fit_embeddings, prompt_tokens
 from biogpt.tokenizer.protocol import Tokenizer
@@ -88,29 +90,44 @@ def load_tokenizer(cfg: DictConfig) -> Tokenizer:
 
 @dataclass
 class FineTuning:
-    """What a fine-tuning run trains: the module, its data, and the tokenizer and prompt to save with it."""
+    """What a fine-tuning run trains: the module, its data, and the tokenizer and prompt to save with it;
+    with ``peft``, the adapters' settings and the embedding rows of the base (the rows past them are the
+    soft prompt's, which an unmerged ``final/`` stores beside the adapter)."""
 
     module: PromptFineTuner
     datamodule: TaskDataModule
     tokenizer: Tokenizer
     prompt: PromptConfig
+    peft: PeftSettings = PeftSettings()
+    base_rows: int = 0
 
 
 def build_finetuning(cfg: DictConfig) -> FineTuning:
-    """The backbone with its prompt rows, the task's data laid out around the prompt, the module."""
+    """The backbone with its prompt rows (and adapters, ``peft``), the task's data laid out around the
+    prompt, the module."""
+    adapters = peft_settings(cfg)
+    check_device(adapters)  # qlora on a CPU stops before any weight is read
+    base = adapter_base_reference(backbone_settings(cfg)) if adapters.enabled else None
     model, tokenizer = load_model_and_tokenizer(cfg)
+    base_rows = model.vocab_size
     base_vocab_size = tokenizer.vocab_size - len(tokenizer.added_tokens)
     prompt = prompt_config(cfg)
     check_prompt_fits(prompt, model)
     tokens = prompt_tokens(prompt, tokenizer)
     tokenizer.add_tokens(tokens.new_tokens)
     fit_embeddings(model, tokenizer.vocab_size, prompt.init, seed=cfg.seed)
+    if adapters.enabled:
+        add_adapters(model, lora_config(model, adapters, base=base))
     layout = build_layout(layout_settings(cfg), tokenizer, tokens.ids, model)
     datamodule = TaskDataModule(
         task_config(cfg), settings(DataSettings, cfg.data, cache_dir=cache_dir(cfg)), seed=cfg.seed
     )
     datamodule.connect(tokenizer, layout)
     module = PromptFineTuner(
-        model, optim_config(cfg), base_vocab_size=base_vocab_size, train_only_prompt=cfg.train_only_prompt
+        model,
+        optim_config(cfg),
+        base_vocab_size=base_vocab_size,
+        train_only_prompt=cfg.train_only_prompt,
+        adapters=adapters.enabled,
     )
-    return FineTuning(module, datamodule, tokenizer, prompt)
+    return FineTuning(module, datamodule, tokenizer, prompt, adapters, base_rows)

@@ -121,7 +121,15 @@ def save_final(
             logger.info("the best validation score's checkpoint: %s", best[0].name)
         else:
             logger.warning("select.final=best: no epoch was scored, so the last weights are the final model")
-    return save_model_dir(directory, run.module.model, run.tokenizer, run.prompt, weights=weights)
+    return save_model_dir(
+        directory,
+        run.module.model,
+        run.tokenizer,
+        run.prompt,
+        weights=weights,
+        merge=run.peft.merge,
+        base_rows=run.base_rows,
+    )
 
 
 def evaluate_final(

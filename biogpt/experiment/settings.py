@@ -17,6 +17,7 @@ from biogpt.artifacts.model_dir import BackboneSettings
 from biogpt.data.tasks import CustomTaskConfig, TaskConfig, task_config_class
 from biogpt.evaluation.protocol import EvalSettings
 from biogpt.generation import GenerationConfig
+from biogpt.model.adapters import PeftSettings
 from biogpt.prompts import LayoutSettings, PromptConfig
 from biogpt.training.optim import OptimConfig
 from biogpt.training.selection import SelectSettings, ValidationData
@@ -66,6 +67,13 @@ def layout_settings(cfg: DictConfig) -> LayoutSettings:
 
 def backbone_settings(cfg: DictConfig) -> BackboneSettings:
     return settings(BackboneSettings, cfg.model)
+
+
+def peft_settings(cfg: DictConfig) -> PeftSettings:
+    """The ``peft`` group (``none`` where a config predates it)."""
+    block = plain(cfg.get("peft")) or {}
+    targets = block.get("target_modules")
+    return settings(PeftSettings, block, target_modules=tuple(targets) if targets is not None else None)
 
 
 def eval_settings(cfg: DictConfig) -> EvalSettings:

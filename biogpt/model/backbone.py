@@ -61,6 +61,22 @@ class Backbone(ABC, nn.Module):
     def block_classes(self) -> tuple[type[nn.Module], ...]:
         """The repeated layer classes: the units FSDP shards and activation checkpointing recomputes."""
 
+    @property
+    @abstractmethod
+    def adapter_targets(self) -> tuple[str, ...]:
+        """The family's own names of the projections a LoRA adapter targets by default
+        (``peft.target_modules``): every attention and feed-forward projection of every layer."""
+
+    @property
+    def adapter_fan_in_fan_out(self) -> bool:
+        """Whether those projections store their weight as (in, out), as GPT-2's ``Conv1D`` does."""
+        return False
+
+    @abstractmethod
+    def transformers_name(self, name: str) -> str:
+        """The name ``transformers``' model class of this family gives the module or weight ``name`` of
+        this backbone: what a ``peft`` adapter's weights are keyed by, so others load it on that class."""
+
     @abstractmethod
     def batch_logits(self, batch: Mapping[str, Any]) -> Tensor:
         """Next-token logits over the batch's ``input_ids`` (shape batch x time x vocab)."""

@@ -32,6 +32,15 @@ FAMILIES: dict[str, str] = {
     "bart": ENCODER_DECODER,
     "t5": ENCODER_DECODER,
 }
+# model_type -> the projections a LoRA adapter targets by default: every attention and feed-forward
+# projection, by the family's own module names (T5 v1.1 and Flan-T5 split ``wi`` into ``wi_0``/``wi_1``;
+# GPT-2's ``c_proj`` names the attention and the MLP output projections).
+ADAPTER_TARGETS: dict[str, tuple[str, ...]] = {
+    "gpt2": ("c_attn", "c_proj", "c_fc"),
+    "gpt_neo": ("q_proj", "k_proj", "v_proj", "out_proj", "c_fc", "c_proj"),
+    "bart": ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"),
+    "t5": ("q", "k", "v", "o", "wi", "wi_0", "wi_1", "wo"),
+}
 # Lightning checkpoint entry holding a transformers backbone's config (with its model_type).
 HF_CONFIG_KEY = "hf_backbone_config"
 # The attribute holding the transformers model, so the prefix of its weights in our state dicts.
@@ -155,6 +164,17 @@ class HFBackbone(Backbone):
         names = set(self.network._no_split_modules or ())
         found = {type(module) for module in self.network.modules() if type(module).__name__ in names}
         return tuple(sorted(found, key=lambda cls: cls.__name__))
+
+    @property
+    def adapter_targets(self) -> tuple[str, ...]:
+        return ADAPTER_TARGETS[self.family]
+
+    @property
+    def adapter_fan_in_fan_out(self) -> bool:
+        return self.family == "gpt2"  # Conv1D: weights stored (in, out)
+
+    def transformers_name(self, name: str) -> str:
+        return _network_key(name)
 
     def batch_logits(self, batch: Mapping[str, Any]) -> Tensor:
         if self.kind == DECODER:

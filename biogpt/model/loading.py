@@ -17,6 +17,12 @@ from typing import Any
 
 import torch
 
+from biogpt.model.adapters import (
+    ADAPTER_DIR,
+    adapter_base,
+    is_adapter_dir,
+    load_adapted,
+)
 from biogpt.model.backbone import Backbone
 from biogpt.model.hf import HF_CONFIG_KEY, HFBackbone, check_family, model_type
 from biogpt.model.pretrained import BioGPT
@@ -64,8 +70,15 @@ def load_network(
     attention_dropout: float | None = None,
 ) -> Backbone:
     """The network stored at ``source``; ``dropout``/``attention_dropout`` replace the stored
-    regularisation where given (fine-tuning sets its own)."""
+    regularisation where given (fine-tuning sets its own).
+
+    A model directory holding only an adapter (``adapter/``, a ``peft.merge=false`` run's ``final/``)
+    loads as the base its adapter names with the adapter in it, unmerged.
+    """
     path = local_source(source)
+    if path.is_dir() and model_type(path) is None and is_adapter_dir(path / ADAPTER_DIR):
+        base = load_network(adapter_base(path / ADAPTER_DIR), dtype=dtype)
+        return load_adapted(path, base)
     if source_family(path) == BIOGPT_FAMILY:
         weights = read_pretrained(path)
         regularisation = dropout_overrides(dropout, attention_dropout)

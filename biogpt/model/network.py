@@ -90,11 +90,22 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return F.linear(x, weight, bias)
 
 
-def _project(module: nn.Linear, x: Tensor) -> Tensor:
-    """``module(x)``; through :func:`linear` unless the module has hooks (or is not a plain Linear)."""
-    if type(module) is not nn.Linear or module._forward_hooks or module._forward_pre_hooks:
+class Projection(nn.Linear):
+    """A projection of the network: an ``nn.Linear`` whose forward is :func:`linear`, so that a module
+    wrapping it (a ``peft`` LoRA layer calls its ``base_layer``, then adds the adapter) keeps the
+    oneDNN path for the frozen weights."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return linear(x, self.weight, self.bias)
+
+
+def _project(module: nn.Module, x: Tensor) -> Tensor:
+    """``module(x)``; straight through :func:`linear` for a plain :class:`Projection` without hooks
+    (decoding calls the projections many times per token), otherwise the module's own call (hooks run;
+    a wrapper such as a LoRA layer adds its adapter)."""
+    if type(module) is not Projection or module._forward_hooks or module._forward_pre_hooks:
         return module(x)
-    return linear(x, module.weight, module.bias)
+    return linear(x, module.weight, module.bias)  # type: ignore[arg-type]
 
 
 # Weights in a lower precision (bf16, fp16 inference) keep the residual stream, the LayerNorms and the
@@ -174,10 +185,10 @@ class SelfAttention(nn.Module):
         self.num_heads = config.num_heads
         self.head_dim = config.head_dim
         self.dropout = config.attention_dropout
-        self.q_proj = nn.Linear(config.hidden_size, config.hidden_size)
-        self.k_proj = nn.Linear(config.hidden_size, config.hidden_size)
-        self.v_proj = nn.Linear(config.hidden_size, config.hidden_size)
-        self.out_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.q_proj = Projection(config.hidden_size, config.hidden_size)
+        self.k_proj = Projection(config.hidden_size, config.hidden_size)
+        self.v_proj = Projection(config.hidden_size, config.hidden_size)
+        self.out_proj = Projection(config.hidden_size, config.hidden_size)
 
     def _heads(self, x: Tensor) -> Tensor:
         batch, time, _ = x.shape
@@ -210,8 +221,8 @@ class DecoderLayer(nn.Module):
         self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.self_attn = SelfAttention(config)
         self.final_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.fc1 = nn.Linear(config.hidden_size, config.ffn_size)
-        self.fc2 = nn.Linear(config.ffn_size, config.hidden_size)
+        self.fc1 = Projection(config.hidden_size, config.ffn_size)
+        self.fc2 = Projection(config.ffn_size, config.hidden_size)
 
     def forward(self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int) -> Tensor:
         attended = self.self_attn(_normed(self.self_attn_layer_norm, x), mask, cache, layer)

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from biogpt.model.backbone import DECODER, Backbone
 from biogpt.model.network import BioGPTNetwork, DecoderLayer, KVCache
 from biogpt.model.weights import (
+    HF_PREFIX,
     LIGHTNING_CONFIG_KEY,
     CheckpointError,
     PretrainedWeights,
@@ -86,6 +87,13 @@ class BioGPT(BioGPTNetwork, Backbone):
     @property
     def block_classes(self) -> tuple[type[nn.Module], ...]:
         return (DecoderLayer,)
+
+    @property
+    def adapter_targets(self) -> tuple[str, ...]:
+        return ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
+
+    def transformers_name(self, name: str) -> str:
+        return HF_PREFIX + name  # BioGptForCausalLM holds our modules under ``biogpt.``
 
     def batch_logits(self, batch: Mapping[str, Any]) -> Tensor:
         return self(batch["input_ids"], batch["attention_mask"])

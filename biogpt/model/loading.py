@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from biogpt.errors import MissingFileError
 from biogpt.model.backbone import Backbone
 from biogpt.model.hf import HF_CONFIG_KEY, HFBackbone, check_family, model_type
 from biogpt.model.pretrained import BioGPT
@@ -37,7 +38,7 @@ def local_source(source: str | Path) -> Path:
     if not path.exists() and looks_like_hub_id(str(source)):
         return download_from_hub(str(source))
     if not path.exists():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{source}: no such file or directory, and not a hub id of the form 'org/name'"
         )
     return path

@@ -3,27 +3,48 @@
 ``biogpt-demo``, ``biogpt-convert``, ``biogpt-data``. ``train.py``, ``pretrain.py``, ``evaluate.py``
 and the ``python -m`` forms call these.
 
-Each Hydra command first names unknown config keys with the valid ones (exit status 2), then hands
-its arguments to Hydra; the work is in :mod:`biogpt.experiment`, imported when a command runs so
-that ``--help`` and config errors answer at once. A model that cannot be had (not cached offline,
-unreadable), a data file that is missing or malformed, a backbone whose optional dependency is
-missing, or a ``peft`` setting this machine cannot honour (``peft=qlora`` without a GPU) ends the
-command with its message alone (exit status 1): the message says what to do, a traceback would only
-bury it.
+Each Hydra command first names unknown config keys with the valid ones (exit status 2) and values of
+the wrong type for their key (the typed schema, :mod:`biogpt.experiment.schema`), then hands its
+arguments to Hydra; the composed config is checked (:mod:`biogpt.experiment.validation`) before the
+job, in :mod:`biogpt.experiment`, reads any data or builds a model. A setting its key does not allow,
+a model that cannot be had (not cached offline, unreadable), a data file that is missing or
+malformed, a backbone whose optional dependency is missing, or a ``peft`` setting this machine cannot
+honour (``peft=qlora``) ends the command with its message
+alone (one ``error:`` line, exit status 1): the message says what to do, a traceback would only bury
+it. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import hydra
 from omegaconf import DictConfig
 
-from biogpt.experiment.config_errors import exit_on_unknown_keys
+from biogpt.errors import ConfigError, DataFileError
+from biogpt.experiment.config_errors import exit_on_composition_error, exit_on_unknown_keys
 from biogpt.experiment.paths import CONF_DIR
 from biogpt.experiment.routing import is_pretraining
+from biogpt.experiment.validation import check_config
+
+
+@contextlib.contextmanager
+def user_errors_end_the_command() -> Iterator[None]:
+    """A user's mistake (a setting a key does not allow, a missing or malformed file, a model that
+    cannot be had, a missing optional dependency) ends the command with its message alone: one
+    ``error:`` line on stderr, exit status 1. Anything else is a bug and keeps its traceback."""
+    from biogpt.model.adapters import AdapterSetupError
+    from biogpt.model.weights import CheckpointError
+    from biogpt.optional import MissingDependencyError
+
+    try:
+        yield
+    except (AdapterSetupError, CheckpointError, ConfigError, DataFileError, MissingDependencyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 def _hydra_command(config_name: str, job: Callable[[DictConfig], None]) -> Callable[[], None]:
@@ -31,25 +52,15 @@ def _hydra_command(config_name: str, job: Callable[[DictConfig], None]) -> Calla
 
     @functools.wraps(job)
     def guarded(cfg: DictConfig) -> None:
-        try:
+        with user_errors_end_the_command():
+            check_config(cfg, config_name)
             job(cfg)
-        except Exception as error:
-            # Imported here: the model layer loads torch, which --help and config errors never need.
-            from biogpt.errors import DataFileError
-            from biogpt.model.adapters import AdapterSetupError
-            from biogpt.model.weights import CheckpointError
-            from biogpt.optional import MissingDependencyError
-
-            known = (AdapterSetupError, CheckpointError, DataFileError, MissingDependencyError)
-            if not isinstance(error, known):
-                raise
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(1)
 
     app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(guarded)
 
     def command() -> None:
         exit_on_unknown_keys(config_name, sys.argv[1:])
+        exit_on_composition_error(config_name, sys.argv[1:])
         app()
 
     command.__doc__ = job.__doc__
@@ -108,19 +119,23 @@ def train() -> None:
 def report() -> None:
     from biogpt.experiment.report_command import main
 
-    sys.exit(main())
+    with user_errors_end_the_command():
+        status = main()
+    sys.exit(status)
 
 
 def demo() -> None:
     from biogpt.experiment.demo import main
 
-    main()
+    with user_errors_end_the_command():
+        main()
 
 
 def convert() -> None:
     from biogpt.artifacts.convert import main
 
-    main()
+    with user_errors_end_the_command():
+        main()
 
 
 def data() -> None:
@@ -128,9 +143,8 @@ def data() -> None:
     a missing source, a wrong checksum or an unreadable corpus ends it with its message alone (exit
     status 1), since it names the URL, the file and the digests or the line to act on."""
     from biogpt.data.download import main
-    from biogpt.errors import DataFileError
 
-    try:
+    with user_errors_end_the_command():
         if sys.argv[1:2] == ["validate"]:
             from biogpt.experiment.validate import main as validate
 
@@ -140,7 +154,4 @@ def data() -> None:
                 raise DataFileError(str(error)) from error
         else:
             status = main()
-    except DataFileError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
     sys.exit(status)

@@ -21,3 +21,17 @@ class DataFileError(ValueError):
         editor jumps to, so the user goes straight to the line to fix."""
         where = f"{path}:{line}" if column is None else f"{path}:{line}:{column}"
         return cls(f"{where}: {problem}; expected {expected}")
+
+
+class ConfigError(ValueError):
+    """A setting whose value its key does not allow (a number out of range, an unknown name, a path that
+    does not exist, options that exclude each other).
+
+    The message names the key, the value given and what the key allows, so the user fixes the one
+    setting, on the command line or in the config file it came from.
+    """
+
+
+class MissingFileError(DataFileError, FileNotFoundError):
+    """A file or directory the user named (or a command needs) that is not there: a user error like a
+    malformed file, and still a ``FileNotFoundError`` for callers that test for one."""

@@ -37,6 +37,7 @@ from biogpt.data.datamodule import EncodedSplit
 from biogpt.data.resume import already_collated
 from biogpt.data.sequences import IGNORE_INDEX
 from biogpt.experiment.build import build_finetuning
+from biogpt.experiment.settings import run_settings
 from biogpt.generation import decoding
 from biogpt.generation.decoding import GenerationConfig, generate
 from biogpt.model.backbone import DECODER, ENCODER_DECODER
@@ -525,7 +526,9 @@ def test_a_padded_embedding_table_fine_tunes_with_a_hard_prompt(
     network.save_pretrained(str(tmp_path / "t5"))
     tokenizer.save_pretrained(str(tmp_path / "t5"))
     overrides = [f"model.init={tmp_path / 't5'}", "prompt=hard", "prompt.text='relations:'", "task=ddi"]
-    run = build_finetuning(compose_train(tmp_path / "run", shared_data, overrides, cache_dir=token_cache))
+    run = build_finetuning(
+        run_settings(compose_train(tmp_path / "run", shared_data, overrides, cache_dir=token_cache))
+    )
     assert run.module.model.vocab_size == len(tokenizer) + 28 == run.tokenizer.vocab_size + 28
     assert run.datamodule.layout is not None and run.datamodule.layout.encoder is not None
 

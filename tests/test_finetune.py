@@ -16,6 +16,7 @@ from hydra_config import compose_train
 
 from biogpt import BioGPT
 from biogpt.experiment.build import build_finetuning, build_trainer
+from biogpt.experiment.settings import run_settings
 from biogpt.training.memorised import StopWhenMemorised
 
 FAST = [
@@ -71,7 +72,7 @@ class LossFalls(Recorder):
 
 
 def _fit(cfg, recorder: Recorder | None = None):
-    module, datamodule, tokenizer, prompt = parts(build_finetuning(cfg))
+    module, datamodule, tokenizer, prompt = parts(build_finetuning(run_settings(cfg)))
     trainer = build_trainer(cfg)
     if recorder is not None:
         trainer.callbacks.append(recorder)
@@ -148,10 +149,10 @@ def test_prompt_only_training_changes_only_the_prompt_rows(
             "prompt.length=5",
         ],
     )
-    module, _, tokenizer, _ = parts(build_finetuning(cfg))
+    module, _, tokenizer, _ = parts(build_finetuning(run_settings(cfg)))
     before = {name: p.detach().clone() for name, p in module.model.named_parameters()}
     trainer = build_trainer(cfg)
-    trainer.fit(module, datamodule=parts(build_finetuning(cfg))[1])
+    trainer.fit(module, datamodule=parts(build_finetuning(run_settings(cfg)))[1])
     base = tokenizer.vocab_size - 5
     for name, param in module.model.named_parameters():
         if name == "embed_tokens.weight":
@@ -169,7 +170,7 @@ def test_few_shot_sampling_depends_on_the_seed(tmp_path: Path, shared_data: Path
             cache_dir=token_cache,
             overrides=["task=hoc", *FAST, "data.train_shots=16", f"seed={seed}"],
         )
-        _, datamodule, _, _ = parts(build_finetuning(cfg))
+        _, datamodule, _, _ = parts(build_finetuning(run_settings(cfg)))
         return datamodule.split("train").ids
 
     assert len(shots(1)) == 16 and shots(1) == shots(1) and shots(1) != shots(2)
@@ -283,7 +284,7 @@ def test_fine_tuned_release_checkpoint_prompt_rows_become_the_soft_prompt(
         cache_dir=token_cache,
         overrides=["task=ddi", *FAST, f"model.init={tmp_path / 'checkpoint_avg.pt'}", "prompt.length=9"],
     )
-    module, datamodule, tokenizer, _ = parts(build_finetuning(cfg))
+    module, datamodule, tokenizer, _ = parts(build_finetuning(run_settings(cfg)))
     assert datamodule.layout.prompt_ids == tuple(range(42384, 42393))
     assert [tokenizer.id_to_token(i) for i in datamodule.layout.prompt_ids] == [
         f"learned{i}" for i in range(1, 10)
@@ -329,7 +330,7 @@ def test_two_rank_ddp_update_equals_one_process_with_the_whole_batch(
         cfg = compose_train(
             tmp_path / name, shared_data, cache_dir=token_cache, overrides=[*common, *options]
         )
-        module, datamodule, _, _ = parts(build_finetuning(cfg))
+        module, datamodule, _, _ = parts(build_finetuning(run_settings(cfg)))
         trainer = build_trainer(cfg)
         trainer.callbacks.append(GradientDump(tmp_path / f"{name}.pt"))
         trainer.fit(module, datamodule=datamodule)
@@ -356,7 +357,7 @@ def test_overfits_a_handful_of_bc5cdr_documents(tmp_path: Path, shared_data: Pat
         ],
     )
     recorder = Recorder()
-    module, datamodule, _, _ = parts(build_finetuning(cfg))
+    module, datamodule, _, _ = parts(build_finetuning(run_settings(cfg)))
     trainer = build_trainer(cfg, callbacks=[recorder, StopWhenMemorised(every_n_epochs=5)])
     trainer.fit(module, datamodule=datamodule)
     assert recorder.losses[0] > 5, recorder.losses[:3]
@@ -373,7 +374,7 @@ def test_soft_prompt_can_start_from_vocabulary_embeddings(
         cache_dir=token_cache,
         overrides=["task=ddi", *FAST, "prompt.init=vocab", "prompt.length=3"],
     )
-    module, _, _, _ = parts(build_finetuning(cfg))
+    module, _, _, _ = parts(build_finetuning(run_settings(cfg)))
     weight = module.model.embed_tokens.weight.detach()
     for row in weight[-3:]:
         assert (weight[4:-3] == row).all(dim=1).any(), "each prompt row copies a vocabulary row"
@@ -406,7 +407,7 @@ def test_each_epoch_reshuffles_the_batches(tmp_path: Path, shared_data: Path, to
         ],
     )
     order = BatchOrder()
-    module, datamodule, _, _ = parts(build_finetuning(cfg))
+    module, datamodule, _, _ = parts(build_finetuning(run_settings(cfg)))
     trainer = build_trainer(cfg)
     trainer.callbacks.append(order)
     trainer.fit(module, datamodule=datamodule)

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from biogpt.artifacts.model_dir import save_model_dir
+from biogpt.errors import DataFileError, MissingFileError
 from biogpt.model import BioGPT
 from biogpt.model.weights import find_fairseq_checkpoint
 from biogpt.prompts import PromptConfig, prompt_tokens
@@ -41,18 +42,18 @@ def convert(
     """Write the Hugging Face directory for ``source`` (a release directory or checkpoint file)."""
     checkpoint = find_fairseq_checkpoint(source) if source.is_dir() else source
     if checkpoint is None or not checkpoint.is_file():
-        raise FileNotFoundError(f"{source}: no fairseq checkpoint (checkpoint*.pt) found")
+        raise MissingFileError(f"{source}: no fairseq checkpoint (checkpoint*.pt) found")
     vocab_dir = vocab or checkpoint.parent
     for name in ("bpecodes", "dict.txt"):
         if not (vocab_dir / name).is_file():
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"{vocab_dir / name} not found; pass --vocab DIR holding bpecodes and dict.txt"
             )
     model = BioGPT.from_pretrained(checkpoint, trust_pickle=trust_pickle, dtype=dtype)
     tokenizer = BioGPTTokenizer.from_pretrained(vocab_dir)
     extra_rows = model.config.vocab_size - tokenizer.vocab_size
     if extra_rows < 0:
-        raise ValueError(
+        raise DataFileError(
             f"{checkpoint}: the model has {model.config.vocab_size} embedding rows but "
             f"{vocab_dir / 'dict.txt'} gives {tokenizer.vocab_size} ids; is this the checkpoint's vocabulary?"
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from biogpt.errors import MissingFileError
 from biogpt.generation.tasks import Generator
 from biogpt.model import PRESETS, BioGPT, BioGPTConfig
 from biogpt.model.adapters import (
@@ -95,7 +96,7 @@ def vocabulary_source(
         if not path.exists() and looks_like_hub_id(model_source):
             return model_source
     if family != BIOGPT_FAMILY:
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{model_source}: a {family} model without its tokenizer files; "
             "give them with tokenizer=<directory>"
         )

@@ -10,8 +10,6 @@ Truncation and prompt insertion happen per batch (they depend on the prompt, whi
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from biogpt.data.batching import MicroBatch, TokenBudgetBatchSampler
 from biogpt.data.resume import ResumableTrainData, already_collated
 from biogpt.data.sequences import IGNORE_INDEX, SequenceLayout, right_padded
+from biogpt.data.settings import DataSettings
 from biogpt.data.tasks import CustomTaskConfig, TaskConfig
 from biogpt.data.tokenized import tokenized_split
 from biogpt.tokenizer.protocol import Tokenizer
@@ -76,24 +75,6 @@ class EncodedSplit(Dataset):
             "loss_weight": torch.tensor(batch.loss_weight),
             "ids": [self.ids[i] for i in batch.indices],
         }
-
-
-@dataclass(frozen=True)
-class DataSettings:
-    """The ``data`` config block as the DataModule uses it.
-
-    ``cache_dir`` holds the tokenized splits; ``splits`` maps a role (train, valid, test) to the
-    release split playing it; ``max_tokens`` is fairseq's token budget of a micro-batch, ``batch_size``
-    a fixed number of examples instead (set exactly one); ``train_shots`` draws that many training
-    examples with the run's seed (few-shot).
-    """
-
-    cache_dir: Path = Path(".cache/biogpt")
-    splits: Mapping[str, str] = field(default_factory=dict)
-    max_tokens: int | None = 1024
-    batch_size: int | None = None
-    num_workers: int = 0
-    train_shots: int | None = None
 
 
 class TaskDataModule(ResumableTrainData, L.LightningDataModule):

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from biogpt.errors import MissingFileError
 from biogpt.tokenizer import BioGPTTokenizer
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class PackedIndex:
     def read(cls, directory: str | Path) -> PackedIndex:
         path = Path(directory) / INDEX_FILE
         if not path.is_file():
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"no packed corpus at {directory} (missing {INDEX_FILE}); "
                 "build one with: python -m biogpt.data.packing --corpus DIR --out DIR"
             )

@@ -54,6 +54,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from biogpt.data.pubmed_xml import Citation, Deletion, Malformed, MalformedXMLError, iter_records
+from biogpt.errors import MissingFileError
 
 __all__ = ["Citation", "PubmedCounts", "input_files", "iter_documents", "main", "write_dataset"]
 
@@ -96,7 +97,7 @@ def input_files(inputs: Iterable[str | Path]) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise FileNotFoundError(f"no such PubMed file or directory: {path}")
+            raise MissingFileError(f"no such PubMed file or directory: {path}")
     return sorted(files, key=lambda file: (file.name, str(file)))
 
 

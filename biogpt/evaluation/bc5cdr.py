@@ -19,7 +19,7 @@ from biogpt.data.formats import BC5CDR_RELATION, Triplet
 from biogpt.data.tasks import Example, RelationTaskConfig
 from biogpt.data.tasks.cdr import pubtator_documents, pubtator_path
 from biogpt.data.tasks.io import read_json_object
-from biogpt.errors import DataFileError
+from biogpt.errors import DataFileError, MissingFileError
 from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
 from biogpt.evaluation.parsing import parse_relation_generations, triplet_rows
 
@@ -47,7 +47,7 @@ def read_entity_ids(data_dir: str | Path, split: str) -> tuple[dict[str, str], d
     """The (chemical name -> MeSH id, disease name -> MeSH id) maps of ``{split}.entities.json``."""
     path = Path(data_dir) / "BC5CDR" / "raw" / f"{split}.entities.json"
     if not path.is_file():
-        raise FileNotFoundError(f"missing BC5CDR entity map {path}")
+        raise MissingFileError(f"missing BC5CDR entity map {path}")
     expected = "an object with the name -> MeSH id maps 'chemical2id' and 'disease2id'"
     maps = read_json_object(path, expected)
     for key in ("chemical2id", "disease2id"):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from biogpt.data.tasks import TaskConfig, load_task_split
+from biogpt.errors import ConfigError
 from biogpt.evaluation.base import Scores
 from biogpt.evaluation.bc5cdr import score_bc5cdr
 from biogpt.evaluation.classification import score_hoc, score_pubmedqa
@@ -29,6 +30,10 @@ _SCORERS: dict[str, Callable[[Any, str, Sequence[Any], Sequence[str]], Scores]] 
 }
 
 
+class GenerationCountError(ValueError):
+    """Generated texts that are not one per scored example (the caller names the file they came from)."""
+
+
 def score_predictions(
     config: TaskConfig, generations: Sequence[str], *, split: str = "test", ids: Sequence[str] | None = None
 ) -> Scores:
@@ -44,10 +49,10 @@ def score_predictions(
         by_id = {example.id: example for example in examples}
         unknown = [example_id for example_id in ids if example_id not in by_id]
         if unknown:
-            raise ValueError(f"ids not among the {config.name} {split} examples: {unknown[:10]}")
+            raise ConfigError(f"eval.ids: ids not among the {config.name} {split} examples: {unknown[:10]}")
         examples = [by_id[example_id] for example_id in ids]
     if len(generations) != len(examples):
-        raise ValueError(
+        raise GenerationCountError(
             f"{len(generations)} generations for {len(examples)} {config.name} {split} examples; "
             "expected one generation per example, in example order"
         )

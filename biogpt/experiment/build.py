@@ -7,26 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import hydra
 import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
 from omegaconf import DictConfig
 
-from biogpt.artifacts.model_dir import adapter_base_reference, load_backbone
+from biogpt.artifacts.model_dir import BackboneSettings, adapter_base_reference, load_backbone
 from biogpt.artifacts.model_dir import load_tokenizer as load_vocabulary
-from biogpt.data.datamodule import DataSettings, TaskDataModule
-from biogpt.experiment.settings import (
-    backbone_settings,
-    cache_dir,
-    layout_settings,
-    optim_config,
-    peft_settings,
-    prompt_config,
-    settings,
-    task_config,
-    vocab_root,
-)
+from biogpt.data.datamodule import TaskDataModule
+from biogpt.experiment.settings import RunSettings, backbone_settings, vocab_root
 from biogpt.model.adapters import PeftSettings, add_adapters, check_device, lora_config
 from biogpt.model.backbone import Backbone
 from biogpt.prompts import PromptConfig, build_layout, check_prompt_fits, fit_embeddings, prompt_tokens
@@ -79,8 +70,17 @@ def fsdp_strategy(strategy: DictConfig, model: Backbone) -> object:
 def load_model_and_tokenizer(cfg: DictConfig) -> tuple[Backbone, Tokenizer]:
     """``model.init``'s weights (or a fresh ``model.preset`` network, initialised from ``seed``) and the
     vocabulary that goes with them."""
-    L.seed_everything(cfg.seed, workers=True)
-    return load_backbone(backbone_settings(cfg), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg))
+    return load_seeded(
+        backbone_settings(cfg), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg), seed=cfg.seed
+    )
+
+
+def load_seeded(
+    backbone: BackboneSettings, *, tokenizer: str | None, vocab_root: Path, seed: int
+) -> tuple[Backbone, Tokenizer]:
+    """The backbone and its vocabulary, a fresh network initialised from ``seed``."""
+    L.seed_everything(seed, workers=True)
+    return load_backbone(backbone, tokenizer=tokenizer, vocab_root=vocab_root)
 
 
 def load_tokenizer(cfg: DictConfig) -> Tokenizer:
@@ -102,32 +102,32 @@ class FineTuning:
     base_rows: int = 0
 
 
-def build_finetuning(cfg: DictConfig) -> FineTuning:
+def build_finetuning(run: RunSettings) -> FineTuning:
     """The backbone with its prompt rows (and adapters, ``peft``), the task's data laid out around the
     prompt, the module."""
-    adapters = peft_settings(cfg)
+    adapters = run.peft
     check_device(adapters)  # qlora on a CPU stops before any weight is read
-    base = adapter_base_reference(backbone_settings(cfg)) if adapters.enabled else None
-    model, tokenizer = load_model_and_tokenizer(cfg)
+    base = adapter_base_reference(run.backbone) if adapters.enabled else None
+    model, tokenizer = load_seeded(
+        run.backbone, tokenizer=run.tokenizer, vocab_root=run.vocab_root, seed=run.seed
+    )
     base_rows = model.vocab_size
     base_vocab_size = tokenizer.vocab_size - len(tokenizer.added_tokens)
-    prompt = prompt_config(cfg)
+    prompt = run.prompt
     check_prompt_fits(prompt, model)
     tokens = prompt_tokens(prompt, tokenizer)
     tokenizer.add_tokens(tokens.new_tokens)
-    fit_embeddings(model, tokenizer.vocab_size, prompt.init, seed=cfg.seed)
+    fit_embeddings(model, tokenizer.vocab_size, prompt.init, seed=run.seed)
     if adapters.enabled:
         add_adapters(model, lora_config(model, adapters, base=base))
-    layout = build_layout(layout_settings(cfg), tokenizer, tokens.ids, model)
-    datamodule = TaskDataModule(
-        task_config(cfg), settings(DataSettings, cfg.data, cache_dir=cache_dir(cfg)), seed=cfg.seed
-    )
+    layout = build_layout(run.layout, tokenizer, tokens.ids, model)
+    datamodule = TaskDataModule(run.task, run.data, seed=run.seed)
     datamodule.connect(tokenizer, layout)
     module = PromptFineTuner(
         model,
-        optim_config(cfg),
+        run.optim,
         base_vocab_size=base_vocab_size,
-        train_only_prompt=cfg.train_only_prompt,
+        train_only_prompt=run.train_only_prompt,
         adapters=adapters.enabled,
     )
     return FineTuning(module, datamodule, tokenizer, prompt, adapters, base_rows)

@@ -1,9 +1,13 @@
-"""Unknown config keys on the command line, reported with the keys that do exist.
+"""Unknown config keys and values of the wrong type on the command line, reported before Hydra runs.
 
 Hydra lists the valid options of a config group (``task=kddti``) but answers a misspelt key
 (``data.max_tokenz=5``) with only "Key 'max_tokenz' is not in struct". Before an entry point hands
 its arguments to Hydra, :func:`exit_on_unknown_keys` composes the config the arguments select and
 names every key override that is not in it, with close matches and the valid keys at that level.
+:func:`exit_on_composition_error` then composes the config with every override
+(:func:`compose_first_job`), where the typed schema (:mod:`biogpt.experiment.schema`) refuses a value
+of the wrong type, and prints OmegaConf's message naming the full key as one ``error:`` line instead
+of Hydra's report, whose last line is about stack traces.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from biogpt.errors import ConfigError
 from biogpt.experiment.paths import CONF_DIR
 
 # Command-line flags that keep their meaning for this check; any other flag (--cfg, --help,
@@ -29,6 +35,18 @@ _MULTIRUN_FLAGS = frozenset({"-m", "--multirun"})
 
 def _is_group(key: str, conf_dir: Path) -> bool:
     return (conf_dir / key.split("@")[0]).is_dir()
+
+
+def _parsed(arguments: Sequence[str]) -> list[Override] | None:
+    """The overrides of a command line, or None when it carries flags that change what is composed
+    (or does not parse: Hydra then reports it)."""
+    overrides = [argument for argument in arguments if argument not in _MULTIRUN_FLAGS]
+    if any(argument.startswith("-") for argument in overrides):
+        return None
+    try:
+        return OverridesParser.create().parse_overrides(overrides)
+    except HydraException:
+        return None
 
 
 def _first_choice(override: Override) -> str:
@@ -72,12 +90,8 @@ def unknown_key_messages(config_name: str, arguments: Sequence[str], conf_dir: P
     Returns nothing when the arguments do not parse or compose (Hydra then reports the problem,
     listing a group's valid options itself) or carry flags that change what is composed.
     """
-    overrides = [argument for argument in arguments if argument not in _MULTIRUN_FLAGS]
-    if any(argument.startswith("-") for argument in overrides):
-        return []
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException:
+    parsed = _parsed(arguments)
+    if parsed is None:
         return []
     selections, keys = [], []
     for override in parsed:
@@ -104,3 +118,54 @@ def exit_on_unknown_keys(config_name: str, arguments: Sequence[str]) -> None:
     if messages:
         print("\n".join(messages), file=sys.stderr)
         sys.exit(2)
+
+
+def _value_error(error: BaseException) -> OmegaConfBaseException | None:
+    """The OmegaConf error (a wrong type, a value that does not resolve) behind a composition error."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OmegaConfBaseException) and not isinstance(seen, ConfigKeyError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def compose_first_job(
+    config_name: str, arguments: Sequence[str], conf_dir: Path = CONF_DIR
+) -> DictConfig | None:
+    """The config of ``arguments`` (a sweep's first job), as Hydra will compose it; None when the
+    arguments carry flags that change what is composed or fail for a reason other than a value (an
+    unknown key or option, which :func:`unknown_key_messages` and Hydra report).
+
+    A value that does not fit its key's type raises :class:`~biogpt.errors.ConfigError` naming the
+    key (``optim.lr: Value 'abc' of type 'str' could not be converted to Float``).
+    """
+    parsed = _parsed(arguments)
+    if parsed is None:
+        return None
+    first_job = [
+        f"{override.get_key_element()}={_first_choice(override)}"
+        if override.is_sweep_override()
+        else override.input_line
+        for override in parsed
+        if not override.key_or_group.startswith("hydra")
+    ]
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+            return compose(config_name=config_name, overrides=first_job)
+    except (HydraException, OmegaConfBaseException) as error:
+        cause = _value_error(error)
+        if cause is None:
+            return None
+        where = str(error).splitlines()[0]
+        origin = f" ({where.split(':')[0].removeprefix('In ')})" if where.startswith("In '") else ""
+        raise ConfigError(f"{cause.full_key}{origin}: {str(cause.msg).splitlines()[0]}") from None
+
+
+def exit_on_composition_error(config_name: str, arguments: Sequence[str]) -> None:
+    """Exit with status 1 and one ``error:`` line when a value does not fit its key's type."""
+    try:
+        compose_first_job(config_name, arguments)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

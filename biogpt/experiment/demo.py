@@ -34,6 +34,7 @@ from biogpt.data.pubmed import iter_documents, write_dataset
 from biogpt.experiment.finetune import train
 from biogpt.experiment.paths import CONF_DIR
 from biogpt.experiment.pretrain import pretrain
+from biogpt.experiment.validation import check_config
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.tokenizer.learn import learn_vocabulary
 
@@ -79,12 +80,15 @@ FINETUNE_OVERRIDES = [
 
 
 def compose_run(config_name: str, run_dir: Path, overrides: Sequence[str]) -> Any:
-    """The config ``train.py`` (``pretrain.py``) would compose, writing into ``run_dir``."""
+    """The config ``train.py`` (``pretrain.py``) would compose, writing into ``run_dir``, checked as
+    those commands check theirs."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(
+        cfg = compose(
             config_name=config_name,
             overrides=[f"run_dir={run_dir}", f"data_dir={DEMO_DATA}", *overrides],
         )
+    check_config(cfg, config_name)
+    return cfg
 
 
 def build_corpus(out_dir: Path) -> Path:

@@ -25,7 +25,7 @@ from biogpt.data.tasks import load_task_split
 from biogpt.experiment.build import FineTuning, build_finetuning, build_trainer
 from biogpt.experiment.evaluate import evaluate_model
 from biogpt.experiment.logging import print_lightning_logs_once
-from biogpt.experiment.settings import eval_settings, plain, select_settings, task_config, validation_data
+from biogpt.experiment.settings import RunSettings, plain, run_settings, validation_data
 from biogpt.experiment.validate import check_task_data
 from biogpt.model.safe_pickle import safe_load
 from biogpt.model.weights import lightning_weights
@@ -33,7 +33,7 @@ from biogpt.training.averaging import average_checkpoints
 from biogpt.training.checkpoint_io import AtomicCheckpointIO, resume_path, step_checkpoints
 from biogpt.training.loggers import closing_loggers, live_loggers, log_evaluation, log_run_config
 from biogpt.training.module import full_model_weights
-from biogpt.training.selection import BestEpochCheckpoint, SelectSettings, best_model_callbacks
+from biogpt.training.selection import BestEpochCheckpoint, best_model_callbacks
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +47,19 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     and to the loggers. Returns what ``train_summary.json`` holds.
     """
     print_lightning_logs_once()
+    settings = run_settings(cfg)
     # Missing data is named in milliseconds here, not after the model has loaded.
-    used = [cfg.data.splits.train, cfg.data.splits.valid, *([cfg.eval.split] if cfg.eval.split else [])]
-    check_task_data(cfg, used)
+    evaluated = settings.evaluation.split
+    used = [settings.split("train"), settings.split("valid"), *([evaluated] if evaluated else [])]
+    check_task_data(settings.task, used)
     run_dir = Path(cfg.run_dir)
-    L.seed_everything(cfg.seed, workers=True)
-    run = build_finetuning(cfg)
-    select = select_settings(cfg)
+    L.seed_everything(settings.seed, workers=True)
+    run = build_finetuning(settings)
+    select = settings.select
     every = cfg.checkpoint.every_n_updates
     steps = [] if every is None else step_checkpoints(run_dir / "checkpoints", every, epoch_ends=True)
     # Before the step checkpoints: an epoch's step checkpoint records the best score of that epoch.
-    scoring = selection_callbacks(cfg, run, select)
+    scoring = selection_callbacks(run_dir, run, settings)
     trainer = build_trainer(cfg, callbacks=[*scoring, *steps], model=run.module.model)
     trainer.strategy.checkpoint_io = AtomicCheckpointIO()
     resumed_from = resume_path(cfg.checkpoint.resume, run_dir / "checkpoints")
@@ -66,7 +68,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=resumed_from)
         final_dir = run_dir / "final"
         # The examples a few-shot run trained on, to reproduce or evaluate on exactly them.
-        trained_ids = run.datamodule.split("train").ids if cfg.data.train_shots is not None else None
+        trained_ids = run.datamodule.split("train").ids if settings.data.train_shots is not None else None
         summary = RunSummary(
             run_dir=run_dir,
             updates=trainer.global_step,
@@ -78,19 +80,21 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if trainer.is_global_zero:  # one writer under DDP
             checkpointers = [c for c in trainer.checkpoint_callbacks if c not in steps]
             save_final(run, select.final, checkpointers, final_dir, last_weights)
-            if cfg.eval.split is not None:
-                summary.evaluation = evaluate_final(cfg, trainer, final_dir, trained_ids)
+            if evaluated is not None:
+                summary.evaluation = evaluate_final(settings, trainer, run_dir, trained_ids)
             summary.write(run_dir / "train_summary.json")
     return summary.to_dict()
 
 
-def selection_callbacks(cfg: DictConfig, run: FineTuning, select: SelectSettings) -> list[Callback]:
+def selection_callbacks(run_dir: Path, run: FineTuning, settings: RunSettings) -> list[Callback]:
     """For ``select.final=best``, the validation score by generation and the checkpoint of its best epoch
     (``checkpoints/best-epochNNN.ckpt``); no callbacks otherwise."""
-    if select.final != "best":
+    if settings.select.final != "best":
         return []
-    directory = Path(cfg.run_dir) / "checkpoints"
-    return best_model_callbacks(directory, run.tokenizer, run.prompt, validation_data(cfg), select)
+    directory = run_dir / "checkpoints"
+    return best_model_callbacks(
+        directory, run.tokenizer, run.prompt, validation_data(settings), settings.select
+    )
 
 
 def save_final(
@@ -133,23 +137,23 @@ def save_final(
 
 
 def evaluate_final(
-    cfg: DictConfig, trainer: L.Trainer, final_dir: Path, trained_ids: list[str] | None
+    settings: RunSettings, trainer: L.Trainer, run_dir: Path, trained_ids: list[str] | None
 ) -> dict[str, Any]:
-    """The run's closing evaluation: scores and predictions into the run directory and the loggers.
+    """The run's closing evaluation of ``<run_dir>/final``: scores and predictions into the run
+    directory and the loggers.
 
     Returns what the run's summary records of it, with the files that hold the details.
     """
-    run_dir = Path(cfg.run_dir)
-    settings = eval_settings(cfg)
-    scores = evaluate_model(cfg, final_dir, run_dir, trained_ids)
-    sources = {e.id: e.source for e in load_task_split(task_config(cfg), settings.split).examples}
+    evaluation = settings.evaluation
+    scores = evaluate_model(settings, run_dir / "final", run_dir, trained_ids)
+    sources = {e.id: e.source for e in load_task_split(settings.task, str(evaluation.split)).examples}
     log_evaluation(
         live_loggers(trainer),
         scores.metrics,
         scores.records,
-        prefix=settings.split,
+        prefix=evaluation.split,
         step=trainer.global_step,
-        max_rows=settings.log_predictions,
+        max_rows=evaluation.log_predictions,
         source_texts=sources,
     )
     return {

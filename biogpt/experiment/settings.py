@@ -2,18 +2,23 @@
 
 Each config block maps onto a frozen dataclass whose fields it shares by name (:func:`settings`), so
 a new field is one line in the dataclass and one in the YAML, with no mapping code between them; keys
-of a block that are not fields (the task's ``lr`` is the optimiser's) are left to their readers.
+of a block that are not fields (the task's ``lr`` is the optimiser's) are left to their readers. The
+same dataclasses are the config's typed schema (:mod:`biogpt.experiment.schema`).
+
+A job builds its :class:`RunSettings` once (:func:`run_settings`), after the config was validated, and
+hands them down: nothing past the job's entry reads the config again.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
 from biogpt.artifacts.model_dir import BackboneSettings
+from biogpt.data.settings import DataSettings
 from biogpt.data.tasks import CustomTaskConfig, TaskConfig, task_config_class
 from biogpt.evaluation.protocol import EvalSettings
 from biogpt.generation import GenerationConfig
@@ -96,15 +101,6 @@ def select_settings(cfg: DictConfig) -> SelectSettings:
     return settings(SelectSettings, block)
 
 
-def validation_data(cfg: DictConfig) -> ValidationData:
-    """The validation score of ``select.final=best``: ``data.splits.valid`` decoded and scored as the
-    closing evaluation does (``eval``'s decoding, batch size and ``limit``; never its test ``ids``)."""
-    evaluation = replace(eval_settings(cfg), split=cfg.data.splits.valid, ids=None)
-    return ValidationData(
-        task_config(cfg), evaluation, layout_settings(cfg), cache_dir(cfg), train_split=cfg.data.splits.train
-    )
-
-
 def vocab_root(cfg: DictConfig) -> Path:
     """Where the released vocabularies are (``<data_dir>/vocab/biogpt``, ``.../biogpt-large``)."""
     return Path(str(cfg.data_dir)) / "vocab"
@@ -112,3 +108,64 @@ def vocab_root(cfg: DictConfig) -> Path:
 
 def cache_dir(cfg: DictConfig) -> Path:
     return Path(str(cfg.data.cache_dir)).expanduser()
+
+
+def data_settings(cfg: DictConfig) -> DataSettings:
+    return settings(DataSettings, cfg.data, cache_dir=cache_dir(cfg))
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a fine-tuning, evaluation or export job reads from its config, typed, built once.
+
+    ``tokenizer``: the vocabulary the config names (None: the model's own, else the release's under
+    ``vocab_root``); ``seed``: the run's; ``train_only_prompt``: freeze the backbone.
+    """
+
+    task: TaskConfig
+    prompt: PromptConfig
+    layout: LayoutSettings
+    backbone: BackboneSettings
+    peft: PeftSettings
+    data: DataSettings
+    evaluation: EvalSettings
+    optim: OptimConfig
+    select: SelectSettings
+    vocab_root: Path
+    tokenizer: str | None
+    seed: int
+    train_only_prompt: bool
+
+    def split(self, role: str) -> str:
+        """The release split playing ``role`` (train, valid, test: ``data.splits``)."""
+        return self.data.splits[role]
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.data.cache_dir)
+
+
+def run_settings(cfg: DictConfig) -> RunSettings:
+    """The typed settings of a composed (and validated) fine-tuning, evaluation or export config."""
+    return RunSettings(
+        task=task_config(cfg),
+        prompt=prompt_config(cfg),
+        layout=layout_settings(cfg),
+        backbone=backbone_settings(cfg),
+        peft=peft_settings(cfg),
+        data=data_settings(cfg),
+        evaluation=eval_settings(cfg),
+        optim=optim_config(cfg),
+        select=select_settings(cfg),
+        vocab_root=vocab_root(cfg),
+        tokenizer=None if cfg.tokenizer is None else str(cfg.tokenizer),
+        seed=int(cfg.seed),
+        train_only_prompt=bool(cfg.train_only_prompt),
+    )
+
+
+def validation_data(run: RunSettings) -> ValidationData:
+    """The validation score of ``select.final=best``: ``data.splits.valid`` decoded and scored as the
+    closing evaluation does (``eval``'s decoding, batch size and ``limit``; never its test ``ids``)."""
+    evaluation = replace(run.evaluation, split=run.split("valid"), ids=None)
+    return ValidationData(run.task, evaluation, run.layout, run.cache_dir, train_split=run.split("train"))

@@ -12,25 +12,22 @@ import sys
 from collections.abc import Sequence
 
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
 
 from biogpt.data.custom.validate import check_corpus, fatal, over_length, render, validate_task
 from biogpt.data.requirements import check_task_files
-from biogpt.data.tasks import CustomTaskConfig, load_task_split
+from biogpt.data.tasks import CustomTaskConfig, TaskConfig, load_task_split
 from biogpt.experiment.build import load_tokenizer
 from biogpt.experiment.paths import CONF_DIR
 from biogpt.experiment.settings import layout_settings, prompt_config, task_config
 from biogpt.prompts import build_layout, prompt_tokens
 
 
-def check_task_data(cfg: DictConfig, splits: Sequence[str]) -> None:
+def check_task_data(task: TaskConfig, splits: Sequence[str]) -> None:
     """A built-in task's files present, or a custom corpus free of defects, before any model is built."""
-    if cfg.task.name == "custom":
-        task = task_config(cfg)
-        assert isinstance(task, CustomTaskConfig)
+    if isinstance(task, CustomTaskConfig):
         check_corpus(task, splits)
     else:
-        check_task_files(cfg.task.name, str(cfg.data_dir), splits)
+        check_task_files(task.name, task.data_dir, splits)
 
 
 def main(overrides: Sequence[str]) -> int:

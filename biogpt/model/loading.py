@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from biogpt.errors import MissingFileError
 from biogpt.model.adapters import (
     ADAPTER_DIR,
     adapter_base,
@@ -43,7 +44,7 @@ def local_source(source: str | Path) -> Path:
     if not path.exists() and looks_like_hub_id(str(source)):
         return download_from_hub(str(source))
     if not path.exists():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{source}: no such file or directory, and not a hub id of the form 'org/name'"
         )
     return path

@@ -19,11 +19,13 @@ from typing import Any
 
 import torch
 
+from biogpt.errors import DataFileError, MissingFileError
+
 # Module prefixes whose classes only ever carry configuration or training statistics in checkpoints.
 INERT_MODULE_PREFIXES = ("fairseq.", "fairseq_cli.", "omegaconf.")
 
 
-class UnsafeCheckpointError(RuntimeError):
+class UnsafeCheckpointError(DataFileError, RuntimeError):
     """The file references code that a weights-only load refuses to run."""
 
 
@@ -68,7 +70,7 @@ def safe_load(path: str | Path, *, trust_pickle: bool = False) -> Any:
     """``torch.load`` a file on CPU, refusing code execution unless ``trust_pickle`` is set."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint file not found: {path}")
+        raise MissingFileError(f"checkpoint file not found: {path}")
     try:
         if trust_pickle:
             return torch.load(path, map_location="cpu", weights_only=False)
@@ -77,7 +79,7 @@ def safe_load(path: str | Path, *, trust_pickle: bool = False) -> Any:
     except UnsafeCheckpointError:
         raise
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
-        raise ValueError(
+        raise DataFileError(
             f"{path}: not a readable torch checkpoint (truncated or corrupt?): {error}"
         ) from error
 

@@ -28,6 +28,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from biogpt.errors import MissingFileError
 from biogpt.model.config import POSITION_OFFSET, BioGPTConfig
 from biogpt.model.safe_pickle import safe_load, to_plain
 
@@ -391,7 +392,7 @@ def read_pretrained(
         )
     if looks_like_hub_id(str(source)):
         return read_hf_directory(download_from_hub(str(source), revision=revision, cache_dir=cache_dir))
-    raise FileNotFoundError(f"{source}: no such file or directory, and not a hub id of the form 'org/name'")
+    raise MissingFileError(f"{source}: no such file or directory, and not a hub id of the form 'org/name'")
 
 
 def looks_like_hub_id(source: str) -> bool:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from biogpt.errors import MissingFileError
 from biogpt.optional import require_transformers
 from biogpt.textfiles import read_json
 
@@ -46,7 +47,7 @@ class FamilyTokenizer:
             return cls(transformers.AutoTokenizer.from_pretrained(str(directory)))
         if all((directory / name).is_file() for name in RAW_BPE_FILES):
             return cls(byte_level_bpe(directory))
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{directory}: no tokenizer ({' or '.join(TOKENIZER_FILES)}, or {' + '.join(RAW_BPE_FILES)})"
         )
 

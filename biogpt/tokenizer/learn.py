@@ -43,6 +43,7 @@ from tokenizers.models import BPE
 from tokenizers.pre_tokenizers import Split
 from tokenizers.trainers import BpeTrainer
 
+from biogpt.errors import MissingFileError
 from biogpt.tokenizer import moses
 from biogpt.tokenizer.vocab import END_OF_WORD, FAIRSEQ_CONTINUATION, FAIRSEQ_FILES, HF_FILES, SPECIAL_TOKENS
 
@@ -303,7 +304,7 @@ def read_corpus(inputs: Iterable[str | Path], column: str = "text") -> Iterator[
         if path.is_dir():
             sources.append(_dataset_texts(_load_dataset(path, column), column))
         elif not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file or directory")
+            raise MissingFileError(f"{path}: no such file or directory")
         elif not os.access(path, os.R_OK):
             raise PermissionError(f"{path}: not readable")
         else:

@@ -21,7 +21,7 @@ from tokenizers.decoders import BPEDecoder
 from tokenizers.models import BPE
 from tokenizers.pre_tokenizers import WhitespaceSplit
 
-from biogpt.errors import DataFileError
+from biogpt.errors import DataFileError, MissingFileError
 from biogpt.textfiles import read_json
 from biogpt.tokenizer import moses
 from biogpt.tokenizer.cache import BoundedCache
@@ -359,7 +359,7 @@ def _download(repo_id: str, *, revision: str | None, cache_dir: str | Path | Non
         vocab = fetch("vocab.json")
         fetch("merges.txt")
     except HFValidationError as error:
-        raise FileNotFoundError(f"{repo_id}: no such directory, and not a valid hub repository id") from error
+        raise MissingFileError(f"{repo_id}: no such directory, and not a valid hub repository id") from error
     except LocalEntryNotFoundError as error:
         raise OSError(
             f"{repo_id}: not a local directory and not in the Hugging Face cache, and the hub cannot be"

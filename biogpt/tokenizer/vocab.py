@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from biogpt.errors import DataFileError
+from biogpt.errors import DataFileError, MissingFileError
 from biogpt.textfiles import numbered_lines, read_json
 
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>")
@@ -49,7 +49,7 @@ class Vocabulary:
 def _lines(path: Path, expected: str) -> Iterator[tuple[int, str]]:
     """Numbered non-empty lines (1-based) of a UTF-8 file; a missing file names itself."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: vocabulary file not found")
+        raise MissingFileError(f"{path}: vocabulary file not found")
     return ((number, line) for number, line in numbered_lines(path, expected) if line.strip())
 
 
@@ -102,7 +102,7 @@ def read_huggingface(directory: Path) -> Vocabulary:
     """Read ``vocab.json`` + ``merges.txt``; ids must be exactly 0..n-1 (our ids are list positions)."""
     vocab_path, merges_path = (directory / name for name in HF_FILES)
     if not vocab_path.is_file():
-        raise FileNotFoundError(f"{vocab_path}: vocabulary file not found")
+        raise MissingFileError(f"{vocab_path}: vocabulary file not found")
     mapping = read_json(vocab_path, _VOCAB_JSON)
     if not isinstance(mapping, dict) or not all(
         isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in mapping.items()
@@ -130,7 +130,7 @@ def read_vocabulary(directory: Path) -> Vocabulary:
         return read_huggingface(directory)
     if any((directory / name).exists() for name in FAIRSEQ_FILES):
         return read_fairseq(directory)
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"{directory}: no vocabulary found; expected {' + '.join(HF_FILES)} or {' + '.join(FAIRSEQ_FILES)}"
     )
 

@@ -26,6 +26,8 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from biogpt.errors import MissingFileError
+
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "step{step:07d}"
@@ -140,5 +142,5 @@ def resume_path(resume: str | bool | None, directory: Path) -> str | None:
             logger.info("resuming from %s", found)
         return None if found is None else str(found)
     if not Path(str(resume)).is_file():
-        raise FileNotFoundError(f"resume={resume}: no such checkpoint")
+        raise MissingFileError(f"resume={resume}: no such checkpoint")
     return str(resume)

@@ -18,7 +18,7 @@ from biogpt.data.formats import BC5CDR_RELATION
 from biogpt.data.tasks.config import StudyTaskConfig
 from biogpt.data.tasks.study_documents import StudyDocument, StudyRead
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
-from biogpt.errors import DataFileError
+from biogpt.errors import DataFileError, MissingFileError
 from biogpt.textfiles import numbered_lines
 
 PUBTATOR_FILES: dict[str, str] = {
@@ -46,7 +46,7 @@ def pubtator_path(data_dir: str | Path, split: str) -> Path:
     for path in candidates:
         if path.is_file():
             return path
-    raise FileNotFoundError(f"missing CDR corpus file; looked for {', '.join(map(str, candidates))}")
+    raise MissingFileError(f"missing CDR corpus file; looked for {', '.join(map(str, candidates))}")
 
 
 def pubtator_documents(path: Path) -> list[list[tuple[int, str]]]:

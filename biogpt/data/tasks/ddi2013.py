@@ -23,6 +23,7 @@ from pathlib import Path
 from biogpt.data.tasks.config import StudyTaskConfig
 from biogpt.data.tasks.study_documents import StudyDocument, StudyRead, holdout
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
+from biogpt.errors import MissingFileError
 from biogpt.textfiles import parse_xml
 
 SPLIT_FOLDERS: dict[str, tuple[str, ...]] = {
@@ -38,7 +39,7 @@ def _files(data_dir: str, split: str) -> list[Path]:
     for folder in SPLIT_FOLDERS[split]:
         path = Path(data_dir) / "DDI2013" / "DDICorpus" / folder
         if not path.is_dir():
-            raise FileNotFoundError(f"missing DDI-2013 corpus folder {path} (expected the DDICorpus layout)")
+            raise MissingFileError(f"missing DDI-2013 corpus folder {path} (expected the DDICorpus layout)")
         files.extend(path.glob("*.xml"))
     return sorted(files)
 

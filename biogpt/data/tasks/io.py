@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from biogpt.errors import DataFileError
+from biogpt.errors import DataFileError, MissingFileError
 from biogpt.textfiles import read_json
 
 
@@ -13,7 +13,7 @@ def raw_file(data_dir: str | Path, dataset: str, name: str) -> Path:
     """``<data_dir>/<dataset>/raw/<name>``, the public release layout; raises naming the file if absent."""
     path = Path(data_dir) / dataset / "raw" / name
     if not path.is_file():
-        raise FileNotFoundError(f"missing data file {path} (expected the {dataset} release layout)")
+        raise MissingFileError(f"missing data file {path} (expected the {dataset} release layout)")
     return path
 
 

@@ -1,0 +1,516 @@
+"""The one validation step of a composed config: what each key allows, checked before any work.
+
+The schema (:mod:`biogpt.experiment.schema`) has already refused a value of the wrong type while Hydra
+composed the config; :func:`check_config` then checks every value against its key's :class:`Rule`
+(ranges, positive counts, allowed names, paths that must exist) and the :data:`CONSTRAINTS` between keys
+(options that exclude each other), before any data is read or a model is built. The first problem ends
+the command with :class:`~biogpt.errors.ConfigError` naming the key, the value and what is allowed.
+
+The tables are also the README's pages of options (:mod:`biogpt.experiment.options_doc`): one source.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+from biogpt.data.formats import FORMATS
+from biogpt.data.packing import INDEX_FILE
+from biogpt.data.tasks.config import (
+    CDR_MENTIONS,
+    DCE_CLASSES,
+    DEFAULT_SPLITS,
+    ORDERS,
+    PUBMEDQA_FOLDS,
+    STUDY_SCORINGS,
+    STUDY_TASKS,
+    STUDY_TEMPLATES,
+)
+from biogpt.errors import ConfigError
+from biogpt.model.config import PRESETS
+from biogpt.model.precision import INFERENCE_DTYPES
+from biogpt.model.weights import looks_like_hub_id
+from biogpt.prompts import PROMPT_KINDS, SOFT_INITS
+from biogpt.training.optim import SCHEDULES
+from biogpt.training.settings import FINAL_MODELS
+
+# Inference precisions by name; ``auto`` picks one from the device.
+DTYPES: tuple[str, ...] = tuple(dict.fromkeys((*INFERENCE_DTYPES, "auto")))
+LOSS_ON: tuple[str, ...] = ("all", "target")
+# Lightning's precision names (lightning.Trainer(precision=...)).
+PRECISIONS: tuple[str, ...] = (
+    "32-true",
+    "bf16-mixed",
+    "16-mixed",
+    "bf16-true",
+    "16-true",
+    "64-true",
+    "32",
+    "16",
+    "bf16",
+    "64",
+)
+ACCELERATORS: tuple[str, ...] = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
+RESUME_AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a key allows: ``allowed`` says it (in errors and the README); ``problem`` returns what is
+    wrong with a value (empty when ``allowed`` says it all), or None when the value is allowed."""
+
+    allowed: str
+    problem: Callable[[Any], str | None]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _expected(allowed: str, accepts: Callable[[Any], bool]) -> Rule:
+    return Rule(allowed, lambda value: None if accepts(value) else "")
+
+
+def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low}"
+    return f"{'<' if high_open else '<='} {high}" if high is not None else ""
+
+
+def number(
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+    nullable: bool = False,
+) -> Rule:
+    """A number (an integer where ``integer``) within the bounds (``*_open``: the bound excluded)."""
+    kind = "an integer" if integer else "a number"
+    bounds = _bounds(low, high, low_open, high_open)
+    allowed = f"{'null or ' if nullable else ''}{kind}{' ' + bounds if bounds else ''}"
+
+    def accepts(value: Any) -> bool:
+        if value is None:
+            return nullable
+        if not (_is_int(value) if integer else _is_number(value)):
+            return False
+        above = low is None or (value > low if low_open else value >= low)
+        below = high is None or (value < high if high_open else value <= high)
+        return above and below
+
+    return _expected(allowed, accepts)
+
+
+def count(minimum: int = 1, *, nullable: bool = False) -> Rule:
+    """An integer of at least ``minimum``."""
+    return number(minimum, integer=True, nullable=nullable)
+
+
+def choice(names: Iterable[str], *, nullable: bool = False) -> Rule:
+    """One of ``names``."""
+    valid = tuple(names)
+    allowed = f"{'null or ' if nullable else ''}one of: {', '.join(valid)}"
+    return _expected(allowed, lambda value: (value is None and nullable) or value in valid)
+
+
+def _path_problem(value: Any, *, directory: bool) -> str | None:
+    path = Path(str(value)).expanduser()
+    if not path.exists():
+        return "no such file or directory"
+    if directory and not path.is_dir():
+        return "not a directory"
+    if not directory and path.is_dir():
+        return "a directory"
+    if not os.access(path, os.R_OK | (os.X_OK if directory else 0)):
+        return "not readable"
+    return None
+
+
+def existing_file(what: str, *, nullable: bool = False) -> Rule:
+    allowed = f"{'null or ' if nullable else ''}{what} (an existing, readable file)"
+    return Rule(
+        allowed, lambda value: None if value is None and nullable else _path_problem(value, directory=False)
+    )
+
+
+def packed_corpus() -> Rule:
+    """A directory :mod:`biogpt.data.packing` wrote (its ``index.json`` names the blocks)."""
+
+    def problem(value: Any) -> str | None:
+        kind = _path_problem(value, directory=True)
+        if kind is not None or (Path(str(value)).expanduser() / INDEX_FILE).is_file():
+            return kind
+        return f"no {INDEX_FILE}, not a packed corpus (python -m biogpt.data.packing --corpus DIR --out DIR)"
+
+    return Rule(f"a packed corpus: a directory with {INDEX_FILE}, train.bin and valid.bin", problem)
+
+
+def model_source(what: str, *, nullable: bool = True) -> Rule:
+    """A local directory or file, or a hub id (``org/name``), which is fetched (or found in the cache)."""
+    allowed = f"{'null or ' if nullable else ''}{what}: an existing directory or file, or a hub id 'org/name'"
+
+    def problem(value: Any) -> str | None:
+        if value is None:
+            return None if nullable else ""
+        if Path(str(value)).expanduser().exists():
+            return _path_problem(value, directory=Path(str(value)).expanduser().is_dir())
+        if looks_like_hub_id(str(value)):
+            return None
+        return "no such file or directory, and not a hub id of the form 'org/name'"
+
+    return Rule(allowed, problem)
+
+
+def resume_point(nullable: bool = True) -> Rule:
+    """``auto`` (the run directory's newest checkpoint), null (start over) or a checkpoint file."""
+    checkpoint = existing_file("a .ckpt file")
+
+    def problem(value: Any) -> str | None:
+        return None if value is None or value == RESUME_AUTO else checkpoint.problem(value)
+
+    return Rule(f"{RESUME_AUTO}, null, or {checkpoint.allowed}", problem)
+
+
+def writable_file() -> Rule:
+    def problem(value: Any) -> str | None:
+        path = Path(str(value)).expanduser()
+        if path.is_dir():
+            return "a directory"
+        parent = path.parent if str(path.parent) else Path(".")
+        return None if parent.is_dir() else f"its directory {parent} does not exist"
+
+    return Rule("a file to write, in an existing directory", problem)
+
+
+def _devices(value: Any) -> bool:
+    if value == "auto" or (_is_int(value) and (value >= 1 or value == -1)):
+        return True
+    if isinstance(value, list):
+        return bool(value) and all(_is_int(index) and index >= 0 for index in value)
+    return isinstance(value, str) and all(part.strip().isdigit() for part in value.split(","))
+
+
+def _val_batches(value: Any) -> bool:
+    return (_is_int(value) and value >= 0) or (isinstance(value, float) and 0 <= value <= 1)
+
+
+def _fast_dev_run(value: Any) -> bool:
+    return isinstance(value, bool) or (_is_int(value) and value >= 0)
+
+
+def _ids(value: Any) -> bool:
+    return (
+        value is None
+        or value == "train"
+        or (isinstance(value, list) and all(isinstance(i, (str, int)) for i in value))
+    )
+
+
+SPLIT = choice(DEFAULT_SPLITS)
+MODEL_RULES: dict[str, Rule] = {
+    "seed": number(0, 2**32 - 1, integer=True),
+    "tokenizer": model_source("a vocabulary (fairseq dir with bpecodes and dict.txt, HF dir)"),
+    "model.preset": choice(sorted(PRESETS), nullable=True),
+    "model.init": model_source("weights to start from"),
+    "model.dropout": number(0, 1, high_open=True, nullable=True),
+    "model.attention_dropout": number(0, 1, high_open=True, nullable=True),
+}
+OPTIM_RULES: dict[str, Rule] = {
+    "optim.lr": number(0, low_open=True),
+    "optim.warmup_updates": count(0),
+    "optim.warmup_init_lr": number(0),
+    "optim.betas": _expected(
+        "two numbers in [0, 1)",
+        lambda value: (
+            isinstance(value, list) and len(value) == 2 and all(_is_number(b) and 0 <= b < 1 for b in value)
+        ),
+    ),
+    "optim.eps": number(0, low_open=True),
+    "optim.weight_decay": number(0),
+    "optim.schedule": choice(SCHEDULES),
+    "optim.warmup_fraction": number(0, 1, high_open=True),
+}
+TRAINER_RULES: dict[str, Rule] = {
+    "trainer.accelerator": choice(ACCELERATORS),
+    "trainer.devices": _expected("auto, an integer >= 1 (or -1: all), or a list of device indices", _devices),
+    "trainer.num_nodes": count(1),
+    "trainer.precision": choice(PRECISIONS),
+    "trainer.max_epochs": number(-1, integer=True, nullable=True),
+    "trainer.max_steps": number(-1, integer=True),
+    "trainer.accumulate_grad_batches": count(1),
+    "trainer.gradient_clip_val": number(0, nullable=True),
+    "trainer.log_every_n_steps": count(1),
+    "trainer.num_sanity_val_steps": number(-1, integer=True),
+    "trainer.limit_val_batches": _expected(
+        "an integer >= 0 (batches) or a number in [0, 1] (a fraction)", _val_batches
+    ),
+    "trainer.fast_dev_run": _expected("true, false, or an integer >= 0 (batches)", _fast_dev_run),
+}
+TASK_RULES: dict[str, Rule] = {
+    "task.max_source_positions": count(1),
+    "task.max_positions": count(1),
+    "task.lr": number(0, low_open=True),
+    "task.warmup_updates": count(0),
+    "task.max_epochs": number(-1, integer=True),
+    "task.max_updates": number(-1, integer=True),
+    "task.prompt_length": count(0),
+    "task.order": choice(ORDERS),
+    "task.fold": number(0, PUBMEDQA_FOLDS - 1, integer=True),
+    "task.scoring": choice(STUDY_SCORINGS),
+    "task.mention": choice(CDR_MENTIONS),
+    "task.dce_classes": choice(DCE_CLASSES),
+    "task.valid_fraction": number(0, 1, low_open=True, high_open=True),
+    "task.split_seed": count(0),
+}
+FINETUNE_RULES: dict[str, Rule] = {
+    "prompt.kind": choice(PROMPT_KINDS),
+    "prompt.length": count(0),
+    "prompt.init": choice(SOFT_INITS),
+    "data.splits.train": SPLIT,
+    "data.splits.valid": SPLIT,
+    "data.splits.test": SPLIT,
+    "data.max_tokens": count(1, nullable=True),
+    "data.batch_size": count(1, nullable=True),
+    "data.update_freq": count(1),
+    "data.loss_on": choice(LOSS_ON),
+    "data.train_shots": count(1, nullable=True),
+    "data.num_workers": count(0),
+    "keep_last_epochs": count(0),
+    "select.final": choice(FINAL_MODELS, nullable=True),
+    "select.from_epoch": count(1),
+    "select.every_n_epochs": count(1),
+    "checkpoint.every_n_updates": count(1, nullable=True),
+    "checkpoint.resume": resume_point(),
+    "eval.split": choice(DEFAULT_SPLITS, nullable=True),
+    "eval.ids": _expected("null, train (the few-shot examples trained on), or a list of example ids", _ids),
+    "eval.limit": count(1, nullable=True),
+    "eval.batch_size": count(1),
+    "eval.log_predictions": count(0),
+    "eval.dtype": choice(DTYPES),
+    "eval.generation.max_new_tokens": count(1),
+    "eval.generation.min_new_tokens": count(0),
+    "eval.generation.beam": count(1),
+    "eval.generation.length_penalty": number(),
+    "eval.generation.temperature": number(0, low_open=True),
+    "eval.generation.top_k": count(0),
+    "eval.generation.top_p": number(0, 1, low_open=True),
+    "eval.generation.no_repeat_ngram_size": count(0),
+    "eval.generation.seed": number(0, 2**32 - 1, integer=True),
+}
+PRETRAIN_RULES: dict[str, Rule] = {
+    "data.update_freq": count(1),
+    "pretrain.corpus_dir": packed_corpus(),
+    "pretrain.tokens_per_sample": count(1),
+    "pretrain.blocks_per_batch": count(1),
+    "pretrain.valid_every_n_updates": count(1),
+    "pretrain.save_every_n_updates": count(1),
+    "pretrain.resume": resume_point(),
+    "pretrain.num_workers": count(0),
+}
+GENERATE_RULES: dict[str, Rule] = {
+    "ckpt": model_source("the model", nullable=False),
+    "tokenizer": MODEL_RULES["tokenizer"],
+    "beam": count(1),
+    "min_len": count(0),
+    "max_len": count(1),
+    "lenpen": number(),
+    "temperature": number(0, low_open=True),
+    "top_k": count(0),
+    "top_p": number(0, 1, low_open=True),
+    "no_repeat_ngram_size": count(0),
+    "seed": MODEL_RULES["seed"],
+    "dtype": choice(DTYPES),
+}
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A rule between keys: ``text`` says it; ``problem`` gets the keys' values and returns what is wrong."""
+
+    keys: tuple[str, ...]
+    text: str
+    problem: Callable[[Mapping[str, Any]], str | None]
+
+
+def _target_formats(task: str) -> tuple[str, ...]:
+    if task in FORMATS:
+        return tuple(FORMATS[task])
+    return STUDY_TEMPLATES if task in STUDY_TASKS else ()
+
+
+def _format_problem(values: Mapping[str, Any]) -> str | None:
+    formats = _target_formats(values["task.name"])
+    if not formats or values["target_format.name"] in formats:
+        return None
+    return f"task {values['task.name']} has the target formats: {', '.join(formats)}"
+
+
+def _both_unbounded(values: Mapping[str, Any]) -> str | None:
+    if values["trainer.fast_dev_run"] or values["trainer.max_steps"] != -1:
+        return None
+    return None if values["trainer.max_epochs"] not in (None, -1) else "the run would never end"
+
+
+def _exactly_one(first: str, second: str) -> Constraint:
+    return Constraint(
+        (first, second),
+        f"exactly one of {first} and {second} is set (the other null)",
+        lambda values: None if (values[first] is None) != (values[second] is None) else "set exactly one",
+    )
+
+
+UNBOUNDED = Constraint(
+    ("trainer.max_epochs", "trainer.max_steps", "trainer.fast_dev_run"),
+    "trainer.max_epochs and trainer.max_steps are not both unbounded (-1)",
+    _both_unbounded,
+)
+FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
+    Constraint(
+        ("model.preset", "model.init"),
+        "model.preset or model.init is set",
+        lambda v: (
+            None
+            if v["model.preset"] is not None or v["model.init"] is not None
+            else "name a shape or weights"
+        ),
+    ),
+    Constraint(
+        ("task.name", "target_format.name"),
+        "target_format is one of the task's target formats",
+        _format_problem,
+    ),
+    Constraint(
+        ("prompt.kind", "prompt.length"),
+        "a soft prompt has prompt.length >= 1",
+        lambda v: (
+            "a soft prompt needs prompt.length >= 1"
+            if v["prompt.kind"] == "soft" and v["prompt.length"] < 1
+            else None
+        ),
+    ),
+    Constraint(
+        ("prompt.kind", "prompt.text"),
+        "a hard prompt has a non-empty prompt.text",
+        lambda v: (
+            "a hard prompt needs a text"
+            if v["prompt.kind"] == "hard" and not str(v["prompt.text"]).strip()
+            else None
+        ),
+    ),
+    _exactly_one("data.max_tokens", "data.batch_size"),
+    Constraint(
+        ("eval.generation.min_new_tokens", "eval.generation.max_new_tokens"),
+        "eval.generation.min_new_tokens <= eval.generation.max_new_tokens",
+        lambda v: (
+            None
+            if v["eval.generation.min_new_tokens"] <= v["eval.generation.max_new_tokens"]
+            else "the minimum exceeds the maximum"
+        ),
+    ),
+    UNBOUNDED,
+)
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Everything a root config's keys must satisfy."""
+
+    rules: Mapping[str, Rule]
+    constraints: tuple[Constraint, ...] = ()
+
+
+_TRAIN_RULES = {**MODEL_RULES, **TASK_RULES, **FINETUNE_RULES, **OPTIM_RULES, **TRAINER_RULES}
+CHECKS: dict[str, Checks] = {
+    "train": Checks(_TRAIN_RULES, FINETUNE_CONSTRAINTS),
+    "evaluate": Checks(
+        {
+            **_TRAIN_RULES,
+            "ckpt": model_source("the model to generate with"),
+            "predictions": existing_file("generated texts, one per line", nullable=True),
+        },
+        (
+            *FINETUNE_CONSTRAINTS,
+            _exactly_one("ckpt", "predictions"),
+            Constraint(
+                ("eval.split",),
+                "eval.split is not null",
+                lambda v: None if v["eval.split"] else "name a split",
+            ),
+        ),
+    ),
+    "export": Checks({**_TRAIN_RULES, "split": SPLIT, "out": writable_file()}, FINETUNE_CONSTRAINTS),
+    "pretrain": Checks({**MODEL_RULES, **PRETRAIN_RULES, **OPTIM_RULES, **TRAINER_RULES}, (UNBOUNDED,)),
+    "generate": Checks(
+        GENERATE_RULES,
+        (
+            Constraint(
+                ("min_len", "max_len"),
+                "min_len <= max_len",
+                lambda v: None if v["min_len"] <= v["max_len"] else "the minimum exceeds the maximum",
+            ),
+        ),
+    ),
+}
+
+_ABSENT = object()
+
+
+def _value(cfg: DictConfig, key: str) -> Any:
+    """The resolved value of ``key`` as plain Python (``_ABSENT`` where the config has no such key)."""
+    try:
+        value = OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=True)
+    except MissingMandatoryValue:
+        raise ConfigError(f"{key} is required: set {key}=<value>") from None
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"{key}: {str(error).splitlines()[0]}; set {key}=<value>") from None
+    return (
+        OmegaConf.to_container(value, resolve=True) if isinstance(value, (DictConfig, ListConfig)) else value
+    )
+
+
+def _missing_keys(node: Any, prefix: str = "") -> Iterator[str]:
+    """The keys of an unresolved config whose value must be given (``???``), outside Hydra's own."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if f"{prefix}{name}" != "hydra":
+                yield from _missing_keys(value, f"{prefix}{name}.")
+    elif node == "???":
+        yield prefix.rstrip(".")
+
+
+def check_config(cfg: DictConfig, config_name: str) -> None:
+    """Check ``cfg`` (composed from root config ``config_name``) against its rules and constraints;
+    the first problem raises :class:`ConfigError` naming the key, the value and what is allowed."""
+    checks = CHECKS[config_name]
+    for key in _missing_keys(OmegaConf.to_container(cfg, resolve=False)):
+        raise ConfigError(f"{key} is required: set {key}=<value>")
+    values: dict[str, Any] = {}
+    for key, rule in checks.rules.items():
+        value = values[key] = _value(cfg, key)
+        if value is _ABSENT:
+            continue
+        problem = rule.problem(value)
+        if problem is not None:
+            raise ConfigError(f"{key}={value!r}: {problem + '; ' if problem else ''}expected {rule.allowed}")
+    for constraint in checks.constraints:
+        given = {key: values[key] if key in values else _value(cfg, key) for key in constraint.keys}
+        if any(value is _ABSENT for value in given.values()):
+            continue
+        problem = constraint.problem(given)
+        if problem is not None:
+            settings = ", ".join(f"{key}={value!r}" for key, value in given.items())
+            raise ConfigError(f"{settings}: {problem}; expected {constraint.text}")

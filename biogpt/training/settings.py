@@ -1,0 +1,40 @@
+"""Which model a fine-tuning run ends with (the ``select`` block), apart from the callbacks that
+select it, so that the config's schema (:mod:`biogpt.experiment.schema`) reads it without importing
+Lightning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FINAL_MODELS: tuple[str, ...] = ("average", "last", "best")
+VALID_PREFIX = "valid/"
+
+
+@dataclass(frozen=True)
+class SelectSettings:
+    """Which model a run ends with (``final``: average | last | best) and, for ``best``, the validation
+    ``metric`` compared and the epochs scored: from epoch ``from_epoch`` (counted from 1), those whose
+    number ``every_n_epochs`` divides."""
+
+    final: str = "average"
+    metric: str = "f1"
+    from_epoch: int = 1
+    every_n_epochs: int = 1
+
+    def __post_init__(self) -> None:
+        if self.final not in FINAL_MODELS:
+            raise ValueError(f"select.final={self.final!r}; valid choices: {', '.join(FINAL_MODELS)}")
+        if self.from_epoch < 1 or self.every_n_epochs < 1:
+            raise ValueError(
+                f"select.from_epoch and select.every_n_epochs must be >= 1, got {self.from_epoch}, "
+                f"{self.every_n_epochs}"
+            )
+
+    @property
+    def monitor(self) -> str:
+        """The logged key the best checkpoint follows."""
+        return VALID_PREFIX + self.metric
+
+    def scores(self, epoch: int) -> bool:
+        """Whether the epoch numbered ``epoch`` (from 1) is scored."""
+        return epoch >= self.from_epoch and epoch % self.every_n_epochs == 0

@@ -1,0 +1,363 @@
+"""Every user mistake ends in one ``error:`` line naming the key or file, exit status 1 (2 for an unknown
+key), no traceback, before any data is read or a model is built: a table of wrong inputs per command.
+
+The full table goes through the checks each Hydra command runs before its job, in this process (the
+same functions, :func:`~biogpt.experiment.config_errors.composition_error` for a value of the wrong
+type and :func:`~biogpt.experiment.validation.check_config` for one its key does not allow); the
+issue's rows and the file errors that only the job can see run the commands themselves in this
+process; and each command runs once as a subprocess, as a user starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from biogpt import cli
+from biogpt.errors import ConfigError
+from biogpt.experiment.config_errors import compose_first_job
+from biogpt.experiment.options_doc import schema_keys
+from biogpt.experiment.schema import ROOT_SCHEMAS
+from biogpt.experiment.validation import check_config
+
+PROJECT = Path(__file__).resolve().parents[1]
+MISSING = "/nonexistent/biogpt-test/missing"
+TRAIN = ("task=ddi", "debug=fast")
+
+# A value out of range for each numeric key of data, optim, eval, prompt and trainer (the test's own
+# reading of the documented ranges, not the validation's table).
+OUT_OF_RANGE: dict[str, str] = {
+    "data.max_tokens": "0",
+    "data.batch_size": "0",
+    "data.update_freq": "0",
+    "data.train_shots": "-3",
+    "data.num_workers": "-1",
+    "optim.lr": "-1e-4",
+    "optim.warmup_updates": "-1",
+    "optim.warmup_init_lr": "-1e-7",
+    "optim.betas": "[0.9,1.5]",
+    "optim.eps": "0",
+    "optim.weight_decay": "-0.01",
+    "optim.warmup_fraction": "1.0",
+    "prompt.length": "-1",
+    "eval.limit": "0",
+    "eval.batch_size": "0",
+    "eval.log_predictions": "-1",
+    "eval.generation.max_new_tokens": "0",
+    "eval.generation.min_new_tokens": "-1",
+    "eval.generation.beam": "0",
+    "eval.generation.temperature": "0",
+    "eval.generation.top_k": "-1",
+    "eval.generation.top_p": "1.5",
+    "eval.generation.no_repeat_ngram_size": "-1",
+    "eval.generation.seed": "-1",
+    "trainer.devices": "0",
+    "trainer.num_nodes": "0",
+    "trainer.max_epochs": "-5",
+    "trainer.max_steps": "-5",
+    "trainer.accumulate_grad_batches": "0",
+    "trainer.gradient_clip_val": "-1.0",
+    "trainer.log_every_n_steps": "0",
+    "trainer.num_sanity_val_steps": "-2",
+    "trainer.limit_val_batches": "1.5",
+    "trainer.fast_dev_run": "-1",
+}
+# Numeric keys any value of which is allowed.
+UNBOUNDED = {"eval.generation.length_penalty"}
+NUMERIC_BLOCKS = ("data.", "optim.", "eval.", "prompt.", "trainer.")
+
+
+def _numeric_keys() -> list[str]:
+    return [
+        key
+        for key, kind in schema_keys(ROOT_SCHEMAS["train"])
+        if key.startswith(NUMERIC_BLOCKS) and kind.split(" or ")[0] in ("integer", "number", "list of number")
+    ]
+
+
+def first_error(config_name: str, overrides: list[str]) -> tuple[int, str]:
+    """The exit status and the ``error:`` line a command gives for ``overrides`` before its job: the
+    composition with the typed schema, then the validation of the composed config (0 and "" when both
+    pass). Unknown keys, which the commands check first, are tests/test_configs.py's."""
+    try:
+        cfg = compose_first_job(config_name, overrides)
+        assert cfg is not None, overrides
+        check_config(cfg, config_name)
+    except ConfigError as error:
+        return 1, f"error: {error}"
+    return 0, ""
+
+
+def test_every_numeric_key_of_the_documented_blocks_has_an_out_of_range_row() -> None:
+    keys = set(_numeric_keys())
+    assert keys >= {"optim.lr", "data.update_freq", "eval.batch_size", "trainer.max_steps"}
+    assert keys - UNBOUNDED <= set(OUT_OF_RANGE), sorted(keys - UNBOUNDED - set(OUT_OF_RANGE))
+
+
+def _rows() -> list[tuple[str, list[str], str]]:
+    """(config, overrides, the key the error names): a wrong type and an out-of-range value for each
+    numeric key, and the other value rules of every command."""
+    rows = [("train", [*TRAIN, f"{key}=abc"], key) for key in [*_numeric_keys(), "seed"]]
+    rows += [("train", [*TRAIN, f"{key}={value}"], key) for key, value in OUT_OF_RANGE.items()]
+    rows += [
+        ("train", [*TRAIN, "trainer.devices=abc"], "trainer.devices"),
+        ("train", [*TRAIN, "trainer.limit_val_batches=abc"], "trainer.limit_val_batches"),
+        ("train", [*TRAIN, "trainer.precision=33"], "trainer.precision"),
+        ("train", [*TRAIN, "trainer.accelerator=abacus"], "trainer.accelerator"),
+        ("train", [*TRAIN, "trainer.max_epochs=-1", "trainer.max_steps=-1"], "trainer.max_steps"),
+        ("train", [*TRAIN, "model.dropout=1.5"], "model.dropout"),
+        ("train", [*TRAIN, "model.dropout=abc"], "model.dropout"),
+        ("train", [*TRAIN, "model.preset=huge"], "model.preset"),
+        ("train", [*TRAIN, "model.preset=null"], "model.init"),
+        ("train", [*TRAIN, "task.lr=0"], "task.lr"),
+        ("train", [*TRAIN, "task.lr=abc"], "task.lr"),
+        ("train", [*TRAIN, "task.order=random"], "task.order"),
+        ("train", ["task=pubmedqa", "task.fold=10"], "task.fold"),
+        ("train", ["task=cdr", "target_format=study", "task.valid_fraction=1.0"], "task.valid_fraction"),
+        ("train", ["task=hoc", "task.max_positions=abc"], "task.max_positions"),
+        ("train", ["task=ddi", "target_format=study"], "target_format.name"),
+        ("train", [*TRAIN, "prompt.kind=soft", "prompt.length=0"], "prompt.length"),
+        ("train", [*TRAIN, "prompt=hard", "prompt.text="], "prompt.text"),
+        ("train", [*TRAIN, "prompt.init=zeros"], "prompt.init"),
+        ("train", [*TRAIN, "data.batch_size=4"], "data.batch_size"),
+        ("train", [*TRAIN, "data.loss_on=source"], "data.loss_on"),
+        ("train", [*TRAIN, "data.splits.train=dev"], "data.splits.train"),
+        ("train", [*TRAIN, "optim.schedule=cosine"], "optim.schedule"),
+        ("train", [*TRAIN, "select.final=median"], "select.final"),
+        ("train", [*TRAIN, "select.from_epoch=0"], "select.from_epoch"),
+        ("train", [*TRAIN, "keep_last_epochs=-1"], "keep_last_epochs"),
+        ("train", [*TRAIN, "checkpoint.every_n_updates=0"], "checkpoint.every_n_updates"),
+        ("train", [*TRAIN, "eval.split=dev"], "eval.split"),
+        ("train", [*TRAIN, "eval.ids=some"], "eval.ids"),
+        ("train", [*TRAIN, "eval.dtype=fp64"], "eval.dtype"),
+        ("train", [*TRAIN, "eval.generation.min_new_tokens=300"], "eval.generation.min_new_tokens"),
+        ("evaluate", ["task=ddi", "predictions=file.txt", "ckpt=org/model"], "ckpt"),
+        ("evaluate", ["task=ddi"], "predictions"),
+        ("evaluate", ["task=ddi", "ckpt=org/model", "eval.split=null"], "eval.split"),
+        ("export", ["task=ddi", "out=x.jsonl", "split=dev"], "split"),
+        ("export", ["task=ddi"], "out"),
+        (
+            "pretrain",
+            ["experiment=pretrain_tiny", "pretrain.corpus_dir=packed", "pretrain.tokens_per_sample=0"],
+            "pretrain.tokens_per_sample",
+        ),
+        (
+            "pretrain",
+            ["experiment=pretrain_tiny", "pretrain.corpus_dir=packed", "pretrain.blocks_per_batch=abc"],
+            "pretrain.blocks_per_batch",
+        ),
+        (
+            "pretrain",
+            ["experiment=pretrain_tiny", "pretrain.corpus_dir=packed", "optim.lr=0"],
+            "optim.lr",
+        ),
+        ("pretrain", ["experiment=pretrain_tiny"], "pretrain.corpus_dir"),
+        ("pretrain", ["pretrain.corpus_dir=packed"], "trainer.max_steps"),
+        ("generate", ["ckpt=org/model", "text=x", "beam=0"], "beam"),
+        ("generate", ["ckpt=org/model", "text=x", "top_p=abc"], "top_p"),
+        ("generate", ["ckpt=org/model", "text=x", "min_len=10", "max_len=5"], "min_len"),
+        ("generate", ["ckpt=org/model", "text=x", "dtype=int8"], "dtype"),
+        ("generate", ["ckpt=org/model"], "text"),
+    ]
+    return rows
+
+
+def _path_rows(tmp: Path) -> list[tuple[str, list[str], str]]:
+    """A missing path and one of the wrong kind (a directory for a file, a file for a directory, an
+    unreadable file where the tests do not run as root) for every path option."""
+    a_file, a_dir = tmp / "file.txt", tmp / "dir"
+    rows = []
+    for config_name, base, key, wrong in (
+        ("train", TRAIN, "model.init", None),
+        ("train", TRAIN, "tokenizer", None),
+        ("train", TRAIN, "checkpoint.resume", a_dir),
+        ("evaluate", ("task=ddi",), "predictions", a_dir),
+        ("evaluate", ("task=ddi",), "ckpt", None),
+        ("export", ("task=ddi",), "out", a_dir),
+        ("pretrain", ("experiment=pretrain_tiny",), "pretrain.corpus_dir", a_file),
+        (
+            "pretrain",
+            ("experiment=pretrain_tiny", f"pretrain.corpus_dir={tmp / 'packed'}"),
+            "pretrain.resume",
+            a_dir,
+        ),
+        ("generate", ("text=x",), "ckpt", None),
+        ("generate", ("ckpt=org/model", "text=x"), "tokenizer", None),
+    ):
+        rows.append((config_name, [*base, f"{key}={MISSING}"], key))
+        if wrong is not None:
+            rows.append((config_name, [*base, f"{key}={wrong}"], key))
+        if os.geteuid() != 0 and key in ("predictions", "checkpoint.resume"):
+            rows.append((config_name, [*base, f"{key}={tmp / 'locked.txt'}"], key))
+    # A directory that is not a packed corpus.
+    rows.append(
+        ("pretrain", ["experiment=pretrain_tiny", f"pretrain.corpus_dir={a_dir}"], "pretrain.corpus_dir")
+    )
+    return rows
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> Path:
+    (tmp_path / "file.txt").write_text("x\n")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "packed").mkdir()
+    (tmp_path / "packed" / "index.json").write_text("{}")
+    (tmp_path / "locked.txt").write_text("x\n")
+    (tmp_path / "locked.txt").chmod(0)
+    return tmp_path
+
+
+def test_every_wrong_value_is_named_before_any_work(
+    paths: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
+    monkeypatch.chdir(paths)  # relative paths (out=x.jsonl) resolve here
+    rows = _rows() + _path_rows(paths)
+    assert len(rows) > 120
+    failures = []
+    for config_name, overrides, key in rows:
+        status, line = first_error(config_name, overrides)
+        named = line.startswith(f"error: {key}") or f", {key}=" in line or f"'{key}'" in line
+        if status not in (1, 2) or not named:
+            failures.append(f"{config_name} {' '.join(overrides)} -> {status}: {line!r}")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_valid_config_passes_the_checks(
+    paths: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks refuse only mistakes: the defaults and the shipped experiments pass them."""
+    monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
+    monkeypatch.chdir(paths)
+    for config_name, overrides in (
+        ("train", list(TRAIN)),
+        ("train", ["experiment=paper/kd_dti", "target_format=svo"]),
+        ("train", ["experiment=study/dce", "data.train_shots=16", "model=google/flan-t5-base"]),
+        ("train", ["task=hoc", "prompt=hard", "debug=overfit"]),
+        ("evaluate", ["task=ddi", "ckpt=microsoft/biogpt", "eval.dtype=bf16"]),
+        ("export", ["task=pubmedqa", "out=x.jsonl"]),
+        ("pretrain", ["experiment=paper/pretrain", "pretrain.corpus_dir=packed"]),
+        ("generate", ["ckpt=microsoft/biogpt", "text=COVID-19 is"]),
+    ):
+        assert first_error(config_name, overrides) == (0, ""), overrides
+
+
+def _run_in_process(
+    command: Callable[[], None], arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    """Run a command in this process with ``arguments``; its exit status and stderr."""
+    saved = sys.argv
+    sys.argv = ["command", *arguments]
+    try:
+        command()
+        status = 0
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    finally:
+        sys.argv = saved
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "arguments", "named"),
+    [
+        (cli.finetune, [*TRAIN, "optim.lr=abc"], "optim.lr"),
+        (cli.finetune, [*TRAIN, "seed=abc"], "seed"),
+        (cli.finetune, [*TRAIN, "data.update_freq=0"], "data.update_freq"),
+        (cli.finetune, [*TRAIN, "trainer.max_epochs=-5"], "trainer.max_epochs"),
+        (cli.finetune, [*TRAIN, "trainer.max_steps=abc"], "trainer.max_steps"),
+        (cli.finetune, [*TRAIN, "eval.batch_size=0"], "eval.batch_size"),
+        (cli.finetune, [*TRAIN, "model.dropout=1.5"], "model.dropout"),
+        (cli.finetune, [*TRAIN, "prompt.length=-1"], "prompt.length"),
+        (cli.finetune, [*TRAIN, "data.train_shots=-3"], "data.train_shots"),
+        (cli.finetune, [*TRAIN, f"model.init={MISSING}"], "model.init"),
+        (cli.finetune, [*TRAIN, "data_dir=/nonexistent/biogpt-data"], "/nonexistent/biogpt-data"),
+        (cli.evaluate, ["task=ddi", f"predictions={MISSING}"], "predictions"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_the_commands_end_with_one_error_line(
+    command: Callable[[], None],
+    arguments: list[str],
+    named: str,
+    tmp_path: Path,
+    shared_data: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
+    monkeypatch.chdir(tmp_path)
+    started = time.monotonic()
+    status, stderr = _run_in_process(command, [*arguments, f"hydra.run.dir={tmp_path / 'run'}"], capsys)
+    assert time.monotonic() - started < 30
+    assert status == 1, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    # One error message (a missing data set's lists the files, then the command that fetches them).
+    assert [line for line in lines if line.startswith("error: ")] and named in lines[-1], stderr
+    # Nothing was built: no checkpoint, no final model, no tokenized cache.
+    assert not (tmp_path / "run" / "final").exists() and not (tmp_path / ".cache").exists()
+
+
+def test_files_only_the_job_reads_are_named_too(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paths that exist but hold the wrong thing (an empty directory as a model or a vocabulary, a
+    predictions file of the wrong length) end the job with the file's name, before any training."""
+    monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
+    monkeypatch.chdir(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one_line = tmp_path / "one_line.txt"
+    one_line.write_text("the interaction of a and b is mechanism.\n")
+    for command, arguments, named in (
+        (cli.finetune, [*TRAIN, f"model.init={empty}"], str(empty)),
+        (cli.finetune, [*TRAIN, f"tokenizer={empty}"], str(empty)),
+        (cli.evaluate, ["task=ddi", f"ckpt={empty}"], str(empty)),
+        (cli.evaluate, ["task=ddi", f"predictions={one_line}"], str(one_line)),
+        (cli.generate, [f"ckpt={empty}", "text=x"], str(empty)),
+    ):
+        status, stderr = _run_in_process(command, [*arguments, f"hydra.run.dir={tmp_path / 'run'}"], capsys)
+        last = stderr.strip().splitlines()[-1]
+        assert status == 1 and "Traceback" not in stderr, stderr
+        assert last.startswith("error: ") and named in last, stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        (["train.py", *TRAIN, "optim.lr=abc"], "optim.lr"),
+        (
+            ["pretrain.py", "experiment=pretrain_tiny", f"pretrain.corpus_dir={MISSING}"],
+            "pretrain.corpus_dir",
+        ),
+        (["evaluate.py", "task=ddi", f"predictions={MISSING}"], "predictions"),
+        (["-m", "biogpt.generate", "ckpt=org/model", "text=x", "beam=0"], "beam"),
+        (["-m", "biogpt.data.export", "task=ddi", "out=/nonexistent/dir/x.jsonl"], "out"),
+        (["-m", "biogpt.report", MISSING], MISSING),
+        (["-m", "biogpt.convert", MISSING, "/nonexistent/out"], MISSING),
+        (["-m", "biogpt.data.download", "download", "nosuchdataset"], "nosuchdataset"),
+    ],
+    ids=lambda value: value[0] if isinstance(value, list) else None,
+)
+def test_each_command_as_a_user_runs_it(arguments: list[str], named: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, *arguments, f"hydra.run.dir={tmp_path}"]
+        if "=" in arguments[-1]
+        else [sys.executable, *arguments],
+        cwd=PROJECT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode in (1, 2), result.stderr[-3000:]
+    assert "Traceback" not in result.stderr + result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert "error" in last and named in last, result.stderr[-3000:]

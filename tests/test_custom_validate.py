@@ -137,7 +137,7 @@ def test_train_stops_on_a_defect_before_building_a_model(tmp_path: Path) -> None
     edit(corpus / "d2.ann", "T1\tDrug 0 9", "T1\tDrug 100 109")
     result = subprocess.run(
         [sys.executable, "train.py", "task=custom", "task.kind=relation", f"task.train={corpus}",
-         f"task.test={corpus}", "model.init=/nonexistent/model", f"hydra.run.dir={tmp_path / 'run'}"],
+         f"task.test={corpus}", "model.init=no-such-org/no-such-model", f"hydra.run.dir={tmp_path / 'run'}"],
         cwd=PROJECT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 1, result.stderr[-3000:]

@@ -66,8 +66,9 @@ def test_train_without_the_task_data_stops_before_building_a_model(tmp_path: Pat
     empty.mkdir()
     started = time.monotonic()
     result = subprocess.run(
-        # A model that could never load: the data check has to come first.
-        [sys.executable, "train.py", "task=ddi", f"data_dir={empty}", "model.init=/nonexistent/model"],
+        # A model that could never load (a well-formed hub id, not cached, no network): the data check
+        # has to come first.
+        [sys.executable, "train.py", "task=ddi", f"data_dir={empty}", "model.init=no-such-org/no-such-model"],
         cwd=PROJECT,
         stdin=subprocess.DEVNULL,
         capture_output=True,

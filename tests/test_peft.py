@@ -206,7 +206,7 @@ def test_qlora_without_a_gpu_is_refused_before_loading_anything(tmp_path: Path, 
             sys.executable,
             "train.py",
             "peft=qlora",
-            f"model.init={tmp_path / 'no-such-model'}",  # loading anything would fail on this first
+            "model.init=no-such-org/no-such-model",  # loading anything would fail on this first
             f"hydra.run.dir={tmp_path / 'run'}",
             f"data_dir={shared_data}",
             "task=ddi",

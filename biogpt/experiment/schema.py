@@ -69,7 +69,7 @@ def _schema_default(value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
-_SCHEMAS: dict[tuple[type, frozenset[str], frozenset[str], tuple[type, ...]], type] = {}
+_SCHEMAS: dict[tuple[type, frozenset[str], frozenset[str], frozenset[str], tuple[type, ...]], type] = {}
 
 
 def schema_of(
@@ -77,13 +77,16 @@ def schema_of(
     *,
     exclude: Sequence[str] = (),
     nullable: Sequence[str] = (),
+    untyped: Sequence[str] = (),
     bases: tuple[type, ...] = (),
     name: str | None = None,
 ) -> type:
     """A (mutable) dataclass with the fields of the settings dataclass ``cls`` but ``exclude``, in types
     OmegaConf checks, over ``bases`` (the schema-only keys of the block); ``nullable`` fields may also be
-    null in the config (a null the experiment layer resolves, such as ``select.final``)."""
-    key = (cls, frozenset(exclude), frozenset(nullable), bases)
+    null in the config (a null the experiment layer resolves, such as ``select.final``); ``untyped``
+    fields are left to the validation (a mapping whose keys are the user's, such as ``task.verbalize``:
+    a typed dict in Hydra's struct mode would refuse them)."""
+    key = (cls, frozenset(exclude), frozenset(nullable), frozenset(untyped), bases)
     if key in _SCHEMAS:
         return _SCHEMAS[key]
     hints = typing.get_type_hints(cls)
@@ -91,7 +94,7 @@ def schema_of(
     for settings_field in fields(cls):
         if settings_field.name in exclude:
             continue
-        kind = _schema_type(hints[settings_field.name])
+        kind = Any if settings_field.name in untyped else _schema_type(hints[settings_field.name])
         if settings_field.name in nullable:
             kind = Optional[kind]  # noqa: UP045
         if settings_field.default is not NO_DEFAULT:
@@ -145,7 +148,9 @@ TASK_SCHEMAS: dict[str, type] = {
     "hoc": schema_of(HoCConfig, exclude=_JOB_SET, bases=(TaskSchema,)),
     "study": schema_of(StudyTaskConfig, exclude=_JOB_SET, bases=(TaskSchema,)),
     # a user's corpus; its scoring's ``match`` is eval.match's
-    "custom": schema_of(CustomTaskConfig, exclude=_JOB_SET | {"match"}, bases=(TaskSchema,)),
+    "custom": schema_of(
+        CustomTaskConfig, exclude=_JOB_SET | {"match"}, untyped=("verbalize",), bases=(TaskSchema,)
+    ),
 }
 
 

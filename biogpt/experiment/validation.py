@@ -20,6 +20,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from biogpt.data.custom.config import CORPUS_FORMATS, KINDS, LOWERCASE, MATCHES, MENTIONS, UNITS
 from biogpt.data.formats import FORMATS
 from biogpt.data.packing import INDEX_FILE
 from biogpt.data.tasks.config import (
@@ -33,15 +34,16 @@ from biogpt.data.tasks.config import (
     STUDY_TEMPLATES,
 )
 from biogpt.errors import ConfigError
+from biogpt.model.adapters import PEFT_METHODS
 from biogpt.model.config import PRESETS
-from biogpt.model.precision import INFERENCE_DTYPES
+from biogpt.model.precision import PRECISION_NAMES
 from biogpt.model.weights import looks_like_hub_id
 from biogpt.prompts import PROMPT_KINDS, SOFT_INITS
 from biogpt.training.optim import SCHEDULES
 from biogpt.training.settings import FINAL_MODELS
 
 # Inference precisions by name; ``auto`` picks one from the device.
-DTYPES: tuple[str, ...] = tuple(dict.fromkeys((*INFERENCE_DTYPES, "auto")))
+DTYPES: tuple[str, ...] = PRECISION_NAMES
 LOSS_ON: tuple[str, ...] = ("all", "target")
 # Lightning's precision names (lightning.Trainer(precision=...)).
 PRECISIONS: tuple[str, ...] = (
@@ -271,7 +273,18 @@ TASK_RULES: dict[str, Rule] = {
     "task.order": choice(ORDERS),
     "task.fold": number(0, PUBMEDQA_FOLDS - 1, integer=True),
     "task.scoring": choice(STUDY_SCORINGS),
-    "task.mention": choice(CDR_MENTIONS),
+    # task=custom's own keys (its mention names are checked with the task's, below)
+    "task.kind": choice(KINDS),
+    "task.format": choice(CORPUS_FORMATS, nullable=True),
+    "task.unit": choice(UNITS),
+    "task.lowercase": choice(LOWERCASE),
+    "task.verbalize": _expected(
+        "null or a mapping {TYPE: words}",
+        lambda value: (
+            value is None
+            or (isinstance(value, dict) and all(isinstance(words, str) for words in value.values()))
+        ),
+    ),
     "task.dce_classes": choice(DCE_CLASSES),
     "task.valid_fraction": number(0, 1, low_open=True, high_open=True),
     "task.split_seed": count(0),
@@ -301,6 +314,11 @@ FINETUNE_RULES: dict[str, Rule] = {
     "eval.batch_size": count(1),
     "eval.log_predictions": count(0),
     "eval.dtype": choice(DTYPES),
+    "eval.match": choice(MATCHES),
+    "peft.method": choice(PEFT_METHODS),
+    "peft.r": count(1),
+    "peft.alpha": number(0, low_open=True),
+    "peft.dropout": number(0, 1, high_open=True),
     "eval.generation.max_new_tokens": count(1),
     "eval.generation.min_new_tokens": count(0),
     "eval.generation.beam": count(1),
@@ -359,6 +377,14 @@ def _format_problem(values: Mapping[str, Any]) -> str | None:
     return f"task {values['task.name']} has the target formats: {', '.join(formats)}"
 
 
+def _mention_problem(values: Mapping[str, Any]) -> str | None:
+    """A concept's name: CDR's choices are the study's and the longest; a custom corpus also has its first."""
+    allowed = MENTIONS if values["task.name"] == "custom" else CDR_MENTIONS
+    if values["task.mention"] in allowed:
+        return None
+    return f"task {values['task.name']} names a concept by one of: {', '.join(allowed)}"
+
+
 def _both_unbounded(values: Mapping[str, Any]) -> str | None:
     if values["trainer.fast_dev_run"] or values["trainer.max_steps"] != -1:
         return None
@@ -392,6 +418,11 @@ FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
         ("task.name", "target_format.name"),
         "target_format is one of the task's target formats",
         _format_problem,
+    ),
+    Constraint(
+        ("task.name", "task.mention"),
+        "task.mention is one of the task's (cdr: study, longest; custom: first, longest, study)",
+        _mention_problem,
     ),
     Constraint(
         ("prompt.kind", "prompt.length"),

@@ -231,7 +231,7 @@ class TrainerSchema:
     devices: Any = 1
     num_nodes: int = 1
     strategy: Any = "auto"
-    precision: str = "32-true"
+    precision: Optional[str] = "32-true"  # noqa: UP045 (null: Lightning's default)
     max_epochs: Optional[int] = None  # noqa: UP045
     max_steps: int = -1
     accumulate_grad_batches: int = 1

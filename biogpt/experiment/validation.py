@@ -250,7 +250,7 @@ TRAINER_RULES: dict[str, Rule] = {
     "trainer.accelerator": choice(ACCELERATORS),
     "trainer.devices": _expected("auto, an integer >= 1 (or -1: all), or a list of device indices", _devices),
     "trainer.num_nodes": count(1),
-    "trainer.precision": choice(PRECISIONS),
+    "trainer.precision": choice(PRECISIONS, nullable=True),
     "trainer.max_epochs": number(-1, integer=True, nullable=True),
     "trainer.max_steps": number(-1, integer=True),
     "trainer.accumulate_grad_batches": count(1),

@@ -339,17 +339,21 @@ PRETRAIN_RULES: dict[str, Rule] = {
     "pretrain.resume": resume_point(),
     "pretrain.num_workers": count(0),
 }
+# biogpt-generate's fairseq-style names of the decoding settings -> their eval.generation keys.
+_GENERATE_NAMES = {
+    "beam": "beam",
+    "min_len": "min_new_tokens",
+    "max_len": "max_new_tokens",
+    "lenpen": "length_penalty",
+    "temperature": "temperature",
+    "top_k": "top_k",
+    "top_p": "top_p",
+    "no_repeat_ngram_size": "no_repeat_ngram_size",
+}
 GENERATE_RULES: dict[str, Rule] = {
     "ckpt": model_source("the model", nullable=False),
     "tokenizer": MODEL_RULES["tokenizer"],
-    "beam": count(1),
-    "min_len": count(0),
-    "max_len": count(1),
-    "lenpen": number(),
-    "temperature": number(0, low_open=True),
-    "top_k": count(0),
-    "top_p": number(0, 1, low_open=True),
-    "no_repeat_ngram_size": count(0),
+    **{name: FINETUNE_RULES[f"eval.generation.{key}"] for name, key in _GENERATE_NAMES.items()},
     "seed": MODEL_RULES["seed"],
     "dtype": choice(DTYPES),
 }

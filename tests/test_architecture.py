@@ -19,8 +19,10 @@ Lowest layer first; a module may import its own layer and lower ones only::
     4  biogpt.evaluation.*
     5  biogpt.training.*
     6  biogpt.artifacts.*
-    7  biogpt.experiment.* (the only library code that may import hydra or omegaconf)
-    8  entry points: biogpt.cli, the ``python -m`` aliases and the root scripts
+    7  biogpt.extraction.* (a saved model applied to texts and corpora: one inference path)
+    8  biogpt.serving.* (that path behind HTTP)
+    9  biogpt.experiment.* (the only library code that may import hydra or omegaconf)
+    10 entry points: biogpt.cli, the ``python -m`` aliases and the root scripts
 
 A module in no layer is itself a violation, so a new folder cannot slip past the contract.
 """
@@ -47,8 +49,8 @@ class Layer:
 
 
 ROOT_LAYER = Layer(0, "layer 0 (package root)")
-EXPERIMENT_LAYER = Layer(8, "layer 7 (experiment)")
-ENTRY_LAYER = Layer(9, "layer 8 (entry point)")
+EXPERIMENT_LAYER = Layer(10, "layer 9 (experiment)")
+ENTRY_LAYER = Layer(11, "layer 10 (entry point)")
 USER_FILES_LAYER = Layer(0, "layer 0 (user-facing errors)")
 # Package prefixes, each covering the module of that name and everything below it.
 LAYERS: dict[str, Layer] = {
@@ -63,11 +65,14 @@ LAYERS: dict[str, Layer] = {
     "biogpt.evaluation": Layer(5, "layer 4 (evaluation)"),
     "biogpt.training": Layer(6, "layer 5 (training)"),
     "biogpt.artifacts": Layer(7, "layer 6 (artifacts)"),
+    "biogpt.extraction": Layer(8, "layer 7 (extraction)"),
+    "biogpt.serving": Layer(9, "layer 8 (serving)"),
     "biogpt.experiment": EXPERIMENT_LAYER,
 }
 # Exact module names (a package of one of these names would have to be classified anew).
 ENTRY_POINTS = frozenset(
     {"biogpt.cli", "biogpt.generate", "biogpt.report", "biogpt.demo", "biogpt.convert"}
+    | {"biogpt.extract", "biogpt.serve"}
     | {script.removesuffix(".py") for script in ENTRY_SCRIPTS}
 )
 # Imports forbidden inside a layer: the network knows no file format, and the weight files know no
@@ -324,7 +329,7 @@ def test_checker_reports_deliberate_violations(tmp_path: Path) -> None:
         "biogpt/model/weights.py:2: biogpt.model.weights -> biogpt.model.network: "
         "biogpt.model.weights must not import biogpt.model.network",
         "biogpt/model/x.py:1: biogpt.model.x -> biogpt.experiment.y: "
-        "layer 1 (model) imports from higher layer 7 (experiment)",
+        "layer 1 (model) imports from higher layer 9 (experiment)",
         "biogpt/plugins/p.py:1: biogpt.plugins.p: module is in no layer; classify it in LAYERS",
         "biogpt/prompts.py:3: biogpt.prompts -> biogpt.generation.decoding: "
         "layer 3a (prompts) imports from higher layer 3b (generation)",

@@ -5,8 +5,10 @@ set -euo pipefail
 ruff check .
 ruff format --check .
 set +e
-# The 25 slowest tests close every run, so the next person sees where the time goes.
-python -m pytest -q --durations=25 "$@"
+# One worker per core (at most 4: the end-to-end tests each hold a few GB), a test file's tests on one
+# worker; the 25 slowest tests close every run, so the next person sees where the time goes.
+workers="${BIOGPT_TEST_WORKERS:-$(python -c 'import os; print(max(1, min(4, len(os.sched_getaffinity(0)))))')}"
+python -m pytest -q -n "$workers" --dist loadfile --durations=25 "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

@@ -1,7 +1,12 @@
-"""Shared fixtures: where the real data lives.
+"""Shared fixtures: where the real data lives; and one compute thread per test worker.
 
 Tests read the public releases from ``../shared/data`` (beside the project root), or from the
 directory named by ``BIOGPT_DATA``; they are never copied into the repository.
+
+The suite runs in ``pytest-xdist`` workers (``scripts/test.sh``: one per core, a test file's tests on
+one worker, so its module fixtures are built once). The tests' networks are tiny, so a second intra-op
+thread buys a process little, while two threaded processes on two cores fight over them; each worker
+(and every command a test starts, through ``OMP_NUM_THREADS``) therefore computes on one thread.
 """
 
 from __future__ import annotations
@@ -13,6 +18,15 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BIOGPT_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In an xdist worker: one compute thread here and in the processes the tests start."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        os.environ["OMP_NUM_THREADS"] = "1"
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

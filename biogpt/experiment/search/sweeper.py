@@ -194,7 +194,17 @@ class OptunaSearch:
                 f"{study.direction.name.lower()}; use another hydra.sweep.dir or hydra.sweeper.study_name"
             )
         (sweep_dir / STUDY_FILE).write_text(
-            json.dumps({"storage": storage, "study_name": name}, indent=2) + "\n", encoding="utf-8"
+            json.dumps(
+                {
+                    "storage": storage,
+                    "study_name": name,
+                    "metric": str(self.config.search.metric),
+                    "direction": self.direction,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
         )
         self._fail_interrupted(study)
         if study.trials:

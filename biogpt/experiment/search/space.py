@@ -1,10 +1,10 @@
 """A search space written in Hydra's sweep syntax, as Optuna distributions.
 
 ``hydra.sweeper.params`` and the command line's sweep overrides use the syntax of Hydra's Optuna
-sweeper: ``interval(low, high)`` (a float, or an integer when both ends are integers), wrapped in
+sweeper: ``interval(low, high)`` (a float: Hydra reads an interval's ends as floats), wrapped in
 ``tag(log, ...)`` for a log scale; ``choice(a, b, ...)`` (a categorical); ``range(start, stop, step)``
-(Hydra's range: ``stop`` excluded, so its values are those of ``python range``). Any other override is
-fixed: every trial gets it as written.
+(integers when all three are, else floats; Hydra's range, ``stop`` excluded as in Python's ``range``:
+Hydra's published sweeper included it). Any other override is fixed: every trial gets it as written.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import IntervalSweep, Override, RangeSweep, Transformer
+from hydra.core.override_parser.types import Glob, IntervalSweep, Override, RangeSweep, Transformer
 from hydra.errors import HydraException
 from optuna.distributions import (
     BaseDistribution,
@@ -59,13 +59,13 @@ def distribution(override: Override) -> BaseDistribution:
     """The Optuna distribution of one sweep override (``ConfigError`` for a sweep it cannot sample)."""
     value = override.value()
     line = override.input_line
+    if isinstance(value, Glob):  # config group options by pattern: Optuna needs the values themselves
+        raise ConfigError(f"{line}: Optuna cannot sample this sweep; write {_SYNTAX}")
     if isinstance(value, IntervalSweep):
         _numbers(override, value.start, value.end)
         log = "log" in value.tags
         if value.start >= value.end or (log and value.start <= 0):
             raise ConfigError(f"{line}: expected low < high{' and low > 0 (log scale)' if log else ''}")
-        if isinstance(value.start, int) and isinstance(value.end, int):
-            return IntDistribution(value.start, value.end, log=log)
         return FloatDistribution(float(value.start), float(value.end), log=log)
     if value_is_range := isinstance(value, RangeSweep):
         _numbers(override, value.start, value.stop, value.step)

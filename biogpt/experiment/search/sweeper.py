@@ -120,7 +120,9 @@ class OptunaSearch:
         n_jobs: int,
         params: dict[str, str] | DictConfig | None,
     ) -> None:
-        self.sampler: optuna.samplers.BaseSampler = hydra.utils.instantiate(sampler)
+        self.sampler: optuna.samplers.BaseSampler = hydra.utils.instantiate(sampler, _convert_="all")
+        # Set when the sampler asks the study to stop (GridSampler: every point of its grid was tried).
+        self.sampler_stopped = False
         self.direction = direction
         self.storage = storage
         self.study_name = study_name
@@ -165,7 +167,7 @@ class OptunaSearch:
         returns: list[JobReturn] = []
         while (
             remaining := self.n_trials - sum(map(counts_towards_total, study.get_trials(deepcopy=False)))
-        ) > 0:
+        ) > 0 and not self.sampler_stopped:
             trials = [self._ask(study, space) for _ in range(min(self.n_jobs, remaining))]
             returns.extend(self._run_batch(study, space, trials))
         self._log_best(study)
@@ -278,13 +280,27 @@ class OptunaSearch:
         except MissingObjective as missing:
             self._fail(study, trial, str(missing))
             return
-        study.tell(trial, value)
+        self._record(study, trial, TrialState.COMPLETE, value)
         log.info("trial %d: %s = %g (%s)", trial.number, metric, value, run_dir)
 
     def _fail(self, study: optuna.Study, trial: Trial, reason: str) -> None:
         trial.set_user_attr(FAIL_REASON, reason)
-        study.tell(trial, state=TrialState.FAIL)
+        self._record(study, trial, TrialState.FAIL)
         log.warning("trial %d failed: %s", trial.number, reason)
+
+    def _record(
+        self, study: optuna.Study, trial: Trial, state: TrialState, value: float | None = None
+    ) -> None:
+        """Tell the study a trial's outcome. A sampler that stops the study from its ``after_trial`` (the
+        GridSampler, once its grid is done) raises outside ``Study.optimize``, after the outcome is stored:
+        that ends the search."""
+        try:
+            study.tell(trial, value, state=state)
+        except RuntimeError as error:
+            if "Study.stop" not in str(error):
+                raise
+            self.sampler_stopped = True
+            log.info("the sampler stopped the study (a GridSampler's grid is done)")
 
     def _log_best(self, study: optuna.Study) -> None:
         completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

@@ -52,6 +52,8 @@ RETRY_OF = "retry_of"
 # Written into the sweep directory: where the study is, for the report.
 STUDY_FILE = "search.json"
 DEFAULT_DB = "optuna.db"
+# The objective of a config without search.metric (a root config other than train's).
+DEFAULT_METRIC = "valid/loss"
 
 
 class TrialFailed(RuntimeError):
@@ -200,7 +202,7 @@ class OptunaSearch:
                 {
                     "storage": storage,
                     "study_name": name,
-                    "metric": str(self.config.search.metric),
+                    "metric": str(OmegaConf.select(self.config, "search.metric", default=DEFAULT_METRIC)),
                     "direction": self.direction,
                 },
                 indent=2,
@@ -274,7 +276,7 @@ class OptunaSearch:
                 f"{type(error).__name__}: {error}" if not isinstance(error, TrialFailed) else str(error),
             )
             return
-        metric = str(OmegaConf.select(job.cfg, "search.metric", default="valid/loss"))
+        metric = str(OmegaConf.select(job.cfg, "search.metric", default=DEFAULT_METRIC))
         try:
             value = read_objective(run_dir, str(job.hydra_cfg.hydra.job.name), metric)
         except MissingObjective as missing:

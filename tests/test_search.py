@@ -162,7 +162,7 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
 ) -> None:
     """A grid over the learning rate whose two negative values the validation refuses: those trials fail
     (with the job's error line as their reason), the third completes, and the sweep ends normally. The
-    plugin runs without a preset here (hydra/sweeper=biogpt_optuna, its defaults)."""
+    plugin runs without a preset here (hydra/sweeper=biogpt_optuna, its defaults), two trials at a time."""
     sweep_dir = tmp_path / "search"
     result = _run(
         _command(
@@ -171,7 +171,8 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
             token_cache,
             [
                 "hydra/sweeper=biogpt_optuna",
-                "hydra.sweeper.n_trials=5",
+                "hydra.sweeper.n_trials=3",
+                "hydra.sweeper.n_jobs=2",
                 "optim.lr=choice(-1.0,-2.0,0.01)",
                 "hydra.sweeper.sampler._target_=optuna.samplers.GridSampler",
                 "+hydra.sweeper.sampler.search_space={optim.lr:[-1.0,-2.0,0.01]}",
@@ -182,7 +183,7 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
     )
     assert result.returncode == 0, result.stderr[-4000:]
     trials = _study(sweep_dir).get_trials()
-    # The grid's three points, each once: the sampler ends the search before n_trials.
+    # The grid's three points, each once.
     assert sorted(t.params["optim.lr"] for t in trials) == [-2.0, -1.0, 0.01]
     failed = [t for t in trials if t.state == TrialState.FAIL]
     [complete] = [t for t in trials if t.state == TrialState.COMPLETE]
@@ -191,6 +192,9 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
         assert trial.user_attrs[FAIL_REASON] == f"optim.lr={trial.params['optim.lr']}: expected a number > 0"
     assert complete.params["optim.lr"] == 0.01 and complete.value is not None
     assert "error: optim.lr=-1.0: expected a number > 0" in result.stderr
+    # Two trials asked at once, then the last: each job in the directory of its trial's number.
+    assert "Launching 2 jobs locally" in result.stdout and "Launching 1 jobs locally" in result.stdout
+    assert sorted(t.user_attrs[RUN_DIR] for t in trials) == [str(sweep_dir / str(n)) for n in range(3)]
 
 
 def test_a_trial_without_its_metric_fails_with_the_reason(
@@ -234,6 +238,51 @@ def test_a_setting_the_search_cannot_use_ends_it_before_any_trial(
     assert result.stderr.strip().splitlines()[-1].startswith(message), result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     assert not list(sweep_dir.glob("*/.hydra"))
+
+
+@pytest.mark.parametrize("preset", ["lr_prompt", "study"])
+@pytest.mark.parametrize(
+    "others",
+    [
+        [],
+        ["debug=fast"],
+        ["debug=overfit"],
+        ["peft=lora"],
+        ["experiment=paper/kd_dti"],
+        ["experiment=study/ddi"],
+    ],
+    ids=str,
+)
+def test_the_presets_compose_with_any_experiment_debug_and_peft(
+    preset: str, others: list[str], tmp_path: Path, shared_data: Path
+) -> None:
+    from hydra import compose, initialize_config_dir
+
+    from biogpt.experiment.paths import CONF_DIR
+    from biogpt.experiment.validation import SEARCH_RULES, check_rules
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name="train",
+            overrides=[f"data_dir={shared_data}", f"hparams_search={preset}", *others],
+            return_hydra_config=True,
+        )
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_.endswith("BiogptOptunaSweeper")
+    assert sweeper.direction == cfg.search.direction
+    assert sweeper.sampler.seed == cfg.seed
+    expected = {
+        "lr_prompt": {"optim.lr", "optim.warmup_updates", "prompt.length"},
+        "study": {"optim.lr", "task.max_epochs"},
+    }
+    assert set(sweeper.params) == expected[preset]
+    assert (
+        cfg.callbacks.validate_at_last_update._target_ == "biogpt.training.last_update.ValidateAtLastUpdate"
+    )
+    check_rules(cfg, SEARCH_RULES)
+    assert (cfg.search.metric, cfg.search.direction) == (
+        ("valid/loss", "minimize") if preset == "lr_prompt" else (f"valid/{cfg.select.metric}", "maximize")
+    )
 
 
 @pytest.mark.parametrize(

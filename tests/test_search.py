@@ -223,6 +223,10 @@ def test_a_trial_without_its_metric_fails_with_the_reason(
         ("search.direction=upward", "error: search.direction='upward': expected one of: minimize, maximize"),
         ("search.metric=loss", "error: search.metric='loss': expected a logged metric's name"),
         ("hydra.sweeper.n_jobs=0", "error: hydra.sweeper.n_jobs=0: expected an integer >= 1"),
+        (
+            "hydra.sweeper.storage=nosuchdb://x",
+            "error: hydra.sweeper.storage='nosuchdb://x': Can't load plugin",
+        ),
         ("+hydra.sweeper.params.prompt='glob(*)'", "error: prompt=glob(*): Optuna cannot sample this sweep"),
     ],
 )

@@ -12,6 +12,9 @@ import json
 import math
 from pathlib import Path
 
+# What every validation logs; any other valid/<metric> is select.final=best's score by generation.
+VALIDATION_LOSSES = frozenset({"valid/loss", "valid/ppl"})
+
 
 class MissingObjective(ValueError):
     """A finished job whose run directory does not hold the objective; the message says why."""
@@ -32,11 +35,14 @@ def read_objective(run_dir: Path, job_name: str, metric: str) -> float:
         raise MissingObjective(f"{path}: no readable 'metrics' ({error})") from None
     if metric not in metrics:
         logged = ", ".join(sorted(metrics)) or "none"
-        hint = (
-            " (no validation ran: trainer.limit_val_batches=0, as debug=overfit and the study recipe set)"
-            if not any(name.startswith("valid/") for name in metrics)
-            else ""
-        )
+        if not any(name.startswith("valid/") for name in metrics):
+            hint = (
+                " (no validation ran: trainer.limit_val_batches=0, as debug=overfit and the study recipe set)"
+            )
+        elif metric not in VALIDATION_LOSSES:
+            hint = " (a score by generation: select.final=best logs it from epoch select.from_epoch on)"
+        else:
+            hint = ""
         raise MissingObjective(f"the run logged no {metric}{hint}; it logged: {logged}")
     value = float(metrics[metric])
     if not math.isfinite(value):

@@ -35,6 +35,7 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import FrozenTrial, Trial, TrialState
+from sqlalchemy.exc import SQLAlchemyError
 
 from biogpt.errors import ConfigError
 from biogpt.experiment.search.objective import MissingObjective, read_objective
@@ -91,7 +92,7 @@ def _process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # alive, another user's
         return True
     return True
 
@@ -190,8 +191,9 @@ class OptunaSearch:
                 sampler=self.sampler,
                 load_if_exists=True,
             )
-        except (ImportError, ValueError, optuna.exceptions.OptunaError) as error:
-            raise ConfigError(f"hydra.sweeper.storage={storage!r}: {error}") from None
+        except (ImportError, ValueError, optuna.exceptions.OptunaError, SQLAlchemyError) as error:
+            # A URL without a dialect or driver, a database that cannot be reached or opened.
+            raise ConfigError(f"hydra.sweeper.storage={storage!r}: {str(error).splitlines()[0]}") from None
         if study.direction.name.lower() != self.direction:
             raise ConfigError(
                 f"hydra.sweeper.direction={self.direction}: the study {name!r} in {storage} is set to "

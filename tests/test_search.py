@@ -71,7 +71,13 @@ def _study(sweep_dir: Path) -> optuna.Study:
 
 
 def _states(sweep_dir: Path) -> list[str]:
-    return [t.state.name for t in _study(sweep_dir).get_trials()]
+    """The trials' states so far (none before the sweep has created its database and study)."""
+    if not (sweep_dir / "optuna.db").is_file():
+        return []
+    try:
+        return [t.state.name for t in _study(sweep_dir).get_trials()]
+    except KeyError:  # the database file exists, the study not yet
+        return []
 
 
 def _complete(sweep_dir: Path) -> list[optuna.trial.FrozenTrial]:
@@ -92,20 +98,17 @@ def test_a_killed_search_continues_to_its_six_trials_and_the_report_names_the_be
         ["hparams_search=lr_prompt", "search.metric=valid/loss", "hydra.sweeper.n_trials=6"],
     )
     env = _environment(tmp_path / "home")
-    with subprocess.Popen(
-        command,
-        cwd=PROJECT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    ) as sweep:
+    log = tmp_path / "killed_sweep.log"  # a file, not a pipe that a long sweep could fill and block on
+    with (
+        log.open("w") as output,
+        subprocess.Popen(
+            command, cwd=PROJECT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+        ) as sweep,
+    ):
         deadline = time.monotonic() + 600
         # Killed while the fourth trial runs, once the first three have completed.
-        while not (
-            (sweep_dir / "optuna.db").is_file() and _states(sweep_dir) == ["COMPLETE"] * 3 + ["RUNNING"]
-        ):
-            assert sweep.poll() is None, sweep.stderr.read().decode()[-3000:] if sweep.stderr else ""
+        while _states(sweep_dir) != ["COMPLETE"] * 3 + ["RUNNING"]:
+            assert sweep.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, "the first three trials did not complete"
             time.sleep(0.2)
         os.kill(sweep.pid, signal.SIGKILL)

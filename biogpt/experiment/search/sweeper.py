@@ -272,11 +272,11 @@ class OptunaSearch:
         trial.set_user_attr(RUN_DIR, str(run_dir))
         if job.status != JobStatus.COMPLETED:
             error = job._return_value  # noqa: SLF001 (return_value would raise it)
-            self._fail(
-                study,
-                trial,
-                f"{type(error).__name__}: {error}" if not isinstance(error, TrialFailed) else str(error),
-            )
+            if isinstance(error, TrialFailed):  # the job's own error: line, already printed
+                self._fail(study, trial, str(error))
+            else:  # a bug, or a failure of the machine: its traceback goes to the log
+                log.error("trial %d raised", trial.number, exc_info=error)
+                self._fail(study, trial, f"{type(error).__name__}: {error}")
             return
         metric = str(OmegaConf.select(job.cfg, "search.metric", default=DEFAULT_METRIC))
         try:

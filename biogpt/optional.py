@@ -1,7 +1,8 @@
 """Optional dependencies: imported where a feature needs them, with an error that says how to install them.
 
 ``transformers`` runs the non-BioGPT backbones and their tokenizers only; the BioGPT path never imports it
-unless ``peft`` (LoRA adapters, which imports ``transformers`` itself) is chosen.
+unless ``peft`` (LoRA adapters, which imports ``transformers`` itself) is chosen. ``optuna`` runs the
+hyperparameter searches (``hparams_search=...``) only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from types import ModuleType
 
 BACKBONES_INSTALL = "pip install -e '.[backbones]' (transformers and sentencepiece)"
 PEFT_INSTALL = "pip install -e '.[peft]' (peft, with transformers)"
+SEARCH_INSTALL = "pip install -e '.[search]' (optuna, with SQLAlchemy)"
 
 
 class MissingDependencyError(ImportError):
@@ -37,3 +39,15 @@ def require_peft(what: str) -> ModuleType:
             f"{what} runs through peft, which is not installed: {PEFT_INSTALL}"
         ) from error
     return peft
+
+
+def require_optuna(what: str) -> ModuleType:
+    """The ``optuna`` module (hyperparameter searches, :mod:`biogpt.experiment.search`), or an error naming
+    what needs it and how to install it."""
+    try:
+        import optuna
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"{what} runs through optuna, which is not installed: {SEARCH_INSTALL}"
+        ) from error
+    return optuna

@@ -88,13 +88,33 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installation:
         ]
     )
     [wheel] = wheels.glob("biogpt-*.whl")
+    _install(wheel, venv)
+    return Installation(wheel, source, venv)
+
+
+def _install(wheel: Path, venv: Path) -> None:
+    """Install ``wheel`` alone into a new venv at ``venv`` that reuses the development venv's
+    dependencies (see the module docstring)."""
+    pip = ["-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
     _check([sys.executable, "-m", "venv", str(venv)])
     python = str(venv / "bin" / "python")
     _check([python, *pip, "install", "--no-index", "--no-deps", str(wheel)])
     new_site = _check([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip()
     dev_site = dict.fromkeys(sysconfig.get_path(kind) for kind in ("purelib", "platlib"))
     (Path(new_site) / "biogpt_dev_dependencies.pth").write_text("".join(f"{path}\n" for path in dev_site))
-    return Installation(wheel, source, venv)
+
+
+@pytest.fixture(scope="module")
+def editable(installed: Installation, tmp_path_factory: pytest.TempPathFactory) -> Installation:
+    """The same source installed editable (PEP 660, as pip install -e builds it) into another venv."""
+    root = tmp_path_factory.mktemp("editable")
+    wheels, venv = root / "dist", root / "venv"
+    build = f"from setuptools import build_meta; build_meta.build_editable({str(wheels)!r})"
+    wheels.mkdir()
+    _check([sys.executable, "-c", build], cwd=installed.source)
+    [wheel] = wheels.glob("biogpt-*.editable-*.whl")
+    _install(wheel, venv)
+    return Installation(wheel, installed.source, venv)
 
 
 def test_wheel_holds_every_module_and_config(installed: Installation) -> None:
@@ -108,6 +128,7 @@ def test_wheel_holds_every_module_and_config(installed: Installation) -> None:
     package = installed.source / "biogpt"
     sources = (
         set(package.rglob("*.py"))
+        | set((installed.source / "hydra_plugins").rglob("*.py"))
         | set((package / "conf").rglob("*.yaml"))
         | {package / "data" / "datasets.sha256"}
     )
@@ -120,6 +141,35 @@ def test_wheel_holds_every_module_and_config(installed: Installation) -> None:
     stray = {name for name in names if name.endswith((".py", ".yaml")) and name not in shipped}
     assert stray == set(), "the wheel holds files that are not in the source tree"
     assert sorted(declared["console_scripts"]) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("kind", ["wheel", "editable"])
+def test_hydra_finds_the_search_sweeper_beside_the_other_plugins(
+    installed: Installation, editable: Installation, kind: str, tmp_path: Path
+) -> None:
+    """Hydra discovers plugins in the hydra_plugins namespace package: the project's sweeper must join the
+    portion other plugins (the submitit launcher) installed, from a wheel and from an editable install."""
+    installation = installed if kind == "wheel" else editable
+    listed = _check([str(installation.bin / "biogpt-train"), "--info", "plugins"], cwd=tmp_path).stdout
+    assert "BiogptOptunaSweeper" in listed and "SlurmLauncher" in listed
+    probe = "import hydra_plugins.biogpt_optuna_sweeper as plugin; print(plugin.__file__)"
+    found = Path(_check([str(installation.bin / "python"), "-c", probe], cwd=tmp_path).stdout.strip())
+    home = installation.venv if kind == "wheel" else installation.source
+    assert found.resolve().is_relative_to(home.resolve())
+    hydra_config = _check(
+        [
+            str(installation.bin / "biogpt-train"),
+            "hparams_search=lr_prompt",
+            "--cfg",
+            "hydra",
+            "-p",
+            "hydra.sweeper",
+        ],
+        cwd=tmp_path,
+    ).stdout
+    assert (
+        "BiogptOptunaSweeper" in hydra_config and "optim.lr: tag(log, interval(1e-5, 1e-3))" in hydra_config
+    )
 
 
 def test_installed_package_is_the_wheel_not_the_checkout(installed: Installation, tmp_path: Path) -> None:

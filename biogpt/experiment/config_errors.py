@@ -20,7 +20,7 @@ from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
+from hydra.core.override_parser.types import IntervalSweep, Override
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
@@ -49,10 +49,18 @@ def _parsed(arguments: Sequence[str]) -> list[Override] | None:
         return None
 
 
-def _first_choice(override: Override) -> str:
-    """A sweep's first value: any one of its jobs tells whether a key exists."""
+def _first_choice(override: Override) -> str | None:
+    """A sweep's first value: any one of its jobs tells whether a key exists. An interval (a search's
+    ``interval(low, high)``, which has no values to list) gives its low end; None where a sweep has no
+    value to take without the config (``glob(...)``)."""
     if override.is_sweep_override():
-        return next(iter(override.sweep_string_iterator()))
+        value = override.value()
+        if isinstance(value, IntervalSweep):
+            return str(value.start)
+        try:
+            return next(iter(override.sweep_string_iterator()))
+        except HydraException:
+            return None
     return override.get_value_element_as_str()
 
 
@@ -99,7 +107,8 @@ def unknown_key_messages(config_name: str, arguments: Sequence[str], conf_dir: P
         if key.startswith("hydra") or override.is_add() or override.is_force_add() or override.is_delete():
             continue
         if _is_group(key, conf_dir):
-            selections.append(f"{key}={_first_choice(override)}")
+            if (choice := _first_choice(override)) is not None:
+                selections.append(f"{key}={choice}")
         else:
             keys.append(key)
     if not keys:
@@ -143,13 +152,14 @@ def compose_first_job(
     parsed = _parsed(arguments)
     if parsed is None:
         return None
-    first_job = [
-        f"{override.get_key_element()}={_first_choice(override)}"
-        if override.is_sweep_override()
-        else override.input_line
-        for override in parsed
-        if not override.key_or_group.startswith("hydra")
-    ]
+    first_job: list[str] = []
+    for override in parsed:
+        if override.key_or_group.startswith("hydra"):
+            continue
+        if not override.is_sweep_override():
+            first_job.append(override.input_line)
+        elif (choice := _first_choice(override)) is not None:
+            first_job.append(f"{override.get_key_element()}={choice}")
     try:
         with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
             return compose(config_name=config_name, overrides=first_job)

@@ -1,6 +1,7 @@
 """``python -m biogpt.report``: one or more sweeps gathered into a report, as a row per setting
-(:mod:`biogpt.experiment.report`) or as the domain-specificity study's Table 1
-(:mod:`biogpt.experiment.study_report`, ``--layout study``)."""
+(:mod:`biogpt.experiment.report`), as the domain-specificity study's Table 1
+(:mod:`biogpt.experiment.study_report`, ``--layout study``), or a hyperparameter search's trials
+(:mod:`biogpt.experiment.search.report`, ``--layout search``)."""
 
 from __future__ import annotations
 
@@ -30,14 +31,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--x", help="numeric swept key for the plot's x axis (default: prompt.length, ...)")
     parser.add_argument(
         "--layout",
-        choices=("sweep", "study"),
+        choices=("sweep", "study", "search"),
         default="sweep",
         help="sweep: a row per setting; study: the domain-specificity study's Table 1 (models x dataset x "
-        "16-shot/64-shot/full)",
+        "16-shot/64-shot/full); search: a hyperparameter search's trials (hparams_search=...), best first",
     )
     args = parser.parse_args(argv)
     directories: list[Path] = args.directory
     out = args.out or Path(os.path.commonpath(directories))
+    if args.layout == "search":
+        return _search_report(directories, out)
     try:
         table = summarise([run for directory in directories for run in collect_runs(directory)])
         if table.missing:
@@ -58,6 +61,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(text)
+    for path in (paths.markdown, paths.csv, paths.png):
+        print(path)
+    return 0
+
+
+def _search_report(directories: list[Path], out: Path) -> int:
+    """``--layout search``: the trials of one search's study (its sweep directory)."""
+    from biogpt.optional import require_optuna
+
+    require_optuna("--layout search")
+    from biogpt.experiment.search.report import load_search, render_search_markdown, write_search_report
+
+    if len(directories) != 1:
+        print("error: --layout search reports one search: give its sweep directory", file=sys.stderr)
+        return 1
+    try:
+        table = load_search(directories[0])
+        paths = write_search_report(table, out)
+    except ReportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(render_search_markdown(table))
     for path in (paths.markdown, paths.csv, paths.png):
         print(path)
     return 0

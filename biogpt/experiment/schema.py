@@ -279,6 +279,15 @@ class CommonRoot:
 
 
 @dataclass
+class SearchSchema:
+    """``search``: the objective of a hyperparameter search (``hparams_search=...``, read by the sweeper of
+    :mod:`biogpt.experiment.search`): a metric the run logs and which way is better."""
+
+    metric: str = "valid/loss"
+    direction: str = "minimize"
+
+
+@dataclass
 class TrainRoot(CommonRoot):
     """``train.yaml``: fine-tuning."""
 
@@ -292,6 +301,7 @@ class TrainRoot(CommonRoot):
     checkpoint: CheckpointSchema = field(default_factory=CheckpointSchema)
     eval: EvalSchema = field(default_factory=EvalSchema)  # type: ignore[valid-type]
     peft: PeftSchema = field(default_factory=PeftSchema)  # type: ignore[valid-type]
+    search: SearchSchema = field(default_factory=SearchSchema)
 
 
 @dataclass

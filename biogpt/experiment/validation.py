@@ -12,6 +12,7 @@ The tables are also the README's pages of options (:mod:`biogpt.experiment.optio
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,10 @@ PRECISIONS: tuple[str, ...] = (
 )
 ACCELERATORS: tuple[str, ...] = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
 RESUME_AUTO = "auto"
+# search.direction: which way a hyperparameter search's objective is better (Optuna's names).
+SEARCH_DIRECTIONS: tuple[str, ...] = ("minimize", "maximize")
+# search.metric: a logged metric's name, "<stage>/<name>" as Lightning records it (valid/loss, valid/f1).
+METRIC_NAME = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True)
@@ -329,6 +334,13 @@ FINETUNE_RULES: dict[str, Rule] = {
     "eval.generation.no_repeat_ngram_size": count(0),
     "eval.generation.seed": number(0, 2**32 - 1, integer=True),
 }
+SEARCH_RULES: dict[str, Rule] = {
+    "search.metric": _expected(
+        "a logged metric's name, <stage>/<name> (valid/loss, valid/ppl, valid/f1, ...)",
+        lambda value: isinstance(value, str) and METRIC_NAME.fullmatch(value) is not None,
+    ),
+    "search.direction": choice(SEARCH_DIRECTIONS),
+}
 PRETRAIN_RULES: dict[str, Rule] = {
     "data.update_freq": count(1),
     "pretrain.corpus_dir": packed_corpus(),
@@ -468,7 +480,14 @@ class Checks:
     constraints: tuple[Constraint, ...] = ()
 
 
-_TRAIN_RULES = {**MODEL_RULES, **TASK_RULES, **FINETUNE_RULES, **OPTIM_RULES, **TRAINER_RULES}
+_TRAIN_RULES = {
+    **MODEL_RULES,
+    **TASK_RULES,
+    **FINETUNE_RULES,
+    **OPTIM_RULES,
+    **TRAINER_RULES,
+    **SEARCH_RULES,
+}
 CHECKS: dict[str, Checks] = {
     "train": Checks(_TRAIN_RULES, FINETUNE_CONSTRAINTS),
     "evaluate": Checks(
@@ -527,20 +546,27 @@ def _missing_keys(node: Any, prefix: str = "") -> Iterator[str]:
         yield prefix.rstrip(".")
 
 
-def check_config(cfg: DictConfig, config_name: str) -> None:
-    """Check ``cfg`` (composed from root config ``config_name``) against its rules and constraints;
-    the first problem raises :class:`ConfigError` naming the key, the value and what is allowed."""
-    checks = CHECKS[config_name]
-    for key in _missing_keys(OmegaConf.to_container(cfg, resolve=False)):
-        raise ConfigError(f"{key} is required: set {key}=<value>")
+def check_rules(cfg: DictConfig, rules: Mapping[str, Rule]) -> dict[str, Any]:
+    """Check the keys of ``rules`` that ``cfg`` has; returns their values (``_ABSENT`` where missing).
+    The first problem raises :class:`ConfigError` naming the key, the value and what is allowed."""
     values: dict[str, Any] = {}
-    for key, rule in checks.rules.items():
+    for key, rule in rules.items():
         value = values[key] = _value(cfg, key)
         if value is _ABSENT:
             continue
         problem = rule.problem(value)
         if problem is not None:
             raise ConfigError(f"{key}={value!r}: {problem + '; ' if problem else ''}expected {rule.allowed}")
+    return values
+
+
+def check_config(cfg: DictConfig, config_name: str) -> None:
+    """Check ``cfg`` (composed from root config ``config_name``) against its rules and constraints;
+    the first problem raises :class:`ConfigError` naming the key, the value and what is allowed."""
+    checks = CHECKS[config_name]
+    for key in _missing_keys(OmegaConf.to_container(cfg, resolve=False)):
+        raise ConfigError(f"{key} is required: set {key}=<value>")
+    values = check_rules(cfg, checks.rules)
     for constraint in checks.constraints:
         given = {key: values[key] if key in values else _value(cfg, key) for key in constraint.keys}
         if any(value is _ABSENT for value in given.values()):

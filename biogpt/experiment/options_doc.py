@@ -35,6 +35,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("export", "`python -m biogpt.data.export`, `biogpt-export`: the keys of `train.py`, and", "export"),
     ("pretrain", "`pretrain.py`, `biogpt-pretrain`", "pretrain"),
     ("generate", "`python -m biogpt.generate`, `biogpt-generate`", "generate"),
+    ("serve", "`python -m biogpt.serve`, `biogpt-serve`", "serve"),
 )
 # Blocks of objects for Hydra to instantiate: listed as a whole, their keys are the objects'.
 _OBJECT_BLOCKS = frozenset({"logger", "callbacks", "trainer.strategy"})

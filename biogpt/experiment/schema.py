@@ -28,8 +28,10 @@ from biogpt.artifacts.model_dir import BackboneSettings
 from biogpt.data.settings import DataSettings
 from biogpt.data.tasks import CustomTaskConfig, HoCConfig, PubMedQAConfig, RelationTaskConfig, StudyTaskConfig
 from biogpt.evaluation.protocol import EvalSettings
+from biogpt.generation import GenerationConfig
 from biogpt.model.adapters import PeftSettings
 from biogpt.prompts import LayoutSettings, PromptConfig
+from biogpt.serving.settings import LOCALHOST, ServeSettings
 from biogpt.training.optim import OptimConfig
 from biogpt.training.settings import SelectSettings
 
@@ -339,12 +341,40 @@ class GenerateRoot:
     dtype: str = "fp32"
 
 
+# biogpt-serve's serve.* block: ServeSettings but where it listens (root keys) and the data root (data_dir).
+ServeBlock = schema_of(ServeSettings, exclude=("host", "port", "data_dir"), name="ServeBlock")
+GenerationSchema = schema_of(GenerationConfig)
+
+
+@dataclass
+class ServeEval:
+    """How ``biogpt-serve`` decodes: the ``eval`` keys of ``evaluate.py`` that apply to new texts."""
+
+    batch_size: int = 8
+    dtype: str = "fp32"
+    generation: GenerationSchema = field(default_factory=GenerationSchema)  # type: ignore[valid-type]
+
+
+@dataclass
+class ServeRoot:
+    """``serve.yaml``: ``biogpt-serve``'s keys."""
+
+    ckpt: str = MISSING
+    tokenizer: Optional[str] = None  # noqa: UP045
+    data_dir: str = "data"
+    host: str = LOCALHOST
+    port: int = 8000
+    serve: ServeBlock = field(default_factory=ServeBlock)  # type: ignore[valid-type]
+    eval: ServeEval = field(default_factory=ServeEval)
+
+
 ROOT_SCHEMAS: dict[str, type] = {
     "train": TrainRoot,
     "evaluate": EvaluateRoot,
     "export": ExportRoot,
     "pretrain": PretrainRoot,
     "generate": GenerateRoot,
+    "serve": ServeRoot,
 }
 
 

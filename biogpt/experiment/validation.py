@@ -39,6 +39,7 @@ from biogpt.model.config import PRESETS
 from biogpt.model.precision import PRECISION_NAMES
 from biogpt.model.weights import looks_like_hub_id
 from biogpt.prompts import PROMPT_KINDS, SOFT_INITS
+from biogpt.serving.settings import BIND_ADDRESSES
 from biogpt.training.optim import SCHEDULES
 from biogpt.training.settings import FINAL_MODELS
 
@@ -358,6 +359,24 @@ GENERATE_RULES: dict[str, Rule] = {
     "dtype": choice(DTYPES),
 }
 
+SERVE_RULES: dict[str, Rule] = {
+    "ckpt": model_source("the model to serve", nullable=False),
+    "tokenizer": MODEL_RULES["tokenizer"],
+    "host": choice(BIND_ADDRESSES),
+    "port": number(1024, 65535, integer=True),
+    "serve.max_batch_size": count(1),
+    "serve.batch_timeout": number(0),
+    "serve.workers": count(1),
+    "serve.max_chars": count(1),
+    "serve.max_texts": count(1),
+    "serve.max_new_tokens": count(1),
+    "serve.max_beam": count(1),
+    "serve.timeout": number(0, low_open=True),
+    "eval.batch_size": FINETUNE_RULES["eval.batch_size"],
+    "eval.dtype": FINETUNE_RULES["eval.dtype"],
+    **{key: rule for key, rule in FINETUNE_RULES.items() if key.startswith("eval.generation.")},
+}
+
 
 @dataclass(frozen=True)
 class Constraint:
@@ -408,6 +427,15 @@ UNBOUNDED = Constraint(
     "trainer.max_epochs and trainer.max_steps are not both unbounded (-1)",
     _both_unbounded,
 )
+GENERATION_LENGTHS = Constraint(
+    ("eval.generation.min_new_tokens", "eval.generation.max_new_tokens"),
+    "eval.generation.min_new_tokens <= eval.generation.max_new_tokens",
+    lambda v: (
+        None
+        if v["eval.generation.min_new_tokens"] <= v["eval.generation.max_new_tokens"]
+        else "the minimum exceeds the maximum"
+    ),
+)
 FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(
         ("model.preset", "model.init"),
@@ -447,16 +475,23 @@ FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
         ),
     ),
     _exactly_one("data.max_tokens", "data.batch_size"),
-    Constraint(
-        ("eval.generation.min_new_tokens", "eval.generation.max_new_tokens"),
-        "eval.generation.min_new_tokens <= eval.generation.max_new_tokens",
-        lambda v: (
-            None
-            if v["eval.generation.min_new_tokens"] <= v["eval.generation.max_new_tokens"]
-            else "the minimum exceeds the maximum"
-        ),
-    ),
+    GENERATION_LENGTHS,
     UNBOUNDED,
+)
+
+
+def _at_most(key: str, limit: str) -> Constraint:
+    return Constraint(
+        (key, limit),
+        f"{key} <= {limit}",
+        lambda v: None if v[key] <= v[limit] else "the default exceeds what a request may ask",
+    )
+
+
+SERVE_CONSTRAINTS: tuple[Constraint, ...] = (
+    GENERATION_LENGTHS,
+    _at_most("eval.generation.max_new_tokens", "serve.max_new_tokens"),
+    _at_most("eval.generation.beam", "serve.max_beam"),
 )
 
 
@@ -500,6 +535,7 @@ CHECKS: dict[str, Checks] = {
         ),
     ),
 }
+CHECKS["serve"] = Checks(SERVE_RULES, SERVE_CONSTRAINTS)
 
 _ABSENT = object()
 

@@ -72,11 +72,12 @@ class ExtractionAPI(ls.LitAPI):
     def base_generation(self) -> GenerationConfig:
         return self.extraction.generation
 
-    def decode_request(self, request: dict[str, Any]) -> ExtractRequest:
+    # LitServe reads decode_request's parameter annotation as the endpoint's body type and
+    # encode_response's return annotation as its response model: left out, it hands over the request's
+    # JSON (already checked by the guard) and sends the dict as it is. LitAPI's own batch and unbatch
+    # keep the requests as a list, one answer per request.
+    def decode_request(self, request):
         return parse_request(request, self.base_generation, self.serve)
-
-    def batch(self, inputs: list[ExtractRequest]) -> list[ExtractRequest]:
-        return inputs
 
     def predict(self, x: ExtractRequest | list[ExtractRequest]) -> Any:
         batched = isinstance(x, list)
@@ -98,8 +99,6 @@ class ExtractionAPI(ls.LitAPI):
                 answers[index] = [next(extractions) for _ in requests[index].texts]
         return answers
 
-    def unbatch(self, output: list[list[Extraction]]) -> list[list[Extraction]]:
-        return output
-
-    def encode_response(self, output: list[Extraction]) -> dict[str, Any]:
+    def encode_response(self, output):
+        """One request's answer: the envelope of its texts' results."""
         return {"results": [extraction_json(extraction) for extraction in output]}

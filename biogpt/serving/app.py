@@ -7,8 +7,8 @@
 - ``GET /example``: the page's example text (:mod:`biogpt.serving.examples`).
 - ``GET /``: the page, and its script and style under ``/page/`` (files shipped in the package).
 
-The HTTP side runs in threads of this process (LitServe's ``api_server_worker_type="thread"``), so the
-request counter is one object; the inference workers are processes that LitServe spawns.
+LitServe forks one HTTP server process (``num_api_servers=1``: the worker's report is read once, by it)
+and spawns the inference workers; the request counter lives in shared memory.
 """
 
 from __future__ import annotations
@@ -129,6 +129,5 @@ def serve(extraction: ExtractionSettings, settings: ServeSettings) -> None:
         host=settings.host,
         port=settings.port,
         num_api_servers=1,
-        api_server_worker_type="thread",
         generate_client_file=False,
     )

@@ -10,7 +10,7 @@ take a worker down. It also counts the requests answered, for ``/health``.
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -29,20 +29,19 @@ EXTRACT_PATH = "/extract"
 
 
 class RequestCounter:
-    """Requests answered with 200, counted across the server's threads."""
+    """Requests answered with 200: a number in shared memory, so that the HTTP server processes LitServe
+    forks from this one count into it."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count = 0
+        self._count = multiprocessing.get_context("fork").Value("q", 0)
 
     def add(self) -> None:
-        with self._lock:
-            self._count += 1
+        with self._count.get_lock():
+            self._count.value += 1
 
     @property
     def count(self) -> int:
-        with self._lock:
-            return self._count
+        return int(self._count.value)
 
 
 class ExtractRequestGuard:

@@ -115,7 +115,9 @@ def _text(value: Any, field: str, settings: ServeSettings) -> str:
     if not isinstance(value, str):
         raise RequestError(422, field, f"expected a string, got {_json_type(value)}")
     if not value.strip():
-        raise RequestError(422, field, "empty text; expected 1 to serve.max_chars characters")
+        raise RequestError(
+            422, field, f"empty text; expected 1 to {settings.max_chars} characters (serve.max_chars)"
+        )
     if len(value) > settings.max_chars:
         raise RequestError(
             422,

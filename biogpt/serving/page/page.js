@@ -73,6 +73,7 @@ async function extract() {
   const text = $("text").value;
   const button = $("extract");
   button.disabled = true;
+  document.body.dataset.state = "extracting";
   $("status").className = "";
   $("status").textContent = "extracting...";
   try {

@@ -33,6 +33,7 @@ from biogpt.data.tasks import (
     study_template,
 )
 from biogpt.data.tasks.hoc import sentence_source
+from biogpt.data.tasks.relation import text_source
 from biogpt.errors import ConfigError
 from biogpt.evaluation.parsing import ReadGeneration, generation_reader
 from biogpt.generation import GenerationConfig
@@ -111,10 +112,11 @@ def argument_span(text: str, name: str) -> tuple[int, int] | None:
 
 
 def source_builder(task: TaskConfig, relation_types: Sequence[str]) -> Callable[[str], str]:
-    """How ``task``'s reader turns a document's text into an example's source: the text itself (release
-    relation tasks), the study's instruction around it, HoC's final ".", a custom corpus's wording."""
+    """How ``task``'s reader turns a document's text into an example's source: lowercased as released
+    (the release's relation tasks), the study's instruction around it, HoC's final ".", a custom
+    corpus's wording."""
     if isinstance(task, RelationTaskConfig):
-        return lambda text: text
+        return lambda text: text_source(task, text)
     if isinstance(task, StudyTaskConfig):
         return study_template(task).source
     if isinstance(task, HoCConfig):

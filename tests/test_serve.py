@@ -28,16 +28,17 @@ MAX_CHARS = 5000
 MAX_TEXTS = 4
 MAX_NEW_TOKENS = 64  # serve.max_new_tokens: the most a request may ask
 DEFAULT_NEW_TOKENS = 24  # eval.generation.max_new_tokens: what the server decodes by default
+LOAD_NEW_TOKENS = 12  # the load test's requests: many short generations
 SHORT_TEXT = "Aspirin may increase the anticoagulant effect of warfarin."
 DOCS_SCREENSHOT = PROJECT / "docs" / "serve-page.png"
 
 
 @pytest.fixture(scope="module")
 def ddi_texts(shared_data: Path, fine_tuned_ddi: Path) -> list[str]:
-    """The 4 DDI test documents the model memorised (its run's ``pmids.txt``), 2 it did not, and a
+    """The 4 DDI test documents the model memorised (its run's ``train_ids``), 2 it did not, and a
     short sentence."""
     examples = load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples
-    memorised = (fine_tuned_ddi.parent / "pmids.txt").read_text().split()
+    memorised = json.loads((fine_tuned_ddi.parent / "train_summary.json").read_text())["train_ids"]
     by_id = {example.id: example.source for example in examples}
     others = [example.source for example in examples if example.id not in memorised][:2]
     return [by_id[name] for name in memorised] + others + [SHORT_TEXT]
@@ -166,8 +167,9 @@ def test_bad_input_gets_its_4xx_and_the_server_keeps_serving(
     assert answer.status == status, answer.body
     assert answer.body["field"] == field, answer.body
     assert answer.body["error"].startswith(f"{field}: ") and words in answer.body["error"], answer.body
-    after = service.extract({"text": SHORT_TEXT})
-    assert after.status == 200 and after.body == {"results": expected(engine, [SHORT_TEXT])}
+    # A worker still answers (a short generation: what counts is that the model runs).
+    after = service.extract({"text": SHORT_TEXT, "generation": {"max_new_tokens": 2}})
+    assert after.status == 200 and after.body == {"results": expected(engine, [SHORT_TEXT], max_new_tokens=2)}
 
 
 def test_a_form_encoded_body_is_read_as_json(service: Service, engine: Extractor) -> None:
@@ -203,11 +205,15 @@ def test_openapi_documents_the_request_and_its_limits(service: Service) -> None:
 def test_concurrent_clients_are_batched_and_all_answered_correctly(
     service: Service, engine: Extractor, ddi_texts: list[str]
 ) -> None:
-    """240 requests from 16 concurrent clients: every one answered, each as the engine answers its text."""
-    oracle = {text: result for text, result in zip(ddi_texts, expected(engine, ddi_texts), strict=True)}
-    texts = [ddi_texts[i % len(ddi_texts)] for i in range(240)]
+    """200 requests from 16 concurrent clients: every one answered, each as the engine answers its text."""
+    generation = {"max_new_tokens": LOAD_NEW_TOKENS}
+    answered = expected(engine, ddi_texts, **generation)
+    oracle = {text: result for text, result in zip(ddi_texts, answered, strict=True)}
+    texts = [ddi_texts[i % len(ddi_texts)] for i in range(200)]
     with ThreadPoolExecutor(max_workers=16) as clients:
-        answers = list(clients.map(lambda text: service.extract({"text": text}), texts))
+        answers = list(
+            clients.map(lambda text: service.extract({"text": text, "generation": generation}), texts)
+        )
     assert [answer.status for answer in answers] == [200] * len(texts)
     for text, answer in zip(texts, answers, strict=True):
         assert answer.body == {"results": [oracle[text]]}, text[:60]
@@ -235,7 +241,7 @@ def _browser() -> Any:
         )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,1500"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,1000"):
         options.add_argument(argument)
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
 
@@ -283,7 +289,11 @@ def test_the_page_extracts_the_prefilled_abstract_in_a_real_browser(
         assert textarea.get_property("value") == example["text"]  # prefilled with the task's example
         _answered_page(browser, service, example["text"])
         # A document the model memorised: relations whose arguments are in the text, highlighted.
-        browser.execute_script("arguments[0].value = arguments[1];", textarea, ddi_texts[0])
+        browser.execute_script(
+            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));",
+            textarea,
+            ddi_texts[0],
+        )
         assert _answered_page(browser, service, ddi_texts[0])
         artifacts = tmp_path_factory.mktemp("artifacts")
         assert browser.save_screenshot(str(artifacts / "serve-page.png"))

@@ -97,6 +97,7 @@ async function extract() {
 
 async function load() {
   $("extract").addEventListener("click", extract);
+  $("text").addEventListener("input", () => { $("example-source").textContent = ""; });
   const [health, example] = await Promise.all([fetch("/health"), fetch("/example")]);
   if (health.ok) {
     const info = await health.json();

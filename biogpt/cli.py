@@ -1,5 +1,5 @@
 """The commands: ``biogpt-train``, ``biogpt-pretrain``, ``biogpt-evaluate``, ``biogpt-generate``,
-``biogpt-export`` (Hydra apps over the configs inside the package), and ``biogpt-report``,
+``biogpt-export``, ``biogpt-extract`` (Hydra apps over the configs inside the package), and ``biogpt-report``,
 ``biogpt-demo``, ``biogpt-convert``, ``biogpt-data``. ``train.py``, ``pretrain.py``, ``evaluate.py``
 and the ``python -m`` forms call these.
 
@@ -97,6 +97,13 @@ def _generate_job(cfg: DictConfig) -> None:
     print(continue_text(cfg))
 
 
+def _extract_job(cfg: DictConfig) -> None:
+    """Apply a model to a corpus: extractions, triples and a summary."""
+    from biogpt.experiment.extract import extract as run
+
+    run(cfg)
+
+
 def _export_job(cfg: DictConfig) -> None:
     """Write a task split's processed examples as JSONL."""
     from biogpt.experiment.export import export as run
@@ -109,6 +116,7 @@ pretrain = _hydra_command("pretrain", _pretrain_job)
 evaluate = _hydra_command("evaluate", _evaluate_job)
 generate = _hydra_command("generate", _generate_job)
 export = _hydra_command("export", _export_job)
+extract = _hydra_command("extract", _extract_job)
 
 
 def train() -> None:

@@ -339,12 +339,47 @@ class GenerateRoot:
     dtype: str = "fp32"
 
 
+ExtractEvalSchema = schema_of(
+    EvalSettings,
+    exclude=("split", "ids", "limit", "constrained", "log_predictions"),
+    bases=(EvalExtras,),
+    name="ExtractEvalSchema",
+)
+
+
+@dataclass
+class ExtractRoot:
+    """``extract.yaml``: ``biogpt-extract``'s keys. ``task``, ``target_format`` and ``prompt`` are the
+    training config's groups, unset (null) unless given to override what the model records."""
+
+    ckpt: str = MISSING
+    input: str = MISSING
+    out: str = MISSING
+    input_format: str = "auto"
+    id_field: str = "id"
+    text_field: str = "text"
+    format: str = "parquet"
+    window: int = 1024
+    shard_size: int = 4096
+    support: int = 5
+    progress: bool = True
+    tokenizer: Optional[str] = None  # noqa: UP045
+    data_dir: str = "data"
+    seed: int = 1
+    task: Any = None
+    target_format: Any = None
+    prompt: Any = None
+    eval: ExtractEvalSchema = field(default_factory=ExtractEvalSchema)  # type: ignore[valid-type]
+    trainer: TrainerSchema = field(default_factory=TrainerSchema)
+
+
 ROOT_SCHEMAS: dict[str, type] = {
     "train": TrainRoot,
     "evaluate": EvaluateRoot,
     "export": ExportRoot,
     "pretrain": PretrainRoot,
     "generate": GenerateRoot,
+    "extract": ExtractRoot,
 }
 
 

@@ -116,7 +116,7 @@ class CorpusSettings:
 
 def _publish(path: Path, write: Any) -> None:
     """Write a file atomically: ``write(temporary path)``, sync, rename onto ``path``."""
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per process: ranks may race
     write(temporary)
     with temporary.open("rb") as handle:
         os.fsync(handle.fileno())
@@ -182,6 +182,7 @@ def check_run_record(out: Path, record: dict[str, Any]) -> None:
     """Record what this run applies in ``out/run.json``, or check that a run started before in ``out``
     applied the same (a restart must not mix models, inputs or shard layouts)."""
     path = out / RUN_FILE
+    record = json.loads(json.dumps(record))  # as read back: tuples as lists
     if path.is_file():
         before = json.loads(path.read_text(encoding="utf-8"))
         changed = sorted(key for key in set(before) | set(record) if before.get(key) != record.get(key))

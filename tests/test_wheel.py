@@ -32,7 +32,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Local state of a checkout that is no part of a build (and would only slow the copy down).
 NOT_COPIED = {".git", ".venv", "build", "dist", ".pytest_cache", ".ruff_cache", "outputs", "multirun"}
 # The commands of [project.scripts]; the Hydra ones compose the root config of their name.
-HYDRA_COMMANDS = ("train", "pretrain", "evaluate", "generate", "export", "serve")
+HYDRA_COMMANDS = ("train", "pretrain", "evaluate", "generate", "export", "extract", "serve")
 COMMANDS = tuple(f"biogpt-{name}" for name in (*HYDRA_COMMANDS, "report", "demo", "convert", "data"))
 TIMEOUT_S = 300
 

@@ -28,7 +28,6 @@ from biogpt.artifacts.model_dir import BackboneSettings
 from biogpt.data.settings import DataSettings
 from biogpt.data.tasks import CustomTaskConfig, HoCConfig, PubMedQAConfig, RelationTaskConfig, StudyTaskConfig
 from biogpt.evaluation.protocol import EvalSettings
-from biogpt.generation import GenerationConfig
 from biogpt.model.adapters import PeftSettings
 from biogpt.prompts import LayoutSettings, PromptConfig
 from biogpt.serving.settings import LOCALHOST, ServeSettings
@@ -341,31 +340,61 @@ class GenerateRoot:
     dtype: str = "fp32"
 
 
-# biogpt-serve's serve.* block: ServeSettings but where it listens (root keys) and the data root (data_dir).
-ServeBlock = schema_of(ServeSettings, exclude=("host", "port", "data_dir"), name="ServeBlock")
-GenerationSchema = schema_of(GenerationConfig)
+ExtractEvalSchema = schema_of(
+    EvalSettings,
+    exclude=("split", "ids", "limit", "constrained", "log_predictions"),
+    bases=(EvalExtras,),
+    name="ExtractEvalSchema",
+)
 
 
 @dataclass
-class ServeEval:
-    """How ``biogpt-serve`` decodes: the ``eval`` keys of ``evaluate.py`` that apply to new texts."""
+class ExtractRoot:
+    """``extract.yaml``: ``biogpt-extract``'s keys. ``task``, ``target_format`` and ``prompt`` are the
+    training config's groups, unset (null) unless given to override what the model records."""
 
-    batch_size: int = 8
-    dtype: str = "fp32"
-    generation: GenerationSchema = field(default_factory=GenerationSchema)  # type: ignore[valid-type]
+    ckpt: str = MISSING
+    input: str = MISSING
+    out: str = MISSING
+    input_format: str = "auto"
+    id_field: str = "id"
+    text_field: str = "text"
+    format: str = "parquet"
+    window: int = 1024
+    shard_size: int = 4096
+    support: int = 5
+    progress: bool = True
+    tokenizer: Optional[str] = None  # noqa: UP045
+    data_dir: str = "data"
+    seed: int = 1
+    task: Any = None
+    target_format: Any = None
+    prompt: Any = None
+    eval: ExtractEvalSchema = field(default_factory=ExtractEvalSchema)  # type: ignore[valid-type]
+    trainer: TrainerSchema = field(default_factory=TrainerSchema)
+
+
+# biogpt-serve's serve.* block: ServeSettings but where it listens (root keys) and the data root (data_dir).
+ServeBlock = schema_of(ServeSettings, exclude=("host", "port", "data_dir"), name="ServeBlock")
 
 
 @dataclass
 class ServeRoot:
-    """``serve.yaml``: ``biogpt-serve``'s keys."""
+    """``serve.yaml``: ``biogpt-serve``'s keys. The model, its task overrides (``task``,
+    ``target_format``, ``prompt``: the training config's groups, null unless given) and ``eval`` are
+    ``biogpt-extract``'s."""
 
     ckpt: str = MISSING
     tokenizer: Optional[str] = None  # noqa: UP045
     data_dir: str = "data"
+    seed: int = 1
     host: str = LOCALHOST
     port: int = 8000
+    task: Any = None
+    target_format: Any = None
+    prompt: Any = None
     serve: ServeBlock = field(default_factory=ServeBlock)  # type: ignore[valid-type]
-    eval: ServeEval = field(default_factory=ServeEval)
+    eval: ExtractEvalSchema = field(default_factory=ExtractEvalSchema)  # type: ignore[valid-type]
 
 
 ROOT_SCHEMAS: dict[str, type] = {
@@ -374,6 +403,7 @@ ROOT_SCHEMAS: dict[str, type] = {
     "export": ExportRoot,
     "pretrain": PretrainRoot,
     "generate": GenerateRoot,
+    "extract": ExtractRoot,
     "serve": ServeRoot,
 }
 

@@ -1,8 +1,8 @@
 """The serving job (``biogpt-serve``): the composed ``serve.yaml`` as typed settings, then the service.
 
 The model, its task and the decoding settings are the extraction engine's
-(:class:`~biogpt.extraction.engine.ExtractionSettings`, as ``biogpt-extract`` builds them from the same
-keys); how the service batches, what a request may ask and where it listens are
+(:class:`~biogpt.extraction.engine.ExtractionSettings`, built from the same keys as ``biogpt-extract``'s,
+by its function); how the service batches, what a request may ask and where it listens are
 :class:`~biogpt.serving.settings.ServeSettings`.
 """
 
@@ -10,23 +10,10 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from biogpt.experiment.settings import plain, settings, vocab_root
-from biogpt.extraction.engine import ExtractionSettings
-from biogpt.generation import GenerationConfig
+from biogpt.experiment.extract import extraction_settings
+from biogpt.experiment.settings import plain, settings
 from biogpt.optional import require_litserve
 from biogpt.serving.settings import ServeSettings
-
-
-def extraction_settings(cfg: DictConfig) -> ExtractionSettings:
-    block = plain(cfg.eval)
-    return ExtractionSettings(
-        ckpt=str(cfg.ckpt),
-        vocab_root=vocab_root(cfg),
-        tokenizer=cfg.tokenizer,
-        generation=settings(GenerationConfig, block["generation"]),
-        dtype=block["dtype"],
-        batch_size=block["batch_size"],
-    )
 
 
 def serve_settings(cfg: DictConfig) -> ServeSettings:

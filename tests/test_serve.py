@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from project_commands import run_project
 from serve_process import PROJECT, Service, running_service
 
 from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.extraction.corpus import read_shard
 from biogpt.extraction.engine import ExtractionSettings, Extractor
 from biogpt.generation import GenerationConfig
-from biogpt.serving.api import extraction_json
+from biogpt.serving.api import RESULT_FIELDS, extraction_json
 
 MAX_CHARS = 5000
 MAX_TEXTS = 4
@@ -100,6 +102,33 @@ def test_answers_equal_the_engines(service: Service, engine: Extractor, ddi_text
     assert single.status == 200 and single.body == {"results": expected(engine, [ddi_texts[4]])}
     override = service.extract({"text": ddi_texts[5], "generation": {"max_new_tokens": 5}})
     assert override.body == {"results": expected(engine, [ddi_texts[5]], max_new_tokens=5)}
+
+
+def test_answers_equal_biogpt_extracts(
+    service: Service, ddi_texts: list[str], fine_tuned_ddi: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    """The same texts as a corpus through ``biogpt-extract`` with the server's decoding settings."""
+    corpus = tmp_path / "texts.jsonl"
+    corpus.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(ddi_texts)))
+    out = tmp_path / "kb"
+    run_project(
+        [
+            "-m",
+            "biogpt.extract",
+            f"ckpt={fine_tuned_ddi}",
+            f"input={corpus}",
+            f"out={out}",
+            f"data_dir={shared_data}",
+            f"eval.generation.max_new_tokens={DEFAULT_NEW_TOKENS}",
+            "eval.batch_size=8",
+            "format=jsonl",
+            "progress=false",
+        ]
+    )
+    rows = [row for shard in sorted((out / "extractions").iterdir()) for row in read_shard(shard)]
+    assert [row["id"] for row in rows] == [str(i) for i in range(len(ddi_texts))]
+    answers = [service.extract({"text": text}).body["results"][0] for text in ddi_texts]
+    assert answers == [{field: row[field] for field in RESULT_FIELDS} for row in rows]
 
 
 def test_a_document_longer_than_the_models_positions_is_truncated_and_flagged(

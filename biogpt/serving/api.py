@@ -19,7 +19,8 @@ from typing import Any
 
 import litserve as ls
 
-from biogpt.extraction.engine import Extraction, ExtractionSettings, Extractor, Relation
+from biogpt.extraction.corpus import extraction_row
+from biogpt.extraction.engine import Extraction, ExtractionSettings, Extractor
 from biogpt.generation import GenerationConfig
 from biogpt.serving.examples import example_text
 from biogpt.serving.requests import ExtractRequest, parse_request
@@ -28,25 +29,14 @@ from biogpt.serving.settings import ServeSettings
 logger = logging.getLogger(__name__)
 
 
-def relation_json(relation: Relation) -> dict[str, Any]:
-    return {
-        "head": relation.head,
-        "type": relation.type,
-        "tail": relation.tail,
-        "head_span": list(relation.head_span) if relation.head_span is not None else None,
-        "tail_span": list(relation.tail_span) if relation.tail_span is not None else None,
-    }
+# A result is biogpt-extract's row of the text (one serialization), less the row's place in its corpus.
+RESULT_FIELDS = ("generated", "relations", "label", "parse_failed", "truncated")
 
 
 def extraction_json(extraction: Extraction) -> dict[str, Any]:
     """One text's answer: the generated text, its relations (or label) and its flags."""
-    return {
-        "generated": extraction.generated,
-        "relations": [relation_json(relation) for relation in extraction.relations],
-        "label": extraction.label,
-        "parse_failed": extraction.parse_failed,
-        "truncated": extraction.truncated,
-    }
+    row = extraction_row(extraction, position=0)
+    return {field: row[field] for field in RESULT_FIELDS}
 
 
 class ExtractionAPI(ls.LitAPI):

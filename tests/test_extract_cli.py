@@ -231,3 +231,13 @@ def test_a_bad_option_ends_with_one_error_line(
         assert result.returncode == 1
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], result.stderr
+
+
+def test_the_slurm_launcher_composes_for_a_multi_node_extraction(tmp_path: Path) -> None:
+    """The submitit launcher takes its nodes from the trainer and writes under ``out`` (no cluster needed)."""
+    arguments = ["hydra/launcher=slurm", "trainer=ddp", "trainer.num_nodes=2", "hydra.launcher.partition=gpu"]
+    arguments += ["ckpt=model", "input=corpus", f"out={tmp_path / 'kb'}", "--cfg", "all", "--resolve"]
+    result = run_project(_extract(arguments), timeout=120)
+    assert "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in result.stdout
+    assert "nodes: 2" in result.stdout and "gpus_per_node: 8" in result.stdout
+    assert f"dir: {tmp_path / 'kb'}" in result.stdout

@@ -96,3 +96,14 @@ def test_unknown_inputs_are_named(tmp_path: Path) -> None:
         detect_input_format(str(tmp_path))
     with pytest.raises(ValueError, match="input_format='xml'"):
         InputSettings(str(tmp_path), format="xml")
+
+
+def test_the_pubmed_dataset_is_read_by_its_pmid_and_text(tmp_path: Path, shared_data: Path) -> None:
+    from biogpt.data.pubmed import write_dataset
+
+    citations = list(iter_documents([shared_data / "PubMed"]))
+    write_dataset(citations, tmp_path / "pubmed-ds")
+    assert detect_input_format(str(tmp_path / "pubmed-ds")) == "pubmed-dataset"
+    documents, skipped = _read(InputSettings(str(tmp_path / "pubmed-ds")))
+    assert [(i, t) for i, t, _ in documents] == [(c.pmid, c.text) for c in citations] and skipped == {}
+    assert read_input(InputSettings(str(tmp_path / "pubmed-ds")), 1, 2).total == len(citations) // 2

@@ -56,6 +56,12 @@ report is rewritten after every section):
     side, and that both sides start from the same loss (LoRA's B starts at zero). ``peft=qlora`` is not
     measured: its 4-bit loading is not built yet (the section reports so), so QLoRA's loss against
     LoRA's over 50 updates is still to be added.
+``extraction``
+    ``biogpt-extract``'s engine against a straightforward ``transformers`` ``generate`` loop
+    (``bench_extract.py``): 256 real abstracts, the ``biogpt`` shape (random weights), bf16 on both
+    sides, batches of 16 and 64: documents/s at each side's best batch size (goal: 3x) and our
+    generated tokens/s as a fraction of the GPU's memory-bandwidth roof (``PEAK_BANDWIDTH_TBPS``).
+    Identical texts are required in fp32 (smoke mode) and reported in bf16.
 
 The full mode reads only the code and these files of the data root (``$BIOGPT_DATA`` or ``--data-dir``):
 ``vocab/biogpt``, ``vocab/biogpt-large``, ``KD-DTI/raw/valid.json`` and ``BC5CDR/raw/test.json``. It
@@ -102,7 +108,15 @@ for _path in (BENCHMARKS, TESTS):  # hydra_config and killing (tests/), bench_ge
         sys.path.insert(0, str(_path))
 
 DATA = Path(os.environ.get("BIOGPT_DATA", PROJECT.parent / "shared" / "data"))
-SECTIONS = ("finetune_16mixed", "finetune_bf16mixed", "pretrain_throughput", "fsdp", "generation", "peft")
+SECTIONS = (
+    "finetune_16mixed",
+    "finetune_bf16mixed",
+    "pretrain_throughput",
+    "fsdp",
+    "generation",
+    "peft",
+    "extraction",
+)
 # What each section writes under the work directory (removed after it unless --keep-work); the token
 # cache and the packed corpus stay for the sections after.
 SECTION_DIRS = {
@@ -112,6 +126,7 @@ SECTION_DIRS = {
     "fsdp": "fsdp",
     "generation": "generation",
     "peft": "peft",
+    "extraction": "extraction",
 }
 FINETUNE_PRECISION = {"finetune_16mixed": "16-mixed", "finetune_bf16mixed": "bf16-mixed"}
 # Peak dense bf16 tensor-core FLOPs (no sparsity), from the vendors' data sheets; first match wins.
@@ -124,6 +139,19 @@ PEAK_BF16_TFLOPS: tuple[tuple[str, float], ...] = (
     (r"B200", 2250.0),
     (r"A100", 312.0),
     (r"L40S", 362.1),
+)
+# Peak memory bandwidth (TB/s), from the vendors' data sheets; first match wins: the roof of decoding,
+# which reads every weight once per step.
+PEAK_BANDWIDTH_TBPS: tuple[tuple[str, float], ...] = (
+    (r"GH200", 4.0),
+    (r"H200", 4.8),
+    (r"H100.*PCIe", 2.0),
+    (r"H100.*NVL", 3.9),
+    (r"H100", 3.35),  # H100 SXM (HBM3)
+    (r"B200", 8.0),
+    (r"A100.*80", 2.039),
+    (r"A100", 1.555),
+    (r"L40S", 0.864),
 )
 WEIGHT_TOLERANCE = 1e-6  # the CPU resume tests' bound (max |difference| of any weight)
 LOSS_TOLERANCE = 0.02  # first-update losses of the three pre-training sides (bf16 autocast, ~10.6 at init)
@@ -158,6 +186,12 @@ class Shapes:
     peft_tokens: int  # one sequence of this many tokens per update
     peft_updates: int
     peft_warmup: int  # of them untimed
+    extract_layers: int  # decoder layers of the biogpt-width network the extraction section runs
+    extract_documents: int
+    extract_new_tokens: int
+    extract_max_source: int
+    extract_batch_sizes: tuple[int, ...]
+    extract_dtype: str  # eval.dtype of both sides
     budgets: dict[str, float]
     total_budget: float
 
@@ -185,6 +219,12 @@ FULL = Shapes(
     peft_tokens=1024,
     peft_updates=8,
     peft_warmup=2,
+    extract_layers=24,
+    extract_documents=256,
+    extract_new_tokens=32,
+    extract_max_source=512,
+    extract_batch_sizes=(16, 64),
+    extract_dtype="bf16",
     # Expected on an H200: ~60, 55, 55, 35 and 45 s (peft: not yet run on a GPU). With the watchdog's
     # grace and the start-up (~10 s), a run that hangs still ends within 9 minutes.
     budgets={
@@ -194,8 +234,9 @@ FULL = Shapes(
         "fsdp": 75,
         "generation": 75,
         "peft": 70,
+        "extraction": 80,
     },
-    total_budget=505,
+    total_budget=585,
 )
 SMOKE = Shapes(
     finetune_preset="tiny",
@@ -220,6 +261,12 @@ SMOKE = Shapes(
     peft_tokens=64,
     peft_updates=3,
     peft_warmup=1,
+    extract_layers=1,
+    extract_documents=12,
+    extract_new_tokens=4,
+    extract_max_source=48,
+    extract_batch_sizes=(1, 4),
+    extract_dtype="fp32",
     budgets=dict.fromkeys(SECTIONS, 240),
     total_budget=900,
 )
@@ -394,6 +441,15 @@ class FSDPProbe(L.Callback):
 
 
 # --- shared helpers --------------------------------------------------------------------------------
+
+
+def peak_bandwidth(device: torch.device) -> float | None:
+    """The device's peak memory bandwidth in bytes/s (table ``PEAK_BANDWIDTH_TBPS``); None on a CPU or
+    an unknown GPU."""
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((tbps * 1e12 for pattern, tbps in PEAK_BANDWIDTH_TBPS if re.search(pattern, name)), None)
 
 
 def peak_bf16_tflops(device: torch.device) -> tuple[float | None, str]:
@@ -1214,6 +1270,59 @@ def check_peft(ctx: Context, results: dict[str, Any]) -> None:
 # --- the run -----------------------------------------------------------------------------------------
 
 
+# --- 6. corpus extraction against a transformers loop ------------------------------------------------------
+
+
+def check_extraction(ctx: Context, results: dict[str, Any]) -> None:
+    """``biogpt-extract``'s engine against a ``transformers`` ``generate`` loop (``bench_extract.py``): the
+    same real abstracts and random weights, documents/s at each side's best batch size (goal on a GPU:
+    3x), and our generated tokens/s as a fraction of the memory-bandwidth roof (each decode step reads
+    every weight once: ``batch x bandwidth / weight bytes`` tokens/s, prefill left out, so the fraction
+    is a lower bound of the decode steps' own)."""
+    from bench_extract import abstracts, compare, load_sides, model_directory
+
+    shapes = ctx.shapes
+    texts, origin = abstracts(ctx.data, shapes.extract_documents)
+    directory = ctx.work / "extraction" / "model"
+    directory.mkdir(parents=True, exist_ok=True)
+    model_directory(directory, ctx.data, shapes.extract_layers, shapes.extract_max_source)
+    sides = load_sides(
+        directory, ctx.data, texts, shapes.extract_new_tokens, str(ctx.device), shapes.extract_dtype
+    )
+    comparison = compare(sides, list(shapes.extract_batch_sizes), shapes.repeats, ctx.sync)
+    model = sides.extractor.generator.model
+    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    bandwidth = peak_bandwidth(ctx.device)
+    best = comparison["best_ours"]
+    roof = None if bandwidth is None else best["batch_size"] * bandwidth / weight_bytes
+    sides = None
+    free_memory()
+    results.update(
+        layers=shapes.extract_layers,
+        documents=len(texts),
+        texts_from=origin,
+        new_tokens=shapes.extract_new_tokens,
+        max_source=shapes.extract_max_source,
+        dtype=shapes.extract_dtype,
+        rows=comparison["rows"],
+        speedup=comparison["speedup"],
+        meets_goal=comparison["speedup"] >= (3.0 if ctx.cuda else 2.0),
+        weight_bytes=weight_bytes,
+        peak_bandwidth_bytes_per_s=bandwidth,
+        roof_tokens_per_s=roof,
+        roof_fraction=None if roof is None else best["ours_tokens_per_s"] / roof,
+    )
+    checks = {
+        "docs_per_s_positive": all(
+            row["ours_docs_per_s"] > 0 and row["transformers_docs_per_s"] > 0 for row in comparison["rows"]
+        ),
+        # bf16 kernels of the two sides round differently, so only fp32 runs must agree text for text.
+        "identical_texts": comparison["all_identical"] or shapes.extract_dtype != "fp32",
+    }
+    results["checks"] = checks
+    require(checks)
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise SectionTimeout in this (main) thread after ``seconds``."""
@@ -1265,6 +1374,7 @@ def run_section(ctx: Context, name: str, budget: float) -> SectionReport:
             "fsdp": check_fsdp,
             "generation": check_generation,
             "peft": check_peft,
+            "extraction": check_extraction,
         }[name]
     started = time.monotonic()
     ctx.deadline = started + budget
@@ -1317,6 +1427,9 @@ def summary_line(name: str, section: SectionReport) -> str:
             + ("" if row["peak_memory_gib"] is None else f" {row['peak_memory_gib']:.1f} GiB")
             for row in results.get("rows", [])
         )
+    if name == "extraction" and "speedup" in results:
+        roof = results["roof_fraction"]
+        return f"x{results['speedup']:.2f} docs/s" + ("" if roof is None else f"; {roof:.0%} of the roof")
     return ""
 
 
@@ -1356,6 +1469,15 @@ def print_table(report: dict[str, Any]) -> None:
             print(
                 f"{'batch ' + str(row['batch_size']):24s} {row['ours_tokens_per_s']:12,.1f} "
                 f"{row['transformers_tokens_per_s']:12,.1f} {row['speedup']:8.2f}  {row['identical_tokens']}"
+            )
+    extraction = report["sections"].get("extraction", {}).get("results", {})
+    if extraction.get("rows"):
+        title = f"extraction ({extraction['dtype']})"
+        print(f"\n{title:24s} {'ours docs/s':>12s} {'hf docs/s':>12s}  identical")
+        for row in extraction["rows"]:
+            print(
+                f"{'batch ' + str(row['batch_size']):24s} {row['ours_docs_per_s']:12,.2f} "
+                f"{row['transformers_docs_per_s']:12,.2f}  {row['identical_texts']}/{row['documents']}"
             )
     print(f"\nresult: {'ALL OK' if report['ok'] else 'FAILED: ' + ', '.join(report['failed'])}", flush=True)
 

@@ -51,3 +51,17 @@ def require_optuna(what: str) -> ModuleType:
             f"{what} runs through optuna, which is not installed: {SEARCH_INSTALL}"
         ) from error
     return optuna
+
+
+SERVE_INSTALL = "pip install -e '.[serve]' (litserve, with fastapi and uvicorn)"
+
+
+def require_litserve(what: str) -> ModuleType:
+    """The ``litserve`` module (``biogpt-serve``), or an error naming what needs it and how to install it."""
+    try:
+        import litserve
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"{what} runs on litserve, which is not installed: {SERVE_INSTALL}"
+        ) from error
+    return litserve

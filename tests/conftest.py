@@ -47,3 +47,11 @@ def biogpt_vocab(shared_data: Path) -> Path:
 def token_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One tokenized-corpus cache for the whole session, so each split is tokenized once."""
     return tmp_path_factory.mktemp("token-cache")
+
+
+@pytest.fixture(scope="session")
+def fine_tuned_ddi(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, token_cache: Path) -> Path:
+    """A tiny DDI model fine-tuned by ``train.py`` (``tests/extraction_models.py``): its ``final/``."""
+    from extraction_models import fine_tune_ddi
+
+    return fine_tune_ddi(tmp_path_factory.mktemp("fine-tuned-ddi"), shared_data, token_cache)

@@ -162,3 +162,11 @@ def test_the_full_mode_configs_compose_for_one_gpu(shared_data: Path, tmp_path: 
 def test_peak_flops_by_device_name(name: str, tflops: float | None) -> None:
     peak, source = device_check.peak_for_name(name)
     assert peak == tflops and name in source
+
+
+def test_extraction_is_compared_with_transformers_on_identical_texts(smoke: tuple[dict, str]) -> None:
+    results = smoke[0]["sections"]["extraction"]["results"]
+    assert results["dtype"] == "fp32" and results["roof_fraction"] is None  # no bandwidth roof for a CPU
+    assert [row["batch_size"] for row in results["rows"]] == list(device_check.SMOKE.extract_batch_sizes)
+    assert all(row["identical_texts"] == row["documents"] == results["documents"] for row in results["rows"])
+    assert results["speedup"] > 0 and "extraction" in smoke[1]

@@ -164,6 +164,24 @@ def _rows() -> list[tuple[str, list[str], str]]:
         ("generate", ["ckpt=org/model", "text=x", "min_len=10", "max_len=5"], "min_len"),
         ("generate", ["ckpt=org/model", "text=x", "dtype=int8"], "dtype"),
         ("generate", ["ckpt=org/model"], "text"),
+        ("serve", [], "ckpt"),
+        ("serve", ["ckpt=org/model", "port=80"], "port"),
+        ("serve", ["ckpt=org/model", "port=abc"], "port"),
+        ("serve", ["ckpt=org/model", "host=example.org"], "host"),
+        ("serve", ["ckpt=org/model", "serve.max_batch_size=0"], "serve.max_batch_size"),
+        ("serve", ["ckpt=org/model", "serve.batch_timeout=-1"], "serve.batch_timeout"),
+        ("serve", ["ckpt=org/model", "serve.workers=abc"], "serve.workers"),
+        ("serve", ["ckpt=org/model", "serve.max_chars=0"], "serve.max_chars"),
+        ("serve", ["ckpt=org/model", "serve.max_texts=0"], "serve.max_texts"),
+        ("serve", ["ckpt=org/model", "serve.timeout=0"], "serve.timeout"),
+        ("serve", ["ckpt=org/model", "eval.dtype=int8"], "eval.dtype"),
+        ("serve", ["ckpt=org/model", "eval.generation.top_p=2"], "eval.generation.top_p"),
+        (
+            "serve",
+            ["ckpt=org/model", "eval.generation.max_new_tokens=1000"],
+            "eval.generation.max_new_tokens",
+        ),
+        ("serve", ["ckpt=org/model", "eval.generation.beam=6"], "eval.generation.beam"),
     ]
     return rows
 
@@ -189,6 +207,7 @@ def _path_rows(tmp: Path) -> list[tuple[str, list[str], str]]:
         ),
         ("generate", ("text=x",), "ckpt", None),
         ("generate", ("ckpt=org/model", "text=x"), "tokenizer", None),
+        ("serve", (), "ckpt", None),
     ):
         rows.append((config_name, [*base, f"{key}={MISSING}"], key))
         if wrong is not None:
@@ -244,6 +263,7 @@ def test_a_valid_config_passes_the_checks(
         ("export", ["task=pubmedqa", "out=x.jsonl"]),
         ("pretrain", ["experiment=paper/pretrain", "pretrain.corpus_dir=packed"]),
         ("generate", ["ckpt=microsoft/biogpt", "text=COVID-19 is"]),
+        ("serve", ["ckpt=microsoft/biogpt", "host=0.0.0.0", "serve.max_batch_size=1"]),
     ):
         assert first_error(config_name, overrides) == (0, ""), overrides
 
@@ -339,6 +359,7 @@ def test_files_only_the_job_reads_are_named_too(
         ),
         (["evaluate.py", "task=ddi", f"predictions={MISSING}"], "predictions"),
         (["-m", "biogpt.generate", "ckpt=org/model", "text=x", "beam=0"], "beam"),
+        (["-m", "biogpt.serve", "ckpt=org/model", "serve.max_batch_size=0"], "serve.max_batch_size"),
         (["-m", "biogpt.data.export", "task=ddi", "out=/nonexistent/dir/x.jsonl"], "out"),
         (["-m", "biogpt.report", MISSING], MISSING),
         (["-m", "biogpt.convert", MISSING, "/nonexistent/out"], MISSING),

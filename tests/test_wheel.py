@@ -32,7 +32,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Local state of a checkout that is no part of a build (and would only slow the copy down).
 NOT_COPIED = {".git", ".venv", "build", "dist", ".pytest_cache", ".ruff_cache", "outputs", "multirun"}
 # The commands of [project.scripts]; the Hydra ones compose the root config of their name.
-HYDRA_COMMANDS = ("train", "pretrain", "evaluate", "generate", "export")
+HYDRA_COMMANDS = ("train", "pretrain", "evaluate", "generate", "export", "extract", "serve")
 COMMANDS = tuple(f"biogpt-{name}" for name in (*HYDRA_COMMANDS, "report", "demo", "convert", "data"))
 TIMEOUT_S = 300
 
@@ -131,6 +131,7 @@ def test_wheel_holds_every_module_and_config(installed: Installation) -> None:
         | set((installed.source / "hydra_plugins").rglob("*.py"))
         | set((package / "conf").rglob("*.yaml"))
         | {package / "data" / "datasets.sha256"}
+        | set((package / "serving" / "page").iterdir())  # the service's page, served offline
     )
     shipped = {path.relative_to(installed.source).as_posix() for path in sources}
     assert shipped - names == set(), "files of the package missing from the wheel"

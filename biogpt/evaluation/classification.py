@@ -16,12 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from biogpt.data.formats import parse_answer
 from biogpt.data.tasks import Example, HoCConfig, PubMedQAConfig
-from biogpt.data.tasks.hoc import ANSWER_LEAD as HOC_LEAD
-from biogpt.data.tasks.pubmedqa import ANSWER_LEAD as PUBMEDQA_LEAD
 from biogpt.data.tasks.pubmedqa import LABELS as PUBMEDQA_LABELS
 from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
+from biogpt.evaluation.parsing import generation_reader
 
 # The release evaluation's class list, in its order: the 10 hallmarks and "empty".
 HOC_LABELS: tuple[str, ...] = (
@@ -84,7 +82,8 @@ def score_pubmedqa(
     config: PubMedQAConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """PubMedQA generations: the answer after the lead against each example's gold decision."""
-    answers = [parse_answer(g, PUBMEDQA_LEAD) for g in generations]
+    read = generation_reader(config)
+    answers = [read(g).label for g in generations]
     metrics = accuracy_and_macro_f1(answers, [e.answer for e in examples], PUBMEDQA_LABELS)
     rows = zip(examples, generations, answers, strict=True)
     records = [make_record(e, g, e.answer, a, a is None) for e, g, a in rows]
@@ -96,7 +95,8 @@ def score_hoc(
     config: HoCConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """HoC generations: the labels after the lead against each sentence's gold labels."""
-    answers = [parse_answer(g, HOC_LEAD) for g in generations]
+    read = generation_reader(config)
+    answers = [read(g).label for g in generations]
     predicted = [split_labels(a) for a in answers]
     metrics = micro_f1(predicted, [e.labels for e in examples], HOC_LABELS)
     records = [

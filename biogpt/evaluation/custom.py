@@ -20,12 +20,10 @@ from biogpt.data.custom.corpus import read_split
 from biogpt.data.custom.document import Question
 from biogpt.data.custom.examples import custom_wording
 from biogpt.data.custom.writeback import WriteBack, write_back
-from biogpt.data.formats import parse_answer
 from biogpt.data.tasks import Example, StudyRelation, load_task_split
-from biogpt.data.tasks.hoc import ANSWER_LEAD as HOC_LEAD
-from biogpt.data.tasks.pubmedqa import ANSWER_LEAD as QA_LEAD
 from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
 from biogpt.evaluation.classification import FAILED, accuracy_and_macro_f1, micro_f1, split_labels
+from biogpt.evaluation.parsing import generation_reader
 from biogpt.evaluation.study import RelationScoring, score_relations
 
 logger = logging.getLogger(__name__)
@@ -107,7 +105,8 @@ def _score_classification(
     accuracy, and each label's P/R/F1 with their macro F1."""
     norm = normalizer(config)
     labels = [norm(label) for label in closed_labels(config)]
-    answers = [parse_answer(g, HOC_LEAD) for g in generations]
+    read = generation_reader(config)
+    answers = [read(g).label for g in generations]
     predicted = [[norm(label) for label in split_labels(a)] for a in answers]
     gold = [[norm(label) for label in e.labels] for e in examples]
     metrics = micro_f1(predicted, gold, labels)
@@ -133,7 +132,8 @@ def _score_qa(
 ) -> Scores:
     """Accuracy and macro F1 over a closed answer set (as PubMedQA), exact match for free text."""
     norm = normalizer(config)
-    answers = [parse_answer(g, QA_LEAD) for g in generations]
+    read = generation_reader(config)
+    answers = [read(g).label for g in generations]
     said = [None if a is None else norm(a) for a in answers]
     gold = [norm(e.answer or "") for e in examples]
     closed = closed_answers(config)

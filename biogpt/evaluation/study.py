@@ -26,6 +26,7 @@ from typing import Any
 
 from biogpt.data.tasks import Example, StudyRelation, StudyTaskConfig, study_template
 from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
+from biogpt.evaluation.parsing import states_nothing
 
 
 def _matcher(config: StudyTaskConfig) -> Callable[[StudyRelation, StudyRelation], bool]:
@@ -142,7 +143,7 @@ def score_relations(
             if not found_gold:
                 found = by_type.setdefault(relation.label, {})
                 found["fp"] = found.get("fp", 0) + 1
-        failed = not predicted and generated.strip() != scoring.empty_target
+        failed = states_nothing(predicted, generated, scoring.empty_target)
         failures += failed
         record = make_record(example, generated, _rows(example.relations), _rows(predicted), failed)
         record.update(counts)

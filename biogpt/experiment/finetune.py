@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import save_model_dir
 from biogpt.artifacts.summary import RunSummary
+from biogpt.artifacts.task_record import TaskRecord, trained_relation_types, write_task_record
 from biogpt.data.tasks import load_task_split
 from biogpt.experiment.build import FineTuning, build_finetuning, build_trainer
 from biogpt.experiment.evaluate import evaluate_model
@@ -80,6 +81,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if trainer.is_global_zero:  # one writer under DDP
             checkpointers = [c for c in trainer.checkpoint_callbacks if c not in steps]
             save_final(run, select.final, checkpointers, final_dir, last_weights)
+            record_task(settings, final_dir)
             if evaluated is not None:
                 summary.evaluation = evaluate_final(settings, trainer, run_dir, trained_ids)
             summary.write(run_dir / "train_summary.json")
@@ -134,6 +136,13 @@ def save_final(
         merge=run.peft.merge,
         base_rows=run.base_rows,
     )
+
+
+def record_task(settings: RunSettings, directory: Path) -> Path:
+    """Record in ``directory`` (the run's ``final/``) the task the model was trained on, its sequence
+    layout and the relation types of its training split: what ``biogpt-extract`` applies it with."""
+    relation_types = trained_relation_types(settings.task, settings.split("train"))
+    return write_task_record(directory, TaskRecord(settings.task, settings.layout, relation_types))
 
 
 def evaluate_final(

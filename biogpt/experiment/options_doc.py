@@ -35,7 +35,25 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("export", "`python -m biogpt.data.export`, `biogpt-export`: the keys of `train.py`, and", "export"),
     ("pretrain", "`pretrain.py`, `biogpt-pretrain`", "pretrain"),
     ("generate", "`python -m biogpt.generate`, `biogpt-generate`", "generate"),
+    (
+        "extract",
+        "`python -m biogpt.extract`, `biogpt-extract` (`task=`, `target_format=`, `prompt=` select the "
+        "training config's groups, overriding what the model's `final/task.json` records)",
+        "extract",
+    ),
+    (
+        "serve",
+        "`python -m biogpt.serve`, `biogpt-serve` (`task=`, `target_format=`, `prompt=` as "
+        "`biogpt-extract`'s)",
+        "serve",
+    ),
 )
+# biogpt-extract's (and biogpt-serve's) override groups: unset, the model's record of its task applies.
+_OVERRIDE_GROUPS = {
+    "task": "a task of `conf/task` (with its `task.*` keys, as `train.py`'s)",
+    "target_format": "a target format of `conf/target_format`",
+    "prompt": "a prompt of `conf/prompt` (with its `prompt.*` keys)",
+}
 # Blocks of objects for Hydra to instantiate: listed as a whole, their keys are the objects'.
 _OBJECT_BLOCKS = frozenset({"logger", "callbacks", "trainer.strategy"})
 
@@ -152,6 +170,9 @@ def render() -> str:
         rows = []
         for key, kind in schema_keys(ROOT_SCHEMAS[config_name], stop=frozenset({"task"})):
             if (key in listed or key == "task") and config_name in ("evaluate", "export"):
+                continue
+            if config_name in ("extract", "serve") and key in _OVERRIDE_GROUPS:
+                rows.append((key, "group", "null: what `final/task.json` records", _OVERRIDE_GROUPS[key]))
                 continue
             if key == "task":
                 rows.extend(_task_rows(rules))

@@ -30,6 +30,7 @@ from biogpt.data.tasks import CustomTaskConfig, HoCConfig, PubMedQAConfig, Relat
 from biogpt.evaluation.protocol import EvalSettings
 from biogpt.model.adapters import PeftSettings
 from biogpt.prompts import LayoutSettings, PromptConfig
+from biogpt.serving.settings import LOCALHOST, ServeSettings
 from biogpt.training.optim import OptimConfig
 from biogpt.training.settings import SelectSettings
 
@@ -349,12 +350,71 @@ class GenerateRoot:
     dtype: str = "fp32"
 
 
+ExtractEvalSchema = schema_of(
+    EvalSettings,
+    exclude=("split", "ids", "limit", "constrained", "log_predictions"),
+    bases=(EvalExtras,),
+    name="ExtractEvalSchema",
+)
+
+
+@dataclass
+class ExtractRoot:
+    """``extract.yaml``: ``biogpt-extract``'s keys. ``task``, ``target_format`` and ``prompt`` are the
+    training config's groups, unset (null) unless given to override what the model records."""
+
+    ckpt: str = MISSING
+    input: str = MISSING
+    out: str = MISSING
+    input_format: str = "auto"
+    id_field: str = "id"
+    text_field: str = "text"
+    format: str = "parquet"
+    window: int = 1024
+    shard_size: int = 4096
+    support: int = 5
+    progress: bool = True
+    tokenizer: Optional[str] = None  # noqa: UP045
+    data_dir: str = "data"
+    seed: int = 1
+    task: Any = None
+    target_format: Any = None
+    prompt: Any = None
+    eval: ExtractEvalSchema = field(default_factory=ExtractEvalSchema)  # type: ignore[valid-type]
+    trainer: TrainerSchema = field(default_factory=TrainerSchema)
+
+
+# biogpt-serve's serve.* block: ServeSettings but where it listens (root keys) and the data root (data_dir).
+ServeBlock = schema_of(ServeSettings, exclude=("host", "port", "data_dir"), name="ServeBlock")
+
+
+@dataclass
+class ServeRoot:
+    """``serve.yaml``: ``biogpt-serve``'s keys. The model, its task overrides (``task``,
+    ``target_format``, ``prompt``: the training config's groups, null unless given) and ``eval`` are
+    ``biogpt-extract``'s."""
+
+    ckpt: str = MISSING
+    tokenizer: Optional[str] = None  # noqa: UP045
+    data_dir: str = "data"
+    seed: int = 1
+    host: str = LOCALHOST
+    port: int = 8000
+    task: Any = None
+    target_format: Any = None
+    prompt: Any = None
+    serve: ServeBlock = field(default_factory=ServeBlock)  # type: ignore[valid-type]
+    eval: ExtractEvalSchema = field(default_factory=ExtractEvalSchema)  # type: ignore[valid-type]
+
+
 ROOT_SCHEMAS: dict[str, type] = {
     "train": TrainRoot,
     "evaluate": EvaluateRoot,
     "export": ExportRoot,
     "pretrain": PretrainRoot,
     "generate": GenerateRoot,
+    "extract": ExtractRoot,
+    "serve": ServeRoot,
 }
 
 

@@ -11,6 +11,7 @@ The tables are also the README's pages of options (:mod:`biogpt.experiment.optio
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -35,11 +36,14 @@ from biogpt.data.tasks.config import (
     STUDY_TEMPLATES,
 )
 from biogpt.errors import ConfigError
+from biogpt.extraction.corpus import SHARD_FORMATS
+from biogpt.extraction.inputs import INPUT_FORMATS
 from biogpt.model.adapters import PEFT_METHODS
 from biogpt.model.config import PRESETS
 from biogpt.model.precision import PRECISION_NAMES
 from biogpt.model.weights import looks_like_hub_id
 from biogpt.prompts import PROMPT_KINDS, SOFT_INITS
+from biogpt.serving.settings import BIND_ADDRESSES
 from biogpt.training.optim import SCHEDULES
 from biogpt.training.settings import FINAL_MODELS
 
@@ -371,6 +375,60 @@ GENERATE_RULES: dict[str, Rule] = {
 }
 
 
+def existing_input() -> Rule:
+    """A file, a directory, or a glob matching at least one file."""
+
+    def problem(value: Any) -> str | None:
+        if not isinstance(value, str) or not value:
+            return ""
+        if Path(value).exists() or glob.glob(value):
+            return None
+        return "no such file, directory or glob match"
+
+    return Rule("an existing file, directory or glob", problem)
+
+
+EXTRACT_RULES: dict[str, Rule] = {
+    "ckpt": model_source("the model", nullable=False),
+    "input": existing_input(),
+    "out": _expected("a directory path", lambda value: isinstance(value, str) and bool(value.strip())),
+    "input_format": choice(INPUT_FORMATS),
+    "format": choice(SHARD_FORMATS),
+    "window": count(1),
+    "shard_size": count(1),
+    "support": count(0),
+    "tokenizer": MODEL_RULES["tokenizer"],
+    "seed": MODEL_RULES["seed"],
+    **TASK_RULES,
+    "prompt.kind": FINETUNE_RULES["prompt.kind"],
+    "prompt.length": FINETUNE_RULES["prompt.length"],
+    "eval.batch_size": FINETUNE_RULES["eval.batch_size"],
+    "eval.dtype": FINETUNE_RULES["eval.dtype"],
+    "eval.match": FINETUNE_RULES["eval.match"],
+    **{key: rule for key, rule in FINETUNE_RULES.items() if key.startswith("eval.generation.")},
+    "trainer.accelerator": TRAINER_RULES["trainer.accelerator"],
+    "trainer.devices": TRAINER_RULES["trainer.devices"],
+    "trainer.num_nodes": TRAINER_RULES["trainer.num_nodes"],
+    "trainer.precision": TRAINER_RULES["trainer.precision"],
+}
+# biogpt-serve: biogpt-extract's model, task and decoding keys (not its corpus and processes), and its own.
+_CORPUS_KEYS = ("input", "out", "format", "window", "shard_size", "support", "trainer.")
+SERVE_RULES: dict[str, Rule] = {
+    **{key: rule for key, rule in EXTRACT_RULES.items() if not key.startswith(_CORPUS_KEYS)},
+    "ckpt": model_source("the model to serve", nullable=False),
+    "host": choice(BIND_ADDRESSES),
+    "port": number(1024, 65535, integer=True),
+    "serve.max_batch_size": count(1),
+    "serve.batch_timeout": number(0),
+    "serve.workers": count(1),
+    "serve.max_chars": count(1),
+    "serve.max_texts": count(1),
+    "serve.max_new_tokens": count(1),
+    "serve.max_beam": count(1),
+    "serve.timeout": number(0, low_open=True),
+}
+
+
 @dataclass(frozen=True)
 class Constraint:
     """A rule between keys: ``text`` says it; ``problem`` gets the keys' values and returns what is wrong."""
@@ -420,6 +478,20 @@ UNBOUNDED = Constraint(
     "trainer.max_epochs and trainer.max_steps are not both unbounded (-1)",
     _both_unbounded,
 )
+TASK_FORMAT = Constraint(
+    ("task.name", "target_format.name"),
+    "target_format is one of the task's target formats",
+    _format_problem,
+)
+NEW_TOKEN_BOUNDS = Constraint(
+    ("eval.generation.min_new_tokens", "eval.generation.max_new_tokens"),
+    "eval.generation.min_new_tokens <= eval.generation.max_new_tokens",
+    lambda v: (
+        None
+        if v["eval.generation.min_new_tokens"] <= v["eval.generation.max_new_tokens"]
+        else "the minimum exceeds the maximum"
+    ),
+)
 FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(
         ("model.preset", "model.init"),
@@ -430,11 +502,7 @@ FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
             else "name a shape or weights"
         ),
     ),
-    Constraint(
-        ("task.name", "target_format.name"),
-        "target_format is one of the task's target formats",
-        _format_problem,
-    ),
+    TASK_FORMAT,
     Constraint(
         ("task.name", "task.mention"),
         "task.mention is one of the task's (cdr: study, longest; custom: first, longest, study)",
@@ -459,16 +527,24 @@ FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
         ),
     ),
     _exactly_one("data.max_tokens", "data.batch_size"),
-    Constraint(
-        ("eval.generation.min_new_tokens", "eval.generation.max_new_tokens"),
-        "eval.generation.min_new_tokens <= eval.generation.max_new_tokens",
-        lambda v: (
-            None
-            if v["eval.generation.min_new_tokens"] <= v["eval.generation.max_new_tokens"]
-            else "the minimum exceeds the maximum"
-        ),
-    ),
+    NEW_TOKEN_BOUNDS,
     UNBOUNDED,
+)
+
+
+def _at_most(key: str, limit: str) -> Constraint:
+    return Constraint(
+        (key, limit),
+        f"{key} <= {limit}",
+        lambda v: None if v[key] <= v[limit] else "the default exceeds what a request may ask",
+    )
+
+
+SERVE_CONSTRAINTS: tuple[Constraint, ...] = (
+    TASK_FORMAT,
+    NEW_TOKEN_BOUNDS,
+    _at_most("eval.generation.max_new_tokens", "serve.max_new_tokens"),
+    _at_most("eval.generation.beam", "serve.max_beam"),
 )
 
 
@@ -508,6 +584,7 @@ CHECKS: dict[str, Checks] = {
     ),
     "export": Checks({**_TRAIN_RULES, "split": SPLIT, "out": writable_file()}, FINETUNE_CONSTRAINTS),
     "pretrain": Checks({**MODEL_RULES, **PRETRAIN_RULES, **OPTIM_RULES, **TRAINER_RULES}, (UNBOUNDED,)),
+    "extract": Checks(EXTRACT_RULES, (TASK_FORMAT, NEW_TOKEN_BOUNDS)),
     "generate": Checks(
         GENERATE_RULES,
         (
@@ -519,6 +596,7 @@ CHECKS: dict[str, Checks] = {
         ),
     ),
 }
+CHECKS["serve"] = Checks(SERVE_RULES, SERVE_CONSTRAINTS)
 
 _ABSENT = object()
 

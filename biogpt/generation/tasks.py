@@ -80,9 +80,23 @@ def generate_texts(
     allowed: list[set[int]] | None = None,
 ) -> list[str]:
     """Decoded continuation of each source's prefix, in input order (``allowed``: constrained decoding)."""
+    outputs = generate_continuations(generator, layout, sources, config, batch_size, allowed)
+    return [generator.tokenizer.decode(output) for output in outputs]
+
+
+def generate_continuations(
+    generator: Generator,
+    layout: SequenceLayout,
+    sources: list[list[int]],
+    config: GenerationConfig,
+    batch_size: int,
+    allowed: list[set[int]] | None = None,
+) -> list[list[int]]:
+    """The generated token ids continuing each source's prefix, in input order: batches of
+    ``batch_size`` prefixes of similar length (sorted by length, so a batch pads little)."""
     prefixes = [layout.prefix(source) for source in sources]
     order = sorted(range(len(prefixes)), key=lambda index: len(prefixes[index]))
-    texts: list[str] = [""] * len(prefixes)
+    continuations: list[list[int]] = [[] for _ in prefixes]
     tokenizer = generator.tokenizer
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
@@ -96,6 +110,6 @@ def generate_texts(
             encoder_inputs=[layout.encoder_input(sources[i]) for i in chunk] if layout.encoder else None,
         )
         for index, output in zip(chunk, outputs, strict=True):
-            texts[index] = tokenizer.decode(output)
+            continuations[index] = output
         logger.info("generated %d/%d", min(start + batch_size, len(order)), len(order))
-    return texts
+    return continuations

@@ -23,6 +23,7 @@ from biogpt.data.custom.corpus import read_split
 from biogpt.data.custom.document import Defect, Document, Entity, LabelledText, Question, Relation
 from biogpt.data.custom.wording import FormatWording, RelationWording, relation_wording
 from biogpt.data.tasks.hoc import ANSWER_LEAD as HOC_LEAD
+from biogpt.data.tasks.hoc import sentence_source
 from biogpt.data.tasks.pubmedqa import ANSWER_LEAD as QA_LEAD
 from biogpt.data.tasks.pubmedqa import question_source
 from biogpt.data.tasks.types import Example, SkippedRecord, StudyRelation, TaskSplit
@@ -170,13 +171,11 @@ def _relation_examples(
     wording = relation_wording(config, {r.label for _, relations in rendered for r in relations})
     examples = []
     for unit, relations in rendered:
-        text = unit.text.rstrip("\r\n")  # a text file's final line break is no part of the source
-        text = text.lower() if config.lowercase == "all" else text
         triplets = wording.triplets(relations) if isinstance(wording, FormatWording) else ()
         examples.append(
             Example(
                 unit.id,
-                wording.source(text),
+                unit_source(config, wording, unit.text),
                 wording.target(relations),
                 triplets=triplets,
                 relations=relations,
@@ -185,10 +184,15 @@ def _relation_examples(
     return examples
 
 
+def unit_source(config: CustomTaskConfig, wording: RelationWording, text: str) -> str:
+    """The source of a relation unit's text in ``wording`` (lower-cased with ``task.lowercase=all``)."""
+    text = text.rstrip("\r\n")  # a text file's final line break is no part of the source
+    return wording.source(text.lower() if config.lowercase == "all" else text)
+
+
 def classification_example(record: LabelledText) -> Example:
     """HoC's rendering: the text with a final "." added when missing; labels joined by "|"."""
-    text = record.text.strip()
-    source = text if text.endswith(".") else text + "."
+    source = sentence_source(record.text.strip())
     return Example(record.id, source, f"{HOC_LEAD} {'|'.join(record.labels)}.", labels=record.labels)
 
 

@@ -19,6 +19,11 @@ ANSWER_LEAD = "the type of this document is"
 _EXPECTED = "'sentence<TAB>label[|label...]' lines"
 
 
+def sentence_source(sentence: str) -> str:
+    """HoC's source of a sentence: the sentence with a final "." added when missing."""
+    return sentence if sentence.endswith(".") else sentence + "."
+
+
 def load_hoc_split(config: HoCConfig, split: str) -> TaskSplit:
     """The examples of ``<data_dir>/HoC/raw/<split>.tsv``; ids count the file's non-blank lines from 0.
 
@@ -40,7 +45,7 @@ def load_hoc_split(config: HoCConfig, split: str) -> TaskSplit:
             logger.warning("%s: skipped malformed record %d: %s", path, index, reason)
             continue
         sentence, label = fields
-        source = sentence if sentence.endswith(".") else sentence + "."
+        source = sentence_source(sentence)
         labels = tuple(part.strip() for part in label.split("|"))
         result.examples.append(Example(str(index), source, f"{ANSWER_LEAD} {label}.", labels=labels))
     logger.info(

@@ -38,9 +38,14 @@ def _title_and_abstract(record: dict[str, Any]) -> str:
     return (title + separator + abstract).lower()
 
 
+def _plain_abstract(text: str) -> str:
+    """A DDI text as its source: stripped, newlines as spaces, lowercased."""
+    return text.strip().replace("\n", " ").lower()
+
+
 def _abstract_only(record: dict[str, Any]) -> str:
-    """DDI texts have no title: the abstract, stripped, newlines as spaces, lowercased."""
-    return require_str(record, "abstract").strip().replace("\n", " ").lower()
+    """DDI texts have no title: the abstract as :func:`_plain_abstract` renders it."""
+    return _plain_abstract(require_str(record, "abstract"))
 
 
 def _list_field(record: dict[str, Any], key: str) -> list[Any]:
@@ -116,6 +121,7 @@ class _RelationDataset:
 
     directory: str
     source: Callable[[dict[str, Any]], str]
+    text: Callable[[str], str]  # how the source renders a document's whole text
     relations: Callable[[dict[str, Any]], list[_GoldRelation]]
     release_sorts: bool
 
@@ -123,11 +129,17 @@ class _RelationDataset:
 _DATASETS: dict[str, _RelationDataset] = {
     # The BC5CDR script defines a sort but never calls it: relations keep their listed order.
     "bc5cdr": _RelationDataset(
-        "BC5CDR", _title_and_abstract, _chemical_disease_relations, release_sorts=False
+        "BC5CDR", _title_and_abstract, str.lower, _chemical_disease_relations, release_sorts=False
     ),
-    "kd-dti": _RelationDataset("KD-DTI", _title_and_abstract, _drug_relations, release_sorts=True),
-    "ddi": _RelationDataset("DDI", _abstract_only, _drug_relations, release_sorts=True),
+    "kd-dti": _RelationDataset("KD-DTI", _title_and_abstract, str.lower, _drug_relations, release_sorts=True),
+    "ddi": _RelationDataset("DDI", _abstract_only, _plain_abstract, _drug_relations, release_sorts=True),
 }
+
+
+def text_source(config: RelationTaskConfig, text: str) -> str:
+    """A document's text (its title and abstract, already joined) as ``config``'s reader renders it into
+    a source: lowercased as released (DDI: stripped, newlines as spaces, too)."""
+    return _DATASETS[config.name].text(text)
 
 
 def _order(

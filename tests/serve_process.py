@@ -1,0 +1,119 @@
+"""``biogpt-serve`` started as a user starts it (``python -m biogpt.serve``) on a free port of 127.0.0.1,
+for the service's tests and benchmark, with a small HTTP client."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+
+
+@dataclass(frozen=True)
+class Service:
+    """A running server and its output so far (``log``)."""
+
+    port: int
+    process: subprocess.Popen[str]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, content_type: str = "application/json"
+    ) -> Answer:
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=300)
+        try:
+            headers = {"Content-Type": content_type} if body is not None else {}
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            raw = response.read()
+            kind = response.getheader("Content-Type", "")
+            return Answer(response.status, json.loads(raw) if "json" in kind else raw.decode())
+        finally:
+            connection.close()
+
+    def extract(self, payload: Any) -> Answer:
+        return self.request("POST", "/extract", json.dumps(payload).encode())
+
+
+@contextmanager
+def running_service(arguments: Sequence[str], log: Path, *, startup_s: float = 300) -> Iterator[Service]:
+    """``python -m biogpt.serve <arguments> port=<free>``, until its ``/health`` answers 200; stopped
+    (SIGINT, as Ctrl+C, then its whole process group) on exit."""
+    port = free_port()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "biogpt.serve", *arguments, f"port={port}"],
+            cwd=PROJECT,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group: the workers it spawns end with it
+            env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        )
+    service = Service(port, process, log)
+    try:
+        _wait_until_healthy(service, startup_s)
+        yield service
+    finally:
+        _stop(process)
+
+
+def _wait_until_healthy(service: Service, startup_s: float) -> None:
+    deadline = time.monotonic() + startup_s
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise AssertionError(f"biogpt-serve exited with {service.process.returncode}:\n{_tail(service)}")
+        try:
+            if service.request("GET", "/health").status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"biogpt-serve did not answer /health in {startup_s} s:\n{_tail(service)}")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # any worker left behind
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
+def _tail(service: Service) -> str:
+    return service.log.read_text(errors="replace")[-4000:]

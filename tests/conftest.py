@@ -7,6 +7,9 @@ The suite runs in ``pytest-xdist`` workers (``scripts/test.sh``: one per core, a
 one worker, so its module fixtures are built once). The tests' networks are tiny, so a second intra-op
 thread buys a process little, while two threaded processes on two cores fight over them; each worker
 (and every command a test starts, through ``OMP_NUM_THREADS``) therefore computes on one thread.
+The files that take minutes start first, so that no worker ends up alone with one of them; what such a
+file shares with others (the fine-tuned model of :func:`fine_tuned_ddi`) is built once per run, by
+whichever worker needs it first, and read by the others.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import os
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BIOGPT_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+# Test files of minutes (the durations table of scripts/test.sh), started before the others.
+LONG_FILES = ("test_demo.py", "test_serve.py", "test_search.py", "test_extract_cli.py", "test_sweeps.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,6 +33,17 @@ def pytest_configure(config: pytest.Config) -> None:
         import torch
 
         torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long files first, each file's tests in their own order (a stable sort)."""
+    items.sort(key=lambda item: item.path.name not in LONG_FILES)
+
+
+def run_wide_directory(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A directory ``name`` shared by the xdist workers of this run (this session's own without xdist)."""
+    root = tmp_path_factory.getbasetemp()
+    return (root.parent if "PYTEST_XDIST_WORKER" in os.environ else root) / name
 
 
 @pytest.fixture(scope="session")
@@ -54,4 +71,7 @@ def fine_tuned_ddi(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, 
     """A tiny DDI model fine-tuned by ``train.py`` (``tests/extraction_models.py``): its ``final/``."""
     from extraction_models import fine_tune_ddi
 
-    return fine_tune_ddi(tmp_path_factory.mktemp("fine-tuned-ddi"), shared_data, token_cache)
+    run = run_wide_directory(tmp_path_factory, "fine-tuned-ddi")
+    with FileLock(f"{run}.lock"):
+        final = run / "final"
+        return final if final.is_dir() else fine_tune_ddi(run, shared_data, token_cache)

@@ -22,8 +22,19 @@ from filelock import FileLock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BIOGPT_DATA", PROJECT_ROOT.parent / "shared" / "data"))
-# Test files of minutes (the durations table of scripts/test.sh), started before the others.
-LONG_FILES = ("test_demo.py", "test_serve.py", "test_search.py", "test_extract_cli.py", "test_sweeps.py")
+# Test files of minutes, longest first (from the durations table of scripts/test.sh), started before
+# the others.
+LONG_FILES = (
+    "test_demo.py",
+    "test_finetune.py",
+    "test_tokenizer_parity.py",
+    "test_study_e2e.py",
+    "test_device_check.py",
+    "test_serve.py",
+    "test_search.py",
+    "test_sweeps.py",
+    "test_extract_cli.py",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,8 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long files first, each file's tests in their own order (a stable sort)."""
-    items.sort(key=lambda item: item.path.name not in LONG_FILES)
+    """The long files first, longest first, each file's tests in their own order (a stable sort)."""
+    rank = {name: index for index, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))
 
 
 def run_wide_directory(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:

@@ -7,9 +7,11 @@ basic launcher inside the sweep process. The study is read back from its SQLite 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -71,12 +73,16 @@ def _study(sweep_dir: Path) -> optuna.Study:
 
 
 def _states(sweep_dir: Path) -> list[str]:
-    """The trials' states so far (none before the sweep has created its database and study)."""
-    if not (sweep_dir / "optuna.db").is_file():
+    """The trials' states so far, read from the running sweep's database without writing to it (Optuna's
+    ``load_study`` would create missing tables, racing the sweep's own creation of them): none before
+    the sweep has created its tables, or while it holds the database locked (the next poll reads)."""
+    database = sweep_dir / "optuna.db"
+    if not database.is_file():
         return []
     try:
-        return [t.state.name for t in _study(sweep_dir).get_trials()]
-    except KeyError:  # the database file exists, the study not yet
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1)) as db:
+            return [state for (state,) in db.execute("SELECT state FROM trials ORDER BY number")]
+    except sqlite3.OperationalError:  # no trials table yet, or the database is locked just now
         return []
 
 

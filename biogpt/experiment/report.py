@@ -139,6 +139,19 @@ class ReportPaths:
     png: Path
 
 
+def write_report_files(
+    out_dir: str | Path, stem: str, markdown: str, csv_text: str, figure: Figure
+) -> ReportPaths:
+    """``<stem>.md``, ``.csv`` and ``.png`` in ``out_dir``: the three outputs of every report layout."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = ReportPaths(out / f"{stem}.md", out / f"{stem}.csv", out / f"{stem}.png")
+    paths.markdown.write_text(markdown, encoding="utf-8")
+    paths.csv.write_text(csv_text, encoding="utf-8")
+    figure.savefig(paths.png, dpi=120)
+    return paths
+
+
 def parse_override(text: str) -> tuple[str, str]:
     """Split ``key=value`` on the first ``=`` (values may hold ``=`` or quoted commas); drop ``+``/``++``."""
     key, _, value = text.partition("=")
@@ -473,10 +486,6 @@ def write_report(
     """
     chosen_metric = choose_metric(table, metric)
     chosen_x = choose_x(table, x)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = ReportPaths(out / "report.md", out / "report.csv", out / "report.png")
-    paths.markdown.write_text(render_markdown(table), encoding="utf-8")
-    paths.csv.write_text(render_csv(table), encoding="utf-8")
-    plot(table, chosen_metric, chosen_x).savefig(paths.png, dpi=120)
-    return paths
+    return write_report_files(
+        out_dir, "report", render_markdown(table), render_csv(table), plot(table, chosen_metric, chosen_x)
+    )

@@ -38,6 +38,7 @@ from biogpt.experiment.report import (
     Table,
     choose_metric,
     missing_footnote,
+    write_report_files,
 )
 
 SHOTS_KEY = "data.train_shots"
@@ -220,10 +221,6 @@ def plot_study(study: StudyTable) -> Figure:
 
 def write_study_report(study: StudyTable, out_dir: str | Path) -> ReportPaths:
     """Write ``study.md``, ``study.csv`` and ``study.png`` into ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = ReportPaths(out / "study.md", out / "study.csv", out / "study.png")
-    paths.markdown.write_text(render_study_markdown(study), encoding="utf-8")
-    paths.csv.write_text(render_study_csv(study), encoding="utf-8")
-    plot_study(study).savefig(paths.png, dpi=120)
-    return paths
+    return write_report_files(
+        out_dir, "study", render_study_markdown(study), render_study_csv(study), plot_study(study)
+    )

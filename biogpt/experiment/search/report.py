@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from biogpt.experiment.report import MISSING_VALUE, ReportError, ReportPaths
+from biogpt.experiment.report import MISSING_VALUE, ReportError, ReportPaths, write_report_files
 from biogpt.experiment.search.sweeper import FAIL_REASON, RUN_DIR, STUDY_FILE
 
 
@@ -215,10 +215,6 @@ def plot_search(table: SearchTable) -> Figure:
 
 def write_search_report(table: SearchTable, out_dir: str | Path) -> ReportPaths:
     """Write ``search.md``, ``search.csv`` and ``search.png`` into ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = ReportPaths(out / "search.md", out / "search.csv", out / "search.png")
-    paths.markdown.write_text(render_search_markdown(table), encoding="utf-8")
-    paths.csv.write_text(render_search_csv(table), encoding="utf-8")
-    plot_search(table).savefig(paths.png, dpi=120)
-    return paths
+    return write_report_files(
+        out_dir, "search", render_search_markdown(table), render_search_csv(table), plot_search(table)
+    )

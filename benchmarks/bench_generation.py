@@ -135,7 +135,7 @@ def main() -> None:
     print(
         f"greedy decoding, biogpt shape with {args.layers} layers, {args.prompt_tokens}-token prompts, "
         f"{args.new_tokens} new tokens, {args.threads} threads, medians of {args.repeats} interleaved runs; "
-        f"oneDNN projections available: {network.ONEDNN_LINEAR}"
+        f"oneDNN projections on: {network.ONEDNN_LINEAR}"
     )
     print(
         f"  roof: an 8192 x 8192 fp32 matrix-vector product (best of BLAS, oneDNN) reads "

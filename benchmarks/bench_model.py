@@ -102,7 +102,7 @@ def main() -> None:
     print(
         f"forward+backward, biogpt shape with {args.layers} layers, batch {args.batch} x {args.seq}, "
         f"{args.threads} threads, {args.repeats} interleaved steps per side "
-        f"(loss {losses['ours'].item():.4f}; oneDNN projections available: {network.ONEDNN_LINEAR})"
+        f"(loss {losses['ours'].item():.4f}; oneDNN projections on: {network.ONEDNN_LINEAR})"
     )
     for name, median in medians.items():
         spread = f"min {min(times[name]):.3f}  max {max(times[name]):.3f}"

@@ -150,7 +150,7 @@ def test_no_path_of_our_network_skips_an_adapter(
 ) -> None:
     """With random (non-zero) B, every path computes what the merged network computes, which differs
     from the base's output: each adapter is applied exactly once, in the forward and in decoding."""
-    if path == "onednn" and not network.ONEDNN_LINEAR:
+    if path == "onednn" and not network.ONEDNN_AVAILABLE:
         pytest.skip("oneDNN linear not available")
     monkeypatch.setattr(network, "ONEDNN_LINEAR", path == "onednn")
     if path == "onednn":

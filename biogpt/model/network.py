@@ -31,7 +31,10 @@ from biogpt.model.config import POSITION_OFFSET, BioGPTConfig
 # see benchmarks/bench_model.py and benchmarks/bench_generation.py. Autocast (mixed precision), other
 # dtypes, other devices and ``torch.backends.mkldnn.enabled = False`` keep F.linear. Set to False to
 # use F.linear everywhere.
-ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+ONEDNN_AVAILABLE = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+# Below AVX2 (torch's kernels at their ``default`` level) oneDNN's matmul is the slower one: 2.08x the
+# BLAS training step with every kernel limited to SSE4 (benchmarks/bench_model.py), so F.linear stays.
+ONEDNN_LINEAR = ONEDNN_AVAILABLE and torch.backends.cpu.get_cpu_capability() != "DEFAULT"
 # Products of fewer rows keep F.linear. oneDNN's matrix-vector products (batch-1 decoding) read the
 # weights about 1.5x faster than MKL's on an idle 2-thread AMD EPYC; set 2 to keep the BLAS for them.
 ONEDNN_MIN_ROWS = 1

@@ -8,6 +8,15 @@ the path before the oneDNN projections: its ratio to ``ours`` is what they buy.
 
     python benchmarks/bench_model.py                # real biogpt shape, batch 2 x 256, 2 threads
     python benchmarks/bench_model.py --layers 4     # a quicker look
+    python benchmarks/bench_model.py --profile      # where each side's step goes, by operator kind
+
+``--profile`` answers "could ours be much faster than ``transformers`` here?": it times ``--repeats``
+steps per side under ``torch.profiler`` and splits their mean self time into matrix products (``mm``,
+``addmm``, ``bmm``, oneDNN's linear), attention, the loss's softmax, and everything else. Both networks
+run the same matrix products (same count, same shapes), so where the products take most of a step and
+run at the same speed in both (the same BLAS, or oneDNN no faster than it), the ratio ours /
+``transformers`` cannot fall below their share of ``transformers``' step even if everything else in
+ours cost nothing: the script prints that floor.
 """
 
 from __future__ import annotations
@@ -36,7 +45,58 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seq", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per side")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="split one step per side by operator kind")
     return parser.parse_args()
+
+
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "mkldnn::_linear_pointwise")
+OPERATOR_KINDS = {
+    "matrix products": MATMUL_OPS,
+    "attention": (
+        "aten::_scaled_dot_product_flash_attention_for_cpu",
+        "aten::_scaled_dot_product_flash_attention_for_cpu_backward",
+        "aten::softmax",
+        "aten::_softmax",
+        "aten::_softmax_backward_data",
+    ),
+    "loss softmax": ("aten::_log_softmax", "aten::_log_softmax_backward_data"),
+}
+
+
+def profile_steps(
+    sides: dict[str, Callable[[], torch.Tensor]], models: dict[str, torch.nn.Module], repeats: int
+) -> None:
+    """``repeats`` profiled steps per side: seconds per step by operator kind, and the floor the matrix
+    products set."""
+    from torch.profiler import ProfilerActivity, profile
+
+    seconds: dict[str, dict[str, float]] = {}
+    for name, step in sides.items():
+        with profile(activities=[ProfilerActivity.CPU]) as profiled:
+            for _ in range(repeats):
+                models[name].zero_grad(set_to_none=True)
+                step()
+        totals = dict.fromkeys([*OPERATOR_KINDS, "other"], 0.0)
+        for event in profiled.key_averages():
+            kind = next((k for k, ops in OPERATOR_KINDS.items() if event.key in ops), "other")
+            totals[kind] += event.self_cpu_time_total / 1e6 / repeats
+        seconds[name] = totals
+    kinds = [*OPERATOR_KINDS, "other"]
+    print(f"  {'side':9s} " + "".join(f"{kind:>17s}" for kind in kinds) + f"{'step':>9s}")
+    for name, totals in seconds.items():
+        step = sum(totals.values())
+        print(
+            f"  {name:9s} "
+            + "".join(f"{totals[k]:8.3f} s {totals[k] / step:5.1%} " for k in kinds)
+            + f"{step:7.3f} s"
+        )
+    reference = seconds["hf-sdpa"]
+    share = reference["matrix products"] / sum(reference.values())
+    print(f"  floor of ours / hf-sdpa with products at hf-sdpa's speed and nothing else: {share:.3f}")
+    print(
+        f"  products, ours / hf-sdpa: {seconds['ours']['matrix products'] / reference['matrix products']:.3f}"
+        f"; ours-blas / hf-sdpa: {seconds['ours-blas']['matrix products'] / reference['matrix products']:.3f}"
+    )
 
 
 def build_models(layers: int) -> tuple[BioGPT, BioGptForCausalLM, BioGptForCausalLM]:
@@ -91,6 +151,13 @@ def main() -> None:
     losses = {name: step() for name, step in sides.items()}  # warm-up, and the equivalence check
     for name, loss in losses.items():
         torch.testing.assert_close(loss, losses["hf-sdpa"], atol=1e-4, rtol=0, msg=f"{name} loss differs")
+    if args.profile:
+        print(
+            f"one profiled step per side, {args.layers} layers, batch {args.batch} x {args.seq}, "
+            f"{args.threads} threads"
+        )
+        profile_steps(sides, models, args.repeats)
+        return
     times: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(args.repeats):
         for name, step in sides.items():

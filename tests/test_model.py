@@ -178,7 +178,10 @@ def test_transformers_ignores_its_layer_norm_eps_field() -> None:
     torch.testing.assert_close(small_eps, huge_eps, atol=0, rtol=0)
 
 
-def test_last_only_logits_equal_the_last_column(tiny_model: BioGPT) -> None:
-    ids, mask = padded_batch(500, [7, 7], seed=9)
+@pytest.mark.parametrize("keep", [1, 3, 7])
+def test_kept_logits_equal_the_last_columns(tiny_model: BioGPT, keep: int) -> None:
+    ids, mask = padded_batch(500, [7, 5], seed=9)
     with torch.no_grad():
-        torch.testing.assert_close(tiny_model(ids, mask, last_only=True), tiny_model(ids, mask)[:, -1:])
+        torch.testing.assert_close(
+            tiny_model(ids, mask, logits_to_keep=keep), tiny_model(ids, mask)[:, -keep:]
+        )

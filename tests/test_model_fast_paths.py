@@ -16,6 +16,12 @@ from biogpt.model.pretrained import BioGPT
 pytestmark = pytest.mark.skipif(not network.ONEDNN_AVAILABLE, reason="oneDNN linear not available")
 
 
+@pytest.fixture(autouse=True)
+def narrow_products_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' tiny shapes take the oneDNN path when it is switched on, whatever their width."""
+    monkeypatch.setattr(network, "ONEDNN_MIN_FEATURES", 1)
+
+
 @pytest.fixture
 def model() -> BioGPT:
     torch.manual_seed(0)
@@ -147,3 +153,17 @@ def test_rows_below_the_threshold_take_f_linear(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(network, "_onednn_linear", fail)
     x, weight, bias = torch.randn(1, 1, 16), torch.randn(8, 16), torch.randn(8)
     assert torch.equal(network.linear(x, weight, bias), F.linear(x, weight, bias))
+
+
+def test_products_of_fewer_features_than_the_threshold_take_f_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_flag(monkeypatch, True)
+    monkeypatch.setattr(network, "ONEDNN_MIN_FEATURES", 17)
+    calls: list[int] = []
+    original = network._onednn_linear
+    monkeypatch.setattr(
+        network, "_onednn_linear", lambda *args: calls.append(args[0].shape[-1]) or original(*args)
+    )
+    for features in (16, 17):
+        x, weight = torch.randn(4, features), torch.randn(8, features)
+        torch.testing.assert_close(network.linear(x, weight), F.linear(x, weight))
+    assert calls == [17]

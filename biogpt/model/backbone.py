@@ -78,8 +78,10 @@ class Backbone(ABC, nn.Module):
         this backbone: what a ``peft`` adapter's weights are keyed by, so others load it on that class."""
 
     @abstractmethod
-    def batch_logits(self, batch: Mapping[str, Any]) -> Tensor:
-        """Next-token logits over the batch's ``input_ids`` (shape batch x time x vocab)."""
+    def batch_logits(self, batch: Mapping[str, Any], logits_to_keep: int = 0) -> Tensor:
+        """Next-token logits over the batch's ``input_ids`` (shape batch x time x vocab), or over its last
+        ``logits_to_keep`` positions only (0: all), as ``transformers``' argument of that name: a loss on
+        the targets alone needs no logits before the first target."""
 
     @abstractmethod
     def input_embeddings(self) -> nn.Embedding:

@@ -176,18 +176,22 @@ class HFBackbone(Backbone):
     def transformers_name(self, name: str) -> str:
         return _network_key(name)
 
-    def batch_logits(self, batch: Mapping[str, Any]) -> Tensor:
+    def batch_logits(self, batch: Mapping[str, Any], logits_to_keep: int = 0) -> Tensor:
         if self.kind == DECODER:
             mask = batch["attention_mask"]
             return self.network(
-                input_ids=batch["input_ids"], attention_mask=mask, position_ids=_positions(mask)
+                input_ids=batch["input_ids"],
+                attention_mask=mask,
+                position_ids=_positions(mask),
+                logits_to_keep=logits_to_keep,
             ).logits
-        return self.network(
+        logits = self.network(  # not every encoder-decoder class takes logits_to_keep (T5 does not)
             input_ids=batch["encoder_ids"],
             attention_mask=batch["encoder_mask"],
             decoder_input_ids=batch["input_ids"],
             decoder_attention_mask=batch["attention_mask"],
         ).logits
+        return logits[:, -logits_to_keep:] if logits_to_keep else logits
 
     def input_embeddings(self) -> nn.Embedding:
         return self.network.get_input_embeddings()

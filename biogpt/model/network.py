@@ -38,6 +38,11 @@ ONEDNN_LINEAR = ONEDNN_AVAILABLE and torch.backends.cpu.get_cpu_capability() != 
 # Products of fewer rows keep F.linear. oneDNN's matrix-vector products (batch-1 decoding) read the
 # weights about 1.5x faster than MKL's on an idle 2-thread AMD EPYC; set 2 to keep the BLAS for them.
 ONEDNN_MIN_ROWS = 1
+# Products of fewer input features keep F.linear: below 256, oneDNN's per-call overhead and its
+# small-K kernels cost more than they save (its forward+backward 1.4-4x slower than the BLAS for the
+# 64- and 128-wide projections of the tiny and mini presets on a 2-core AMD EPYC, 0.8-1.0x from 256 on:
+# benchmarks/bench_linear.py). No published backbone is that narrow; tests and the demo are.
+ONEDNN_MIN_FEATURES = 256
 
 
 def _onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -80,6 +85,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         ONEDNN_LINEAR
         and x.device.type == "cpu"
         and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1]
+        and x.shape[-1] >= ONEDNN_MIN_FEATURES
         and x.dtype == weight.dtype == torch.float32
         and (bias is None or bias.dtype == torch.float32)
         and torch.backends.mkldnn.enabled
@@ -284,10 +290,12 @@ class BioGPTNetwork(nn.Module):
         *,
         inputs_embeds: Tensor | None = None,
         cache: KVCache | None = None,
-        last_only: bool = False,
+        logits_to_keep: int = 0,
     ) -> Tensor:
-        """Logits for every position (``[batch, time, vocab]``), or the last one only (``[batch, 1, vocab]``,
-        what decoding needs: the vocabulary projection is the costliest layer for long prefixes).
+        """Logits for every position (``[batch, time, vocab]``), or for the last ``logits_to_keep`` ones
+        only (``transformers``' argument: 0 keeps all). Decoding needs the last one, a loss on targets only
+        the positions from the first target on: the vocabulary projection is the costliest layer of a
+        long prefix, and its logits the largest activation.
 
         ``attention_mask`` (1 = token, 0 = padding) covers the cached tokens and this call's tokens,
         ``[batch, cache.length + time]``. ``inputs_embeds`` replaces ``input_ids`` with already scaled
@@ -312,8 +320,8 @@ class BioGPTNetwork(nn.Module):
             hidden = layer(hidden, attn_mask, cache, index)
         if cache is not None:
             cache.advance(time)
-        if last_only:
-            hidden = hidden[:, -1:]
+        if logits_to_keep:
+            hidden = hidden[:, -logits_to_keep:]
         return _logits(_normed(self.layer_norm, hidden, keep_dtype=True), self.embed_tokens.weight)
 
     def _input_embeddings(self, input_ids: Tensor | None, inputs_embeds: Tensor | None) -> Tensor:

@@ -95,8 +95,8 @@ class BioGPT(BioGPTNetwork, Backbone):
     def transformers_name(self, name: str) -> str:
         return HF_PREFIX + name  # BioGptForCausalLM holds our modules under ``biogpt.``
 
-    def batch_logits(self, batch: Mapping[str, Any]) -> Tensor:
-        return self(batch["input_ids"], batch["attention_mask"])
+    def batch_logits(self, batch: Mapping[str, Any], logits_to_keep: int = 0) -> Tensor:
+        return self(batch["input_ids"], batch["attention_mask"], logits_to_keep=logits_to_keep)
 
     def input_embeddings(self) -> nn.Embedding:
         return self.embed_tokens
@@ -117,10 +117,10 @@ class BioGPT(BioGPTNetwork, Backbone):
         if encoder is not None:
             raise ValueError("BioGPT is decoder-only: it takes no encoder inputs")
         cache = self.new_cache(tokens.shape[0], capacity)
-        return self(tokens, mask, cache=cache, last_only=True)[:, -1], cache
+        return self(tokens, mask, cache=cache, logits_to_keep=1)[:, -1], cache
 
     def continue_decoding(self, token: Tensor, mask: Tensor, state: KVCache) -> Tensor:  # type: ignore[override]
-        return self(token[:, None], mask, cache=state, last_only=True)[:, -1]
+        return self(token[:, None], mask, cache=state, logits_to_keep=1)[:, -1]
 
     def checkpoint_entries(self) -> dict[str, Any]:
         return {LIGHTNING_CONFIG_KEY: self.config.to_dict()}

@@ -50,6 +50,15 @@ def update_normalised(
     return total * (loss_weight * world_size * accumulation / update_tokens)
 
 
+def scored_positions(targets: Tensor) -> int:
+    """How many final positions of the batch a loss over ``targets`` needs logits for: from the first
+    position with a target in any row on (at least one). A prompt's source under ``data.loss_on=target``
+    needs no logits: the vocabulary projection is the costliest layer of a small model, and its logits
+    the largest activation of any model."""
+    predicted = (targets != IGNORE_INDEX).any(0).nonzero()
+    return targets.shape[1] - int(predicted[0]) if len(predicted) else 1
+
+
 def summed_lm_loss(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
     """Sum of token cross-entropies and the number of predicted tokens (targets != IGNORE_INDEX)."""
     total = F.cross_entropy(

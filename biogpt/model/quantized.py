@@ -98,7 +98,7 @@ def load_quantized(
     if not path.is_dir():
         raise AdapterSetupError(
             f"peft=qlora: {path} is a Lightning checkpoint of a transformers backbone; the 4-bit base loads "
-            "from a transformers model directory (biogpt-convert writes one)"
+            "from a transformers model directory, such as the run's final/"
         )
     return HFBackbone.from_pretrained(
         path, dropout=dropout, attention_dropout=attention_dropout, quantization=nf4_config(compute_dtype)

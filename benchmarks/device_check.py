@@ -52,10 +52,13 @@ report is rewritten after every section):
 ``peft``
     Training updates at the ``biogpt-large`` shape (random weights, dropout off, one 1,024-token
     sequence per update, bf16 autocast, AdamW as the jobs build it), full fine-tuning against LoRA r=8
-    (``peft=lora``'s adapters put into our network by ``peft``): tokens/s and peak GPU memory of each
-    side, and that both sides start from the same loss (LoRA's B starts at zero). ``peft=qlora`` is not
-    measured: its 4-bit loading is not built yet (the section reports so), so QLoRA's loss against
-    LoRA's over 50 updates is still to be added.
+    (``peft=lora``'s adapters put into our network by ``peft``) and QLoRA r=8 (the same adapters over
+    the projections in 4-bit NF4, :func:`biogpt.model.quantized.quantize_projections`): tokens/s and
+    peak GPU memory of each side, that full and LoRA start from the same loss (LoRA's B starts at zero),
+    and that QLoRA's loss follows LoRA's over 50 updates (the 8 sequences cycled, so that the loss
+    falls): the mean over the last cycle (each sequence once) within ``QLORA_LOSS_TOLERANCE`` of LoRA's,
+    relative (NF4 rounds every base weight to one of 16 levels of its block: the same training, not the
+    same numbers), and LoRA's last cycle below its first.
 ``extraction``
     ``biogpt-extract``'s engine against a straightforward ``transformers`` ``generate`` loop
     (``bench_extract.py``): 256 real abstracts, the ``biogpt`` shape (random weights), bf16 on both
@@ -155,6 +158,9 @@ PEAK_BANDWIDTH_TBPS: tuple[tuple[str, float], ...] = (
 )
 WEIGHT_TOLERANCE = 1e-6  # the CPU resume tests' bound (max |difference| of any weight)
 LOSS_TOLERANCE = 0.02  # first-update losses of the three pre-training sides (bf16 autocast, ~10.6 at init)
+# QLoRA's mean loss over its last cycle of updates against LoRA's, relative: NF4 moves every base weight by up
+# to half a quantisation step, which shifts the losses a little but must not change how training goes.
+QLORA_LOSS_TOLERANCE = 0.05
 NEAR_TIE = 1e-3  # fp32 logits this close may be ordered either way by kernels that round differently
 WATCHDOG_GRACE_S = 20  # past the run's budget: a section's own alarm had its chance; end the process
 NONDETERMINISTIC = re.compile(r"(\S+) does not have a deterministic implementation")
@@ -186,6 +192,7 @@ class Shapes:
     peft_tokens: int  # one sequence of this many tokens per update
     peft_updates: int
     peft_warmup: int  # of them untimed
+    peft_loss_updates: int  # LoRA and QLoRA run this many updates (>= 2 cycles of the peft_updates sequences)
     extract_layers: int  # decoder layers of the biogpt-width network the extraction section runs
     extract_documents: int
     extract_new_tokens: int
@@ -219,6 +226,7 @@ FULL = Shapes(
     peft_tokens=1024,
     peft_updates=8,
     peft_warmup=2,
+    peft_loss_updates=50,
     extract_layers=24,
     extract_documents=256,
     extract_new_tokens=32,
@@ -261,6 +269,7 @@ SMOKE = Shapes(
     peft_tokens=64,
     peft_updates=3,
     peft_warmup=1,
+    peft_loss_updates=9,
     extract_layers=1,
     extract_documents=12,
     extract_new_tokens=4,
@@ -791,6 +800,7 @@ def plain_loop(
     if ctx.cuda:
         torch.cuda.reset_peak_memory_stats(ctx.device)
     first_loss = None
+    losses = []  # each micro-batch's mean token loss, read once the loop is over (no extra syncs)
     ctx.sync()
     marks = [time.perf_counter()]
     for update in range(len(batches) // update_freq):
@@ -801,15 +811,21 @@ def plain_loop(
                 total, count = summed_lm_loss(logits_of(model, ids), targets)
                 loss = total / batch["update_tokens"].to(ctx.device)
             loss.backward()
+            losses.append((total / count).detach())
             if first_loss is None:
-                first_loss = (total / count).item()
+                first_loss = losses[0].item()
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         ctx.sync()
         marks.append(time.perf_counter())
     peak = torch.cuda.max_memory_allocated(ctx.device) if ctx.cuda else None
-    return {"marks": marks, "first_loss": first_loss, "peak_memory_bytes": peak}
+    return {
+        "marks": marks,
+        "first_loss": first_loss,
+        "losses": [loss.item() for loss in losses],
+        "peak_memory_bytes": peak,
+    }
 
 
 def throughput_row(
@@ -1226,6 +1242,7 @@ def check_generation(ctx: Context, results: dict[str, Any]) -> None:
 def check_peft(ctx: Context, results: dict[str, Any]) -> None:
     from biogpt import BioGPT, BioGPTConfig
     from biogpt.model.adapters import PeftSettings, add_adapters, lora_config
+    from biogpt.model.quantized import quantize_projections
     from biogpt.training.loss import next_token_targets
     from biogpt.training.optim import OptimConfig
 
@@ -1238,31 +1255,53 @@ def check_peft(ctx: Context, results: dict[str, Any]) -> None:
         ids = torch.randint(4, config.vocab_size, (1, shapes.peft_tokens), generator=generator)
         targets = next_token_targets(ids)
         batches.append({"input_ids": ids, "targets": targets, "update_tokens": (targets >= 0).sum()})
-    optim = OptimConfig(lr=1e-4, warmup_updates=1)
+    cycled = [batches[i % len(batches)] for i in range(shapes.peft_loss_updates)]
+    optim = OptimConfig(lr=1e-3, warmup_updates=1)  # LoRA's usual rate, at which 50 updates lower the loss
     no_flops = {"peak": None, "per_token": 0.0, "per_token_6n": 0.0}
     results.update(preset=preset, tokens_per_update=shapes.peft_tokens, rows=[])
-    for side, rank in (("full", None), ("lora r=8", 8)):
+    losses: dict[str, list[float]] = {}
+    for side, rank, four_bit in (("full", None, False), ("lora r=8", 8, False), ("qlora r=8", 8, True)):
         torch.manual_seed(0)
         with torch.device(ctx.device):
             model = BioGPT(config)
+        if four_bit:
+            quantize_projections(model)  # on the model's device
         if rank is not None:
             settings = PeftSettings(method="lora", r=rank, alpha=2.0 * rank, dropout=0.0)
             add_adapters(model, lora_config(model, settings))
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        timing = plain_loop(ctx, model, lambda m, ids: m(ids), batches, 1, optim)
+        timing = plain_loop(ctx, model, lambda m, ids: m(ids), batches if rank is None else cycled, 1, optim)
         row = throughput_row(side, timing, shapes.peft_tokens, shapes.peft_warmup, no_flops)
         results["rows"].append(row | {"trainable": trainable})
+        losses[side] = timing["losses"]
         model = None
         free_memory()
-    results["qlora"] = "not run: peft=qlora's 4-bit NF4 loading is not implemented yet"
-    full, lora = results["rows"]
+    full, lora, qlora = results["rows"]
+    cycle = len(batches)  # the last `cycle` updates saw each sequence once, as the first did
+    lora_start = statistics.fmean(losses["lora r=8"][:cycle])
+    lora_end = statistics.fmean(losses["lora r=8"][-cycle:])
+    qlora_end = statistics.fmean(losses["qlora r=8"][-cycle:])
+    results["loss_over_updates"] = {
+        "updates": shapes.peft_loss_updates,
+        "lora": losses["lora r=8"],
+        "qlora": losses["qlora r=8"],
+        "lora_first_cycle_mean": lora_start,
+        "lora_last_cycle_mean": lora_end,
+        "qlora_last_cycle_mean": qlora_end,
+        "relative_difference": abs(qlora_end - lora_end) / lora_end,
+        "tolerance": QLORA_LOSS_TOLERANCE,
+    }
     checks = {
         "same_first_loss": abs(full["first_loss"] - lora["first_loss"]) <= LOSS_TOLERANCE,
         "fewer_trainable": lora["trainable"] < full["trainable"],
+        "qlora_trains_as_many_as_lora": qlora["trainable"] == lora["trainable"],
+        "lora_loss_falls": lora_end < lora_start,
+        "qlora_loss_follows_lora": abs(qlora_end - lora_end) <= QLORA_LOSS_TOLERANCE * lora_end,
         "tokens_per_s_positive": all(row["tokens_per_s"] > 0 for row in results["rows"]),
     }
     if ctx.cuda:
         checks["lora_uses_less_memory"] = lora["peak_memory_gib"] < full["peak_memory_gib"]
+        checks["qlora_uses_less_memory"] = qlora["peak_memory_gib"] < lora["peak_memory_gib"]
     results["checks"] = checks
     require(checks)
 

@@ -12,6 +12,7 @@ from types import ModuleType
 BACKBONES_INSTALL = "pip install -e '.[backbones]' (transformers and sentencepiece)"
 PEFT_INSTALL = "pip install -e '.[peft]' (peft, with transformers)"
 SEARCH_INSTALL = "pip install -e '.[search]' (optuna, with SQLAlchemy)"
+QLORA_INSTALL = "pip install -e '.[qlora]' (bitsandbytes, with peft and transformers)"
 
 
 class MissingDependencyError(ImportError):
@@ -39,6 +40,18 @@ def require_peft(what: str) -> ModuleType:
             f"{what} runs through peft, which is not installed: {PEFT_INSTALL}"
         ) from error
     return peft
+
+
+def require_bitsandbytes(what: str) -> ModuleType:
+    """The ``bitsandbytes`` module (QLoRA's 4-bit NF4 base, :mod:`biogpt.model.quantized`), or an error
+    naming what needs it and how to install it."""
+    try:
+        import bitsandbytes
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"{what} runs through bitsandbytes, which is not installed: {QLORA_INSTALL}"
+        ) from error
+    return bitsandbytes
 
 
 def require_optuna(what: str) -> ModuleType:

@@ -199,7 +199,7 @@ def test_merged_weights_are_what_peft_merges(family: str, shared_data: Path) -> 
 
 def test_qlora_without_a_gpu_is_refused_before_loading_anything(tmp_path: Path, shared_data: Path) -> None:
     if torch.cuda.is_available():
-        pytest.skip("this machine has a GPU: qlora runs")
+        pytest.skip("this machine has a GPU: qlora is refused there for another reason")
     with pytest.raises(AdapterSetupError, match="needs a CUDA GPU"):
         check_device(PeftSettings(method="qlora"))
     result = subprocess.run(

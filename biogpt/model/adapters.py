@@ -87,9 +87,15 @@ class PeftSettings:
 
 
 def check_device(settings: PeftSettings) -> None:
-    """Refuse ``qlora`` before anything is loaded: bitsandbytes' 4-bit NF4 weights need a CUDA GPU, and
-    loading a base in 4-bit is not built yet (it could not be run on the CPU-only machine this version
-    was written on), so no run silently trains plain LoRA under its name."""
+    """Refuse ``qlora`` before anything is loaded, so that no run silently trains plain LoRA under its name.
+
+    On a CPU: bitsandbytes' 4-bit training is a CUDA path (its CPU kernels serve the library-level tests
+    only). On a GPU: the 4-bit base loads (:func:`biogpt.model.quantized.load_quantized`) and trains
+    adapters, but ``train.py``'s artifacts of a 4-bit base are not built yet: the merged ``final/`` must
+    merge into the float32 base rather than into its NF4 rounding, and step checkpoints and resume must
+    carry the 4-bit weights' quantisation state; none of it could be run on the CPU-only machine this
+    version was written on.
+    """
     if settings.method != "qlora":
         return
     if not torch.cuda.is_available():
@@ -98,8 +104,9 @@ def check_device(settings: PeftSettings) -> None:
             "and this machine has none; use peft=lora (the same adapters over an unquantised base)"
         )
     raise AdapterSetupError(
-        "peft=qlora: loading the frozen base in 4-bit NF4 is not implemented in this version; "
-        "use peft=lora (the same adapters over an unquantised base)"
+        "peft=qlora: train.py does not yet write the artifacts of a 4-bit base (its merged final/ and "
+        "checkpoints); use peft=lora (the same adapters over an unquantised base), or "
+        "biogpt.model.quantized.load_quantized to train adapters on a 4-bit base in your own loop"
     )
 
 

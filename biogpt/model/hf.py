@@ -113,15 +113,19 @@ class HFBackbone(Backbone):
         dtype: torch.dtype = torch.float32,
         dropout: float | None = None,
         attention_dropout: float | None = None,
+        quantization: Any | None = None,
     ) -> HFBackbone:
         """Load a local Hugging Face directory (hub ids are fetched by :mod:`biogpt.model.loading`);
-        ``dropout``/``attention_dropout`` replace the checkpoint's own values where given."""
+        ``dropout``/``attention_dropout`` replace the checkpoint's own values where given;
+        ``quantization``: a ``transformers`` quantization config its projections load in
+        (:func:`biogpt.model.quantized.nf4_config`)."""
         transformers = require_transformers(f"{directory}")
         config = transformers.AutoConfig.from_pretrained(str(directory))
         kind = check_family(config.model_type, str(directory))
         set_dropout(config, dropout, attention_dropout)
         auto = transformers.AutoModelForCausalLM if kind == DECODER else transformers.AutoModelForSeq2SeqLM
-        return cls(auto.from_pretrained(str(directory), config=config, dtype=dtype))
+        extra = {} if quantization is None else {"quantization_config": quantization}
+        return cls(auto.from_pretrained(str(directory), config=config, dtype=dtype, **extra))
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any], state: Mapping[str, Tensor] | None = None) -> HFBackbone:

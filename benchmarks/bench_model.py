@@ -153,8 +153,8 @@ def main() -> None:
         torch.testing.assert_close(loss, losses["hf-sdpa"], atol=1e-4, rtol=0, msg=f"{name} loss differs")
     if args.profile:
         print(
-            f"one profiled step per side, {args.layers} layers, batch {args.batch} x {args.seq}, "
-            f"{args.threads} threads"
+            f"{args.repeats} profiled steps per side (mean per step), {args.layers} layers, "
+            f"batch {args.batch} x {args.seq}, {args.threads} threads"
         )
         profile_steps(sides, models, args.repeats)
         return

@@ -42,6 +42,38 @@ def test_optimizer_is_adam_with_decoupled_weight_decay_and_the_schedule_steps_pe
     assert seen[0] == pytest.approx(1e-7) and seen[4] == pytest.approx(1e-3) and seen[5] < seen[4]
 
 
+def test_the_fused_update_equals_torchs_reference_loop() -> None:
+    """Ten updates of the fused kernel against torch's single-tensor AdamW (the reference
+    implementation), with decay and the schedule, on parameters of several shapes."""
+    generator = torch.Generator().manual_seed(0)
+    shapes = [(64, 32), (32,), (7, 3, 5)]
+    ours = [torch.nn.Parameter(torch.randn(shape, generator=generator)) for shape in shapes]
+    reference = [torch.nn.Parameter(param.detach().clone()) for param in ours]
+    initial = [param.detach().clone() for param in ours]
+    config = OptimConfig(lr=1e-2, warmup_updates=3)
+    optimizer, scheduler = build_optimizer(config, [{"params": ours}])
+    assert optimizer.defaults["fused"]
+    loop = torch.optim.AdamW(
+        reference,
+        lr=config.lr,
+        betas=config.betas,
+        eps=config.eps,
+        weight_decay=config.weight_decay,
+        foreach=False,
+    )
+    loop_schedule = torch.optim.lr_scheduler.LambdaLR(
+        loop, lambda update: inverse_sqrt_factor(config, update)
+    )
+    for _ in range(10):
+        for param, other in zip(ours, reference, strict=True):
+            param.grad = torch.randn(param.shape, generator=generator)
+            other.grad = param.grad.clone()
+        optimizer.step(), loop.step(), scheduler.step(), loop_schedule.step()
+    for param, other, start in zip(ours, reference, initial, strict=True):
+        assert (param - start).abs().max() > 1e-3  # the updates moved the weights
+        torch.testing.assert_close(param, other, rtol=1e-5, atol=1e-6)
+
+
 def test_linear_schedule_warms_up_over_a_rounded_up_fraction_then_falls_to_zero_at_the_end() -> None:
     config = OptimConfig(lr=5e-5, schedule="linear", warmup_fraction=0.1)
     assert linear_warmup_updates(config, 95) == 10  # ceil(9.5), as transformers' get_warmup_steps

@@ -8,6 +8,12 @@ The ``linear`` schedule is transformers' ``get_linear_schedule_with_warmup``, wh
 study (Brokman & Kavuluru 2023) trains with: ``ceil(warmup_fraction * total_updates)`` warm-up updates
 from 0 to ``lr``, then a straight line to 0 at the last update. It needs the run's total number of
 updates, which only the trainer knows (epochs x updates per epoch), so :func:`build_optimizer` takes it.
+
+The update runs as one fused kernel over every parameter (``fused=True``), on the CPU as on a GPU.
+torch's default on the CPU is a Python loop of eight elementwise passes per parameter: 35 ms per update
+of the 2.9M-parameter tiny model against the fused kernel's 2.6 ms (fp32, one thread, a loaded 2-core
+AMD EPYC), and for a full-size model eight reads and writes of the optimiser state where one does. The
+same update up to float rounding (tests/test_optim.py compares it with torch's reference loop).
 """
 
 from __future__ import annotations
@@ -74,7 +80,12 @@ def build_optimizer(
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW and the configured schedule, stepped once per update; ``linear`` needs ``total_updates``."""
     optimizer = torch.optim.AdamW(
-        param_groups, lr=config.lr, betas=config.betas, eps=config.eps, weight_decay=config.weight_decay
+        param_groups,
+        lr=config.lr,
+        betas=config.betas,
+        eps=config.eps,
+        weight_decay=config.weight_decay,
+        fused=True,
     )
     if config.schedule == "linear":
         if total_updates is None or total_updates < 1:

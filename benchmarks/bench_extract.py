@@ -15,6 +15,12 @@ tokens, ``</s>`` ending a row on both sides.
 The generated texts are checked to be identical, then each side runs at each batch size and
 documents/s at each side's best batch size are compared (the goal on CPU: at least 2x).
 
+Each side's seconds are split into prefill, decode steps and the rest (:class:`PhaseClock`). At the
+``biogpt`` shape one document costs about 4 CPU seconds of one AVX-512 core on our side (batch 16) and
+7.5 on ``transformers``' (batch 4), 10 at batch 1: a default run (256 documents, 3 batch sizes) takes
+hours on 2 cores; ``--documents 32 --batch-sizes 4 16`` is a quicker check, and
+``--transformers-repeats 1`` keeps the slow side at one run when ``--repeats`` asks for more.
+
     python benchmarks/bench_extract.py                          # 256 documents, biogpt shape
     python benchmarks/bench_extract.py --layers 2 --documents 32 --new-tokens 8 --batch-sizes 1 8
 """
@@ -22,8 +28,8 @@ documents/s at each side's best batch size are compared (the goal on CPU: at lea
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -134,39 +140,102 @@ def load_sides(
     return Sides(extractor, reference.to(device).eval(), texts, new_tokens)
 
 
-def timed(run: Callable[[], object], sync: Callable[[], None], repeats: int) -> float:
-    """The median seconds of ``repeats`` runs."""
-    times = []
-    for _ in range(repeats):
-        sync()
+class PhaseClock:
+    """Seconds spent in each side's prefill forwards (the prefixes), decode-step forwards (one token per
+    row) and everything else (padding, scoring, decoding to text, parsing, locating arguments), from
+    wrappers around our backbone's decoding calls and ``transformers``' forward (``functools.wraps``
+    keeps the forward's signature, which ``generate`` inspects for ``logits_to_keep``)."""
+
+    def __init__(self, sides: Sides, sync: Callable[[], None]) -> None:
+        self.sync = sync
+        self.seconds: dict[str, float] = {}
+        model = sides.extractor.generator.model
+        model.begin_decoding = self._timed(model.begin_decoding, lambda *a, **k: "prefill")
+        model.continue_decoding = self._timed(model.continue_decoding, lambda *a, **k: "decode")
+        forward = sides.reference.forward
+
+        def phase(*args, **kwargs) -> str:
+            ids = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
+            return "prefill" if ids.shape[1] > 1 else "decode"
+
+        sides.reference.forward = self._timed(forward, phase)
+        self._wrapped = [
+            (model, "begin_decoding"),
+            (model, "continue_decoding"),
+            (sides.reference, "forward"),
+        ]
+
+    def close(self) -> None:
+        """Unwrap: the instances' own attributes go, their classes' methods show again."""
+        for owner, name in self._wrapped:
+            delattr(owner, name)
+
+    def _timed(self, call: Callable, phase: Callable[..., str]) -> Callable:
+        @functools.wraps(call)
+        def wrapper(*args, **kwargs):
+            self.sync()
+            started = time.perf_counter()
+            result = call(*args, **kwargs)
+            self.sync()
+            name = phase(*args, **kwargs)
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+            return result
+
+        return wrapper
+
+    def run(self, side: Callable[[], list[str]]) -> tuple[list[str], dict[str, float]]:
+        """The texts of one run and its seconds: total, prefill, decode and the rest."""
+        self.seconds = {"prefill": 0.0, "decode": 0.0}
+        self.sync()
         started = time.perf_counter()
-        run()
-        sync()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        texts = side()
+        self.sync()
+        total = time.perf_counter() - started
+        phases = dict(self.seconds, total=total)
+        phases["rest"] = total - phases["prefill"] - phases["decode"]
+        return texts, phases
 
 
-def compare(sides: Sides, batch_sizes: list[int], repeats: int, sync: Callable[[], None]) -> dict:
-    """Identical texts at every batch size (also the warm-up), then documents/s and generated tokens/s
-    of each side at each batch size, and the ratio of the two sides' best."""
+def compare(
+    sides: Sides,
+    batch_sizes: list[int],
+    repeats: int,
+    sync: Callable[[], None],
+    transformers_repeats: int | None = None,
+) -> dict:
+    """Documents/s and generated tokens/s of each side at each batch size, and the ratio of the two
+    sides' best, with the generated texts of the two sides compared at every batch size.
+
+    Runs are interleaved (every batch size of both sides, then again), so a load that comes and goes on
+    a shared machine falls on both sides; each figure is the median of ``repeats`` runs
+    (``transformers_repeats`` for the slower side, default the same). A short run of each side on two
+    documents warms the kernels up first. Each row also splits the median run's seconds into prefill,
+    decode steps and the rest (see :class:`PhaseClock`)."""
     tokenizer = sides.extractor.generator.tokenizer
+    counts = {
+        "ours": repeats,
+        "transformers": repeats if transformers_repeats is None else transformers_repeats,
+    }
+    clock = PhaseClock(sides, sync)
+    try:
+        runs, texts = _interleaved_runs(sides, clock, batch_sizes, counts)
+    finally:
+        clock.close()
     rows = []
     for batch_size in batch_sizes:
-        ours, theirs = sides.ours(batch_size), sides.transformers(batch_size)
-        identical = sum(a == b for a, b in zip(ours, theirs, strict=True))
+        ours, theirs = texts["ours", batch_size], texts["transformers", batch_size]
         tokens = sum(len(tokenizer.encode(text)) + 1 for text in ours)  # with the </s>, roughly
-        seconds = {
-            "ours": timed(lambda b=batch_size: sides.ours(b), sync, repeats),
-            "transformers": timed(lambda b=batch_size: sides.transformers(b), sync, repeats),
-        }
+        median = {side: _median_run(runs[side, batch_size]) for side in counts}
         rows.append(
             {
                 "batch_size": batch_size,
-                "identical_texts": identical,
+                "identical_texts": sum(a == b for a, b in zip(ours, theirs, strict=True)),
                 "documents": len(ours),
-                "ours_docs_per_s": len(ours) / seconds["ours"],
-                "transformers_docs_per_s": len(ours) / seconds["transformers"],
-                "ours_tokens_per_s": tokens / seconds["ours"],
+                "ours_docs_per_s": len(ours) / median["ours"]["total"],
+                "transformers_docs_per_s": len(ours) / median["transformers"]["total"],
+                "ours_tokens_per_s": tokens / median["ours"]["total"],
+                "ours_seconds": median["ours"],
+                "transformers_seconds": median["transformers"],
             }
         )
     best_ours = max(rows, key=lambda row: row["ours_docs_per_s"])
@@ -180,6 +249,30 @@ def compare(sides: Sides, batch_sizes: list[int], repeats: int, sync: Callable[[
     }
 
 
+def _interleaved_runs(
+    sides: Sides, clock: PhaseClock, batch_sizes: list[int], counts: dict[str, int]
+) -> tuple[dict[tuple[str, int], list[dict[str, float]]], dict[tuple[str, int], list[str]]]:
+    """Each side's runs at each batch size (the phases of every run, the texts of the first), after a
+    warm-up on two documents, interleaved: every batch size of both sides, then again."""
+    warm_up = Sides(sides.extractor, sides.reference, sides.texts[:2], sides.new_tokens)
+    warm_up.ours(batch_sizes[0]), warm_up.transformers(batch_sizes[0])
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+    texts: dict[tuple[str, int], list[str]] = {}
+    for repeat in range(max(counts.values())):
+        for batch_size in batch_sizes:
+            for side, count in counts.items():
+                if repeat < count:
+                    generated, phases = clock.run(lambda s=side, b=batch_size: getattr(sides, s)(b))
+                    texts.setdefault((side, batch_size), generated)
+                    runs.setdefault((side, batch_size), []).append(phases)
+    return runs, texts
+
+
+def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run of median total time (its phases add up, unlike per-phase medians)."""
+    return sorted(runs, key=lambda run: run["total"])[(len(runs) - 1) // 2]
+
+
 def print_comparison(result: dict) -> None:
     for row in result["rows"]:
         print(
@@ -188,6 +281,12 @@ def print_comparison(result: dict) -> None:
             f"{row['transformers_docs_per_s']:8.2f} docs/s  "
             f"identical texts {row['identical_texts']}/{row['documents']}"
         )
+        for side in ("ours", "transformers"):
+            seconds = row[f"{side}_seconds"]
+            print(
+                f"      {side:12s} {seconds['total']:8.2f} s = prefill {seconds['prefill']:8.2f} "
+                f"+ decode steps {seconds['decode']:8.2f} + rest {seconds['rest']:6.2f}"
+            )
     ours, theirs = result["best_ours"], result["best_transformers"]
     print(
         f"  best: ours {ours['ours_docs_per_s']:.2f} docs/s (batch {ours['batch_size']}), transformers "
@@ -205,7 +304,10 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--max-source", type=int, default=512)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each side (median)")
+    parser.add_argument(
+        "--transformers-repeats", type=int, help="runs of the transformers side (default: --repeats)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
@@ -215,12 +317,13 @@ def main() -> None:
     print(
         f"extraction, biogpt shape with {args.layers} layers (random weights), {len(texts)} abstracts "
         f"({origin}), sources cut at {args.max_source} tokens, greedy, at most {args.new_tokens} new "
-        f"tokens, {args.threads} threads, medians of {args.repeats} runs"
+        f"tokens, {args.threads} threads, medians of {args.repeats} runs "
+        f"({args.transformers_repeats or args.repeats} of transformers), interleaved"
     )
     with tempfile.TemporaryDirectory() as directory:
         path = model_directory(Path(directory), args.data, args.layers, args.max_source)
         sides = load_sides(path, args.data, texts, args.new_tokens, "cpu")
-    result = compare(sides, args.batch_sizes, args.repeats, lambda: None)
+    result = compare(sides, args.batch_sizes, args.repeats, lambda: None, args.transformers_repeats)
     print_comparison(result)
     if not result["all_identical"]:
         raise SystemExit("the two sides generated different texts: the timings compare other work")

@@ -118,6 +118,30 @@ def test_constraints_min_length_no_repeat_and_allowed_tokens(model: BioGPT) -> N
         assert set(output) <= ids
 
 
+def test_finished_rows_leave_the_batch_and_the_others_decode_as_alone(
+    model: BioGPT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows that end are dropped from the batch (and its cache) once they are a quarter of it, and the
+    rows left (with their constraints and n-gram bans) generate what each generates alone."""
+    prefixes = PREFIXES + [[EOS, 50, 51], [EOS, 60, 61, 62, 63]]
+    free = set(range(3, 200))
+    allowed = [set(), free, free, set(), free, free]  # rows 0 and 3 may only end: they end at once
+    config = GenerationConfig(max_new_tokens=10, no_repeat_ngram_size=2)
+    rows_per_step: list[int] = []
+    step = type(model).continue_decoding
+
+    def recorded(self, token, mask, state):
+        rows_per_step.append(token.shape[0])
+        return step(self, token, mask, state)
+
+    monkeypatch.setattr(type(model), "continue_decoding", recorded)
+    batched = generate(model, prefixes, config, eos_id=EOS, pad_id=PAD, allowed=allowed)
+    assert rows_per_step[0] == 4 and rows_per_step == sorted(rows_per_step, reverse=True)
+    assert batched[0] == batched[3] == []
+    for prefix, ids, output in zip(prefixes, allowed, batched, strict=True):
+        assert generate(model, [prefix], config, eos_id=EOS, pad_id=PAD, allowed=[ids]) == [output]
+
+
 def test_bad_generation_settings_are_named(model: BioGPT) -> None:
     with pytest.raises(ValueError, match="sampling and beam search are exclusive"):
         GenerationConfig(sampling=True, beam=4)

@@ -59,6 +59,10 @@ class _Batch:
     tokens: Tensor
     mask: Tensor
 
+    def rows(self, rows: Tensor) -> _Batch:
+        """These rows only, in this order."""
+        return _Batch(self.tokens[rows], self.mask[rows])
+
     def extended(self, token: Tensor, rows: Tensor | None = None) -> _Batch:
         """The (optionally reordered) rows with one more, attended, column."""
         tokens, mask = (self.tokens, self.mask) if rows is None else (self.tokens[rows], self.mask[rows])
@@ -205,7 +209,7 @@ def _greedy_or_sample(
     device: torch.device,
 ) -> list[list[int]]:
     batch = _left_pad(prefixes, pad_id, device)
-    rows = torch.arange(len(prefixes), device=device)
+    rows = torch.arange(len(prefixes), device=device)  # the prefix each batch row continues
     generator = torch.Generator(device=device).manual_seed(config.seed)
     logits, state = decoding.begin(batch, batch.tokens.shape[1] + config.max_new_tokens)
     outputs: list[list[int]] = [[] for _ in prefixes]
@@ -215,15 +219,25 @@ def _greedy_or_sample(
         token = _sample(logprobs, config, generator) if config.sampling else logprobs.argmax(dim=-1)
         token = token.masked_fill(done, pad_id)
         chosen = token.tolist()  # one device sync per step, not one per row
-        for row in (~done).nonzero().flatten().tolist():
-            if chosen[row] != eos_id:
-                outputs[row].append(chosen[row])
+        for position, row in zip((~done).nonzero().flatten().tolist(), rows[~done].tolist(), strict=True):
+            if chosen[position] != eos_id:
+                outputs[row].append(chosen[position])
         done |= token == eos_id
         if done.all() or step == config.max_new_tokens - 1:
             break
+        if _worth_dropping(done):
+            live = (~done).nonzero().flatten()
+            state.reorder(live)
+            batch, rows, token, done = batch.rows(live), rows[live], token[live], done[live]
         batch = batch.extended(token)
         logits = decoding.step(token, batch, state)
     return outputs
+
+
+def _worth_dropping(done: Tensor) -> bool:
+    """Whether the finished rows (a quarter of the batch or more) are worth dropping from it: a step's
+    work grows with its rows, but dropping them copies the cache once."""
+    return bool(4 * int(done.sum()) >= done.numel())
 
 
 def _beam_search(

@@ -74,7 +74,8 @@ def valid_perplexity(model: Path, corpus: Path, dtype: str) -> float:
 
 def test_bf16_inference_on_the_demo_pretrained_model_scores_as_fp32(demo) -> None:
     """The bar for bf16 on the demo's pre-trained model: its valid perplexity within 0.5 of fp32's (3.9834
-    and 3.9841 on a 2-core AVX-512 AMD EPYC; other CPUs train another model, so only the bar is asserted).
+    and 3.9841 on a 2-core AVX-512 AMD EPYC, with an earlier version; other CPUs and versions train
+    another model, so only the bar is asserted).
     How often bf16 keeps fp32's exact greedy continuations depends on the model's near-ties and on the
     CPU's kernels: ``benchmarks/bench_bf16.py --model <demo>/pretrain/final`` measures it (93% of 256
     prompts there), and ``tests/test_bf16.py`` checks identical texts where a fine-tuned model is sure."""

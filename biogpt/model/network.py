@@ -39,9 +39,10 @@ ONEDNN_LINEAR = ONEDNN_AVAILABLE and torch.backends.cpu.get_cpu_capability() != 
 # weights about 1.5x faster than MKL's on an idle 2-thread AMD EPYC; set 2 to keep the BLAS for them.
 ONEDNN_MIN_ROWS = 1
 # Products of fewer input features keep F.linear: below 256, oneDNN's per-call overhead and its
-# small-K kernels cost more than they save (its forward+backward 1.4-4x slower than the BLAS for the
-# 64- and 128-wide projections of the tiny and mini presets on a 2-core AMD EPYC, 0.8-1.0x from 256 on:
-# benchmarks/bench_linear.py). No published backbone is that narrow; tests and the demo are.
+# small-K kernels cost more than they save (benchmarks/bench_linear.py, one thread on an idle 2-core AMD
+# EPYC: at 64 and 128 features its training products 1.02-1.29x and its decoding products 2.4-2.8x the
+# BLAS's time; at 256, 0.95-1.15x; from 512 on, 0.91-0.96x). No published backbone is that narrow; the
+# tiny and mini presets of the tests and the demo are.
 ONEDNN_MIN_FEATURES = 256
 
 

@@ -45,7 +45,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seq", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per side")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--profile", action="store_true", help="split one step per side by operator kind")
+    parser.add_argument(
+        "--profile", action="store_true", help="split --repeats steps per side by operator kind"
+    )
     return parser.parse_args()
 
 

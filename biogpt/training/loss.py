@@ -8,11 +8,14 @@ count, and the caller divides by the update's total.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor
 
 from biogpt.data.sequences import IGNORE_INDEX
+from biogpt.model.backbone import Backbone
 
 # Perplexities are reported up to exp(50): an untrained model's loss would overflow a float.
 MAX_LOG_PERPLEXITY = 50.0
@@ -57,6 +60,13 @@ def scored_positions(targets: Tensor) -> int:
     the largest activation of any model."""
     predicted = (targets != IGNORE_INDEX).any(0).nonzero()
     return targets.shape[1] - int(predicted[0]) if len(predicted) else 1
+
+
+def scored_logits(model: Backbone, batch: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
+    """``model``'s logits over the batch's scored positions (:func:`scored_positions`) and the targets
+    aligned with them."""
+    keep = scored_positions(batch["targets"])
+    return model.batch_logits(batch, keep), batch["targets"][:, -keep:]
 
 
 def summed_lm_loss(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:

@@ -24,7 +24,7 @@ import lightning as L
 import torch
 
 from biogpt.data.sequences import IGNORE_INDEX
-from biogpt.training.loss import scored_positions
+from biogpt.training.loss import scored_logits
 
 
 class StopWhenMemorised(L.Callback):
@@ -61,9 +61,8 @@ def lowest_target_probability(module: L.LightningModule, loader: Any) -> float:
             if float(batch["loss_weight"]) == 0:  # a filler batch evening out DDP ranks
                 continue
             batch = {k: v.to(module.device) if torch.is_tensor(v) else v for k, v in batch.items()}
-            keep = scored_positions(batch["targets"])
-            logits = module.model.batch_logits(batch, keep).float()
-            targets = batch["targets"][:, -keep:]
+            logits, targets = scored_logits(module.model, batch)
+            logits = logits.float()
             predicted = targets != IGNORE_INDEX
             probabilities = logits.softmax(-1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
             if predicted.any():

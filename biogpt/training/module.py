@@ -32,7 +32,7 @@ import lightning as L
 import torch
 
 from biogpt.model.backbone import Backbone
-from biogpt.training.loss import perplexity, scored_positions, summed_lm_loss, update_normalised
+from biogpt.training.loss import perplexity, scored_logits, summed_lm_loss, update_normalised
 from biogpt.training.optim import OptimConfig, build_optimizer
 
 # The prefix of the network's weights in the module's state dict (the module's ``model`` attribute).
@@ -54,8 +54,7 @@ class CausalLMModule(L.LightningModule):
         self._restore: dict[str, Any] | None = None
 
     def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        keep = scored_positions(batch["targets"])
-        return summed_lm_loss(self.model.batch_logits(batch, keep), batch["targets"][:, -keep:])
+        return summed_lm_loss(*scored_logits(self.model, batch))
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         total, count = self(batch)

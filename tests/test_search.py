@@ -328,3 +328,53 @@ def test_the_command_line_overrides_a_preset_key_and_fixed_values_reach_every_tr
     )
     assert list(space.distributions) == ["prompt.length"]
     assert space.overrides({"prompt.length": 9}) == ["optim.lr=0.01", "prompt.length=9"]
+
+
+def test_a_sweep_killed_as_it_asks_leaves_a_trial_the_next_run_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window the kill test above can hit by chance, forced: the sweep dies the moment ``ask`` has
+    returned its trial, before it writes anything more. The trial is RUNNING with this process as its
+    worker already, so once that process is gone the next run fails it as interrupted and tries its
+    parameters again (a trial without a worker would be left to nobody and hold a slot of n_trials)."""
+    from biogpt.experiment.search import sweeper
+    from biogpt.experiment.search.space import search_space
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.create_study(storage=storage, study_name="search", direction="minimize")
+    search = sweeper.OptunaSearch(
+        sampler={"_target_": "optuna.samplers.RandomSampler", "seed": 0},
+        direction="minimize",
+        storage=storage,
+        study_name="search",
+        n_trials=2,
+        n_jobs=1,
+        params=None,
+    )
+    space = search_space({"optim.lr": "interval(1e-5, 1e-3)"}, [])
+
+    class Killed(BaseException):
+        """SIGKILL, as far as this process's writes go: nothing after it happens."""
+
+    def killed(trial: optuna.Trial, key: str, value: object) -> None:
+        raise Killed
+
+    with monkeypatch.context() as kill:
+        kill.setattr(optuna.Trial, "set_user_attr", killed)
+        with pytest.raises(Killed):
+            search._ask(study, space)
+    [asked] = study.get_trials()
+    assert asked.state == TrialState.RUNNING
+    assert asked.user_attrs[sweeper.WORKER] == sweeper._worker()
+
+    monkeypatch.setattr(sweeper, "_process_alive", lambda pid: False)  # the killed sweep's process is gone
+    search._fail_interrupted(study)
+    monkeypatch.undo()
+    interrupted, retry = study.get_trials()
+    assert interrupted.state == TrialState.FAIL and interrupted.user_attrs[INTERRUPTED] is True
+    assert not sweeper.counts_towards_total(interrupted)
+    assert retry.state == TrialState.WAITING and retry.user_attrs[RETRY_OF] == interrupted.number
+    # The next ask takes the retry, with its parameters, and no other trial.
+    again = search._ask(study, space)
+    assert again.number == retry.number and again.params == interrupted.params
+    assert [t.state for t in study.get_trials()] == [TrialState.FAIL, TrialState.RUNNING]

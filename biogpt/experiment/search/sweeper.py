@@ -236,12 +236,24 @@ class OptunaSearch:
             storage.set_trial_user_attr(trial._trial_id, FAIL_REASON, reason)  # noqa: SLF001
             storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)  # noqa: SLF001
             study.tell(trial.number, state=TrialState.FAIL)
-            study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number}, skip_if_exists=False)
+            study.enqueue_trial(
+                trial.params, user_attrs={RETRY_OF: trial.number, WORKER: _worker()}, skip_if_exists=False
+            )
             log.warning("trial %d: %s; its parameters are tried again", trial.number, reason)
 
     def _ask(self, study: optuna.Study, space: SearchSpace) -> Trial:
+        """A new trial, RUNNING in this process. Its worker is stored with it before it runs: a trial
+        that ``ask`` created bare and that got the attribute a write later would, if the sweep were killed
+        between the two writes, stay RUNNING with no owner and block a slot of ``n_trials`` for good. So
+        the trial is first added WAITING with this process as its worker (one write; no fixed parameters,
+        so every sampler, the GridSampler included, samples it as a new trial), then popped by ``ask``.
+        Retries of interrupted trials are already WAITING with their worker (:meth:`_fail_interrupted`)."""
+        if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            study.add_trial(
+                optuna.trial.create_trial(state=TrialState.WAITING, user_attrs={WORKER: _worker()})
+            )
         trial = study.ask(space.distributions)
-        trial.set_user_attr(WORKER, _worker())
+        trial.set_user_attr(WORKER, _worker())  # a parallel worker on a shared database may have popped ours
         return trial
 
     def _run_batch(self, study: optuna.Study, space: SearchSpace, trials: Sequence[Trial]) -> list[JobReturn]:

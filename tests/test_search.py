@@ -112,8 +112,9 @@ def test_a_killed_search_continues_to_its_six_trials_and_the_report_names_the_be
         ) as sweep,
     ):
         deadline = time.monotonic() + 600
-        # Killed while the fourth trial runs, once the first three have completed.
-        while _states(sweep_dir) != ["COMPLETE"] * 3 + ["RUNNING"]:
+        # Killed while the fourth trial's job runs (its directory is there: its parameters are all drawn),
+        # once the first three have completed.
+        while _states(sweep_dir) != ["COMPLETE"] * 3 + ["RUNNING"] or not (sweep_dir / "3").is_dir():
             assert sweep.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, "the first three trials did not complete"
             time.sleep(0.2)

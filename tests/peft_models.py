@@ -71,3 +71,35 @@ def family_batch(backbone: Backbone, seed: int = 0) -> dict[str, torch.Tensor]:
     if backbone.kind == "decoder":
         return batch
     return {**batch, "encoder_ids": batch["input_ids"], "encoder_mask": batch["attention_mask"]}
+
+
+# The final norm of each family's output side: what sets the scale of its logits.
+FINAL_NORM = {
+    "biogpt": "biogpt.layer_norm.weight",
+    "gpt2": "transformer.ln_f.weight",
+    "t5": "decoder.final_layer_norm.weight",
+}
+LOGIT_STD = 4.0
+
+
+def confident_base(directory: Path, family: str) -> Path:
+    """The hub-style model directory ``directory`` with the gain of its final norm set so that its logits
+    have a standard deviation of :data:`LOGIT_STD` on a probe sequence, as a pre-trained model's are of
+    that order. A random base's output distribution is nearly flat instead, and under LoRA its final
+    norm is frozen: however well the adapters learn, no token's probability can approach the 0.6 that
+    ``debug=overfit``'s memorisation check asks for (a 64-wide random BioGPT over the released
+    vocabulary stays below 0.05). Nothing else changes; the adapters learn the task from scratch."""
+    import transformers
+    from safetensors.torch import load_file, save_file
+
+    auto = transformers.AutoModelForSeq2SeqLM if family == "t5" else transformers.AutoModelForCausalLM
+    network = auto.from_pretrained(str(directory)).eval()
+    probe = torch.arange(3, 35)[None]
+    with torch.no_grad():
+        extra = {"decoder_input_ids": probe} if family == "t5" else {}
+        std = float(network(input_ids=probe, **extra).logits.std())
+    weights_file = directory / "model.safetensors"
+    weights = load_file(weights_file)
+    weights[FINAL_NORM[family]] = weights[FINAL_NORM[family]] * (LOGIT_STD / std)
+    save_file(weights, weights_file, metadata={"format": "pt"})
+    return directory

@@ -202,66 +202,77 @@ def compare(
     repeats: int,
     sync: Callable[[], None],
     transformers_repeats: int | None = None,
+    transformers_batch_sizes: list[int] | None = None,
 ) -> dict:
-    """Documents/s and generated tokens/s of each side at each batch size, and the ratio of the two
-    sides' best, with the generated texts of the two sides compared at every batch size.
+    """Documents/s and generated tokens/s of each side at each of its batch sizes (``batch_sizes`` for
+    ours, ``transformers_batch_sizes`` for ``transformers``, default the same), and the ratio of the two
+    sides' best, with every run's generated texts compared with the first run's (greedy texts do not
+    depend on the batch size).
 
     Runs are interleaved (every batch size of both sides, then again), so a load that comes and goes on
     a shared machine falls on both sides; each figure is the median of ``repeats`` runs
     (``transformers_repeats`` for the slower side, default the same). A short run of each side on two
     documents warms the kernels up first. Each row also splits the median run's seconds into prefill,
-    decode steps and the rest (see :class:`PhaseClock`)."""
+    decode steps and the rest (see :class:`PhaseClock`); a side not run at a row's batch size has None
+    there."""
     tokenizer = sides.extractor.generator.tokenizer
-    counts = {
-        "ours": repeats,
-        "transformers": repeats if transformers_repeats is None else transformers_repeats,
+    plan = {
+        "ours": (batch_sizes, repeats),
+        "transformers": (
+            transformers_batch_sizes or batch_sizes,
+            repeats if transformers_repeats is None else transformers_repeats,
+        ),
     }
     clock = PhaseClock(sides, sync)
     try:
-        runs, texts = _interleaved_runs(sides, clock, batch_sizes, counts)
+        runs, texts = _interleaved_runs(sides, clock, plan)
     finally:
         clock.close()
+    reference = next(iter(texts.values()))
+    tokens = sum(len(tokenizer.encode(text)) + 1 for text in reference)  # with the </s>, roughly
     rows = []
-    for batch_size in batch_sizes:
-        ours, theirs = texts["ours", batch_size], texts["transformers", batch_size]
-        tokens = sum(len(tokenizer.encode(text)) + 1 for text in ours)  # with the </s>, roughly
-        median = {side: _median_run(runs[side, batch_size]) for side in counts}
-        rows.append(
-            {
-                "batch_size": batch_size,
-                "identical_texts": sum(a == b for a, b in zip(ours, theirs, strict=True)),
-                "documents": len(ours),
-                "ours_docs_per_s": len(ours) / median["ours"]["total"],
-                "transformers_docs_per_s": len(ours) / median["transformers"]["total"],
-                "ours_tokens_per_s": tokens / median["ours"]["total"],
-                "ours_seconds": median["ours"],
-                "transformers_seconds": median["transformers"],
-            }
+    for batch_size in sorted({size for sizes, _ in plan.values() for size in sizes}):
+        row: dict = {"batch_size": batch_size, "documents": len(reference)}
+        for side in plan:
+            median = _median_run(runs[side, batch_size]) if (side, batch_size) in runs else None
+            row[f"{side}_docs_per_s"] = None if median is None else len(reference) / median["total"]
+            row[f"{side}_tokens_per_s"] = None if median is None else tokens / median["total"]
+            row[f"{side}_seconds"] = median
+            generated = texts.get((side, batch_size))
+            row[f"{side}_identical_texts"] = (
+                None if generated is None else sum(a == b for a, b in zip(generated, reference, strict=True))
+            )
+        rows.append(row)
+    best = {
+        side: max(
+            (row for row in rows if row[f"{side}_docs_per_s"] is not None),
+            key=lambda r: r[f"{side}_docs_per_s"],
         )
-    best_ours = max(rows, key=lambda row: row["ours_docs_per_s"])
-    best_theirs = max(rows, key=lambda row: row["transformers_docs_per_s"])
+        for side in plan
+    }
     return {
         "rows": rows,
-        "best_ours": best_ours,
-        "best_transformers": best_theirs,
-        "speedup": best_ours["ours_docs_per_s"] / best_theirs["transformers_docs_per_s"],
-        "all_identical": all(row["identical_texts"] == row["documents"] for row in rows),
+        "best_ours": best["ours"],
+        "best_transformers": best["transformers"],
+        "speedup": best["ours"]["ours_docs_per_s"] / best["transformers"]["transformers_docs_per_s"],
+        "all_identical": all(generated == reference for generated in texts.values()),
     }
 
 
 def _interleaved_runs(
-    sides: Sides, clock: PhaseClock, batch_sizes: list[int], counts: dict[str, int]
+    sides: Sides, clock: PhaseClock, plan: dict[str, tuple[list[int], int]]
 ) -> tuple[dict[tuple[str, int], list[dict[str, float]]], dict[tuple[str, int], list[str]]]:
-    """Each side's runs at each batch size (the phases of every run, the texts of the first), after a
-    warm-up on two documents, interleaved: every batch size of both sides, then again."""
+    """Each side's runs at each of its batch sizes (the phases of every run, the texts of the first),
+    after a warm-up on two documents, interleaved: every batch size of both sides, then again."""
     warm_up = Sides(sides.extractor, sides.reference, sides.texts[:2], sides.new_tokens)
-    warm_up.ours(batch_sizes[0]), warm_up.transformers(batch_sizes[0])
+    for side, (sizes, _) in plan.items():
+        getattr(warm_up, side)(sizes[0])
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     texts: dict[tuple[str, int], list[str]] = {}
-    for repeat in range(max(counts.values())):
-        for batch_size in batch_sizes:
-            for side, count in counts.items():
-                if repeat < count:
+    for repeat in range(max(count for _, count in plan.values())):
+        for batch_size in sorted({size for sizes, _ in plan.values() for size in sizes}):
+            for side, (sizes, count) in plan.items():
+                if repeat < count and batch_size in sizes:
                     generated, phases = clock.run(lambda s=side, b=batch_size: getattr(sides, s)(b))
                     texts.setdefault((side, batch_size), generated)
                     runs.setdefault((side, batch_size), []).append(phases)
@@ -275,22 +286,25 @@ def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 
 def print_comparison(result: dict) -> None:
     for row in result["rows"]:
-        print(
-            f"  batch {row['batch_size']:3d}  ours {row['ours_docs_per_s']:8.2f} docs/s "
-            f"({row['ours_tokens_per_s']:8.1f} generated tokens/s)  transformers "
-            f"{row['transformers_docs_per_s']:8.2f} docs/s  "
-            f"identical texts {row['identical_texts']}/{row['documents']}"
-        )
+        print(f"  batch {row['batch_size']:3d}  ({row['documents']} documents)")
         for side in ("ours", "transformers"):
             seconds = row[f"{side}_seconds"]
-            print(
-                f"      {side:12s} {seconds['total']:8.2f} s = prefill {seconds['prefill']:8.2f} "
+            if seconds is None:
+                continue
+            rate, tokens = row[f"{side}_docs_per_s"], row[f"{side}_tokens_per_s"]
+            identical = f"{row[f'{side}_identical_texts']}/{row['documents']}"
+            phases = (
+                f"{seconds['total']:8.2f} s = prefill {seconds['prefill']:8.2f} "
                 f"+ decode steps {seconds['decode']:8.2f} + rest {seconds['rest']:6.2f}"
+            )
+            print(
+                f"      {side:12s} {rate:8.3f} docs/s ({tokens:7.1f} generated tokens/s)  {phases}  "
+                f"texts identical {identical}"
             )
     ours, theirs = result["best_ours"], result["best_transformers"]
     print(
-        f"  best: ours {ours['ours_docs_per_s']:.2f} docs/s (batch {ours['batch_size']}), transformers "
-        f"{theirs['transformers_docs_per_s']:.2f} docs/s (batch {theirs['batch_size']}): "
+        f"  best: ours {ours['ours_docs_per_s']:.3f} docs/s (batch {ours['batch_size']}), transformers "
+        f"{theirs['transformers_docs_per_s']:.3f} docs/s (batch {theirs['batch_size']}): "
         f"{result['speedup']:.2f}x (goal on CPU: 2x)"
     )
 
@@ -303,7 +317,13 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=256)
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--max-source", type=int, default=512)
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[4, 32])
+    parser.add_argument(
+        "--transformers-batch-sizes",
+        type=int,
+        nargs="+",
+        help="the transformers side's (default: --batch-sizes)",
+    )
     parser.add_argument("--repeats", type=int, default=1, help="runs of each side (median)")
     parser.add_argument(
         "--transformers-repeats", type=int, help="runs of the transformers side (default: --repeats)"
@@ -323,7 +343,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = model_directory(Path(directory), args.data, args.layers, args.max_source)
         sides = load_sides(path, args.data, texts, args.new_tokens, "cpu")
-    result = compare(sides, args.batch_sizes, args.repeats, lambda: None, args.transformers_repeats)
+    result = compare(
+        sides,
+        args.batch_sizes,
+        args.repeats,
+        lambda: None,
+        args.transformers_repeats,
+        args.transformers_batch_sizes,
+    )
     print_comparison(result)
     if not result["all_identical"]:
         raise SystemExit("the two sides generated different texts: the timings compare other work")

@@ -3,21 +3,32 @@ both loading paths (our BioGPT's projections replaced by ``Linear4bit``; a ``tra
 ``BitsAndBytesConfig``) give NF4 projection weights whose forward matches the float32 base computed with
 the same (dequantised) weights to bf16 rounding and the original base to NF4's quantisation error; LoRA
 adapters on the 4-bit base are the only weights that train, lower the loss, and save as an adapter that
-loads onto the float32 base. ``train.py`` refuses ``peft=qlora`` on a CPU (tests/test_peft.py).
+loads onto the float32 base. ``train.py`` refuses ``peft=qlora`` on a CPU (tests/test_peft.py); with
+that policy lifted, a GPT-2 run through ``train()`` merges its adapters into the float32 ``Conv1D`` base
+as ``peft`` does (our BioGPT's QLoRA run, resume and averaging: tests/test_peft_resume.py).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
 import torch
 from family_models import family_model_dir
+from hydra_config import compose_train
 from peft_models import LORA, adapted, decoder_batch, family_batch, perturb_adapters, tiny_biogpt
 
+from biogpt.experiment.finetune import train
 from biogpt.model import BioGPT
-from biogpt.model.adapters import is_adapter_weight, load_adapter, save_adapter
+from biogpt.model.adapters import (
+    ADAPTER_CONFIG_FILE,
+    ADAPTER_DIR,
+    is_adapter_weight,
+    load_adapter,
+    save_adapter,
+)
 from biogpt.model.backbone import Backbone
 from biogpt.model.loading import load_network
 from biogpt.model.quantized import QUANT_TYPE, load_quantized, quantized_modules
@@ -136,3 +147,42 @@ def test_our_biogpt_keeps_its_tied_output_layer_and_norms_in_float32(tmp_path: P
     for name, param in quantized.named_parameters():
         if "norm" in name or "embed" in name:
             assert param.dtype == torch.float32, name
+
+
+def test_train_merges_gpt2_qlora_adapters_into_its_float32_conv1d_base(
+    tmp_path: Path, shared_data: Path, token_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bitsandbytes replaces GPT-2's ``Conv1D`` projections by ``Linear4bit`` (peft then adapts them with
+    ``fan_in_fan_out`` off) and turns their biases into bf16; the adapter recorded and the merge follow
+    the float32 base's layout and take its biases."""
+    from peft import PeftModel
+    from transformers import GPT2LMHeadModel
+
+    monkeypatch.setattr("biogpt.experiment.build.check_device", lambda settings: None)  # bnb's CPU kernels
+    source = family_model_dir("gpt2", tmp_path / "base", shared_data, width=64)
+    network = GPT2LMHeadModel.from_pretrained(source)
+    with torch.no_grad():  # non-zero biases, which bitsandbytes rounds to bf16 in its layers
+        for name, param in network.named_parameters():
+            if name.endswith("bias"):
+                param.copy_(torch.randn(param.shape, generator=torch.Generator().manual_seed(0)) * 0.1)
+    network.save_pretrained(source)
+    settings = [
+        "task=ddi", f"model.init={source}", "prompt=hard", "peft=qlora", "peft.r=4", "data.splits.train=test",
+        "data.train_shots=4", "task.max_source_positions=32", "trainer.max_epochs=2", "optim.lr=1e-2",
+        "optim.warmup_updates=1", "eval.split=null", "trainer.limit_val_batches=0", "keep_last_epochs=0",
+        "select.final=last", "checkpoint.every_n_updates=null", "logger={}",
+        "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
+    ]  # fmt: skip
+    summary = train(compose_train(tmp_path / "run", shared_data, settings, cache_dir=token_cache))
+    final = Path(summary["final_model"])
+
+    config = json.loads((final / ADAPTER_DIR / ADAPTER_CONFIG_FILE).read_text())
+    assert config["fan_in_fan_out"] is True and config["base_model_name_or_path"] == str(source)
+    adapted = PeftModel.from_pretrained(GPT2LMHeadModel.from_pretrained(source), final / ADAPTER_DIR)
+    expected = adapted.merge_and_unload().state_dict()
+    got = GPT2LMHeadModel.from_pretrained(final).state_dict()
+    base = GPT2LMHeadModel.from_pretrained(source).state_dict()
+    assert got.keys() == expected.keys()
+    for name, value in expected.items():
+        torch.testing.assert_close(got[name], value, rtol=0, atol=1e-6, msg=name)
+    assert max(float((got[n] - base[n]).abs().max()) for n in base) > 1e-4  # the adapters trained

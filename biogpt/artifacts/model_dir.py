@@ -9,10 +9,12 @@ so what one writes the others read.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -37,6 +39,7 @@ from biogpt.model.loading import (
     source_family,
 )
 from biogpt.model.precision import inference_device
+from biogpt.model.quantized import load_quantized, quantized_modules, with_float_base
 from biogpt.model.weights import looks_like_hub_id
 from biogpt.prompts import PromptConfig, prompt_tokens
 from biogpt.tokenizer import BioGPTTokenizer
@@ -133,12 +136,33 @@ def save_model_dir(
     config = adapted_config(model)
     if config is None:
         model.save_pretrained(directory, weights)
-    else:
-        save_adapter(directory / ADAPTER_DIR, model, state)
-        if merge:
-            model.save_pretrained(directory, merged_weights(state, config))
-        elif base_rows is not None and model.vocab_size > base_rows:
-            save_prompt_rows(directory, model, state, base_rows)
+        return _save_tokenizer_and_prompt(directory, tokenizer, prompt)
+    # A 4-bit base (QLoRA) is written from its float weights: the merged model adds the adapters to
+    # them, and the network that writes it is the float base (grown by the prompt's rows).
+    writer = _float_base(model, config) if quantized_modules(model) else model
+    if writer is not model:
+        state = with_float_base(state, model, writer.state_dict())
+        config = copy.copy(config)
+        config.fan_in_fan_out = writer.adapter_fan_in_fan_out  # GPT-2's Conv1D, which bitsandbytes replaced
+    save_adapter(directory / ADAPTER_DIR, model, state, config)
+    if merge:
+        writer.save_pretrained(directory, merged_weights(state, config))
+    elif base_rows is not None and model.vocab_size > base_rows:
+        save_prompt_rows(directory, model, state, base_rows)
+    return _save_tokenizer_and_prompt(directory, tokenizer, prompt)
+
+
+def _float_base(model: Backbone, config: Any) -> Backbone:
+    """The float32 network an adapted 4-bit ``model`` was quantised from (the adapter's base), with as
+    many embedding rows as ``model`` (a soft prompt's rows past the base's, here as ``model`` holds them)."""
+    base = load_network(config.base_model_name_or_path)
+    rows = model.input_embeddings().weight
+    if rows.shape[0] > base.vocab_size:
+        base.grow_embeddings(rows[base.vocab_size :].detach().float().cpu())
+    return base
+
+
+def _save_tokenizer_and_prompt(directory: Path, tokenizer: Tokenizer, prompt: PromptConfig | None) -> Path:
     tokenizer.save_pretrained(directory)
     if prompt is not None:
         (directory / PROMPT_FILE).write_text(json.dumps(asdict(prompt), indent=2) + "\n")
@@ -218,9 +242,10 @@ class BackboneSettings:
 
 
 def load_backbone(
-    settings: BackboneSettings, *, tokenizer: str | None, vocab_root: Path
+    settings: BackboneSettings, *, tokenizer: str | None, vocab_root: Path, quantized: bool = False
 ) -> tuple[Backbone, Tokenizer]:
-    """The network to train and its tokenizer (:func:`vocabulary_source` picks the vocabulary).
+    """The network to train and its tokenizer (:func:`vocabulary_source` picks the vocabulary);
+    ``quantized``: ``model.init``'s projections in 4-bit NF4 (QLoRA's frozen base).
 
     A fresh network gets as many embedding rows as the tokenizer has vocabulary pieces (a vocabulary
     learned for a new corpus may differ from the preset's released one); its initialisation draws
@@ -233,9 +258,8 @@ def load_backbone(
         rows = loaded_tokenizer.vocab_size - len(loaded_tokenizer.added_tokens)
         regularisation = dropout_overrides(settings.dropout, settings.attention_dropout)
         return BioGPT(replace(shape, vocab_size=rows, **regularisation)), loaded_tokenizer
-    model = load_network(
-        settings.init, dropout=settings.dropout, attention_dropout=settings.attention_dropout
-    )
+    load = load_quantized if quantized else load_network
+    model = load(settings.init, dropout=settings.dropout, attention_dropout=settings.attention_dropout)
     vocabulary = vocabulary_source(
         settings.init, model.vocab_size, family=model.family, tokenizer=tokenizer, vocab_root=vocab_root
     )

@@ -76,11 +76,12 @@ def load_model_and_tokenizer(cfg: DictConfig) -> tuple[Backbone, Tokenizer]:
 
 
 def load_seeded(
-    backbone: BackboneSettings, *, tokenizer: str | None, vocab_root: Path, seed: int
+    backbone: BackboneSettings, *, tokenizer: str | None, vocab_root: Path, seed: int, quantized: bool = False
 ) -> tuple[Backbone, Tokenizer]:
-    """The backbone and its vocabulary, a fresh network initialised from ``seed``."""
+    """The backbone and its vocabulary, a fresh network initialised from ``seed``; ``quantized``: QLoRA's
+    4-bit base."""
     L.seed_everything(seed, workers=True)
-    return load_backbone(backbone, tokenizer=tokenizer, vocab_root=vocab_root)
+    return load_backbone(backbone, tokenizer=tokenizer, vocab_root=vocab_root, quantized=quantized)
 
 
 def load_tokenizer(cfg: DictConfig) -> Tokenizer:
@@ -109,7 +110,11 @@ def build_finetuning(run: RunSettings) -> FineTuning:
     check_device(adapters)  # qlora on a CPU stops before any weight is read
     base = adapter_base_reference(run.backbone) if adapters.enabled else None
     model, tokenizer = load_seeded(
-        run.backbone, tokenizer=run.tokenizer, vocab_root=run.vocab_root, seed=run.seed
+        run.backbone,
+        tokenizer=run.tokenizer,
+        vocab_root=run.vocab_root,
+        seed=run.seed,
+        quantized=adapters.method == "qlora",
     )
     base_rows = model.vocab_size
     base_vocab_size = tokenizer.vocab_size - len(tokenizer.added_tokens)

@@ -87,27 +87,14 @@ class PeftSettings:
 
 
 def check_device(settings: PeftSettings) -> None:
-    """Refuse ``qlora`` before anything is loaded, so that no run silently trains plain LoRA under its name.
-
-    On a CPU: bitsandbytes' 4-bit training is a CUDA path (its CPU kernels serve the library-level tests
-    only). On a GPU: the 4-bit base loads (:func:`biogpt.model.quantized.load_quantized`) and trains
-    adapters, but ``train.py``'s artifacts of a 4-bit base are not built yet: the merged ``final/`` must
-    merge into the float32 base rather than into its NF4 rounding, and step checkpoints and resume must
-    carry the 4-bit weights' quantisation state; none of it could be run on the CPU-only machine this
-    version was written on.
-    """
-    if settings.method != "qlora":
-        return
-    if not torch.cuda.is_available():
+    """Refuse ``qlora`` on a machine without CUDA before anything is loaded, so that no run silently
+    trains plain LoRA under its name: bitsandbytes' 4-bit training is a CUDA path (its CPU kernels, plain
+    ``torch`` and slow, serve the tests)."""
+    if settings.method == "qlora" and not torch.cuda.is_available():
         raise AdapterSetupError(
             "peft=qlora loads the frozen base in 4-bit NF4 through bitsandbytes, which needs a CUDA GPU, "
             "and this machine has none; use peft=lora (the same adapters over an unquantised base)"
         )
-    raise AdapterSetupError(
-        "peft=qlora: train.py does not yet write the artifacts of a 4-bit base (its merged final/ and "
-        "checkpoints); use peft=lora (the same adapters over an unquantised base), or "
-        "biogpt.model.quantized.load_quantized to train adapters on a 4-bit base in your own loop"
-    )
 
 
 def lora_config(backbone: Backbone, settings: PeftSettings, base: str | None = None) -> Any:
@@ -138,6 +125,11 @@ def add_adapters(backbone: Backbone, config: Any) -> Backbone:
             f"peft.target_modules={list(config.target_modules)}: {error}; the defaults of this "
             f"{backbone.family} backbone are {list(backbone.adapter_targets)}"
         ) from error
+    # Adapters on a 4-bit base are made in its compute dtype (bf16); they train in float32, as
+    # peft's get_peft_model leaves them.
+    from peft.tuners.tuners_utils import cast_adapter_dtype
+
+    cast_adapter_dtype(backbone, ADAPTER_NAME)
     return backbone
 
 
@@ -191,10 +183,13 @@ def merged_weights(state: Mapping[str, Tensor], config: Any) -> dict[str, Tensor
     return merged
 
 
-def save_adapter(directory: Path, backbone: Backbone, state: Mapping[str, Tensor]) -> Path:
+def save_adapter(
+    directory: Path, backbone: Backbone, state: Mapping[str, Tensor], config: Any | None = None
+) -> Path:
     """Write ``peft``'s adapter directory (``adapter_config.json``, ``adapter_model.safetensors``) of the
-    adapters in ``state`` (the adapted ``backbone``'s weights)."""
-    config = adapted_config(backbone)
+    adapters in ``state`` (the adapted ``backbone``'s weights); ``config``: the ``LoraConfig`` to record,
+    by default the backbone's."""
+    config = config or adapted_config(backbone)
     if config is None:
         raise ValueError("the backbone carries no adapters to save")
     directory.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,8 @@ the library-level tests use; a ``peft=qlora`` run needs CUDA (:func:`biogpt.mode
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +78,11 @@ def quantize_projections(network: nn.Module, compute_dtype: torch.dtype = COMPUT
 
 
 def quantized_modules(backbone: nn.Module) -> list[str]:
-    """The names of ``backbone``'s 4-bit layers."""
-    bnb = require_bitsandbytes("peft=qlora's 4-bit base")
+    """The names of ``backbone``'s 4-bit layers; none (and ``bitsandbytes`` not imported, which prints
+    warnings on a CPU) where ``bitsandbytes`` was never imported, as nothing can hold its layers then."""
+    bnb = sys.modules.get("bitsandbytes")
+    if bnb is None:
+        return []
     return [name for name, module in backbone.named_modules() if isinstance(module, bnb.nn.Linear4bit)]
 
 
@@ -103,3 +108,35 @@ def load_quantized(
     return HFBackbone.from_pretrained(
         path, dropout=dropout, attention_dropout=attention_dropout, quantization=nf4_config(compute_dtype)
     )
+
+
+def quantized_entries(backbone: nn.Module) -> frozenset[str]:
+    """The state-dict keys of ``backbone``'s 4-bit layers: their NF4 weights with the quantisation state
+    (``absmax``, ``quant_map``, ``nested_*``, ``quant_state.*``) and their biases, which ``bitsandbytes``
+    turns into the compute dtype in place at the first forward. All of it is the frozen base, which
+    QLoRA never trains and :func:`load_quantized` rebuilds bit for bit from the float weights (NF4
+    rounding is deterministic), so checkpoints leave it out."""
+    layers = set(quantized_modules(backbone))
+    return frozenset(
+        key
+        for key in backbone.state_dict(keep_vars=True)
+        if key.rpartition(".bias")[0] in layers or key.partition(".weight")[0] in layers
+    )
+
+
+def with_float_base(
+    state: Mapping[str, torch.Tensor], backbone: nn.Module, float_base: Mapping[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """``state`` (weights of the 4-bit ``backbone`` with adapters, its 4-bit layers' entries present or
+    not) with each 4-bit layer's weight and bias taken from the float base (``float_base``: the base
+    network's state, without adapters) and the quantisation state left out: what merging adds the
+    adapters' updates to, so that the merged model is the float base plus the update rather than its
+    NF4 (and bf16 bias) rounding plus the update."""
+    entries = quantized_entries(backbone)
+    merged = {key: value for key, value in state.items() if key not in entries}
+    for name in quantized_modules(backbone):
+        for kind in ("weight", "bias"):
+            key = f"{name}.{kind}"
+            if (float_key := key.replace(".base_layer", "")) in float_base:
+                merged[key] = float_base[float_key]
+    return merged

@@ -32,6 +32,7 @@ import lightning as L
 import torch
 
 from biogpt.model.backbone import Backbone
+from biogpt.model.quantized import quantized_entries
 from biogpt.training.loss import perplexity, scored_logits, summed_lm_loss, update_normalised
 from biogpt.training.optim import OptimConfig, build_optimizer
 
@@ -52,6 +53,10 @@ class CausalLMModule(L.LightningModule):
         self._valid_sums = torch.zeros(2)
         self._step_started = time.perf_counter()
         self._restore: dict[str, Any] | None = None
+        # QLoRA's 4-bit base (weights and quantisation state) is rebuilt from model.init, bit for bit, on
+        # every start: checkpoints leave it out, and loading one expects exactly the rest.
+        self.rebuilt_entries = frozenset(MODEL_PREFIX + key for key in quantized_entries(model))
+        self.strict_loading = not self.rebuilt_entries
 
     def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         return summed_lm_loss(*scored_logits(self.model, batch))
@@ -121,6 +126,8 @@ class CausalLMModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint.update(self.model.checkpoint_entries())
+        for key in self.rebuilt_entries:
+            checkpoint["state_dict"].pop(key, None)
         trained = self.trainer.fit_loop.epoch_loop.batch_progress.current.ready
         checkpoint[RANDOM_STATE_KEY] = {
             "cpu": torch.get_rng_state(),
@@ -130,6 +137,14 @@ class CausalLMModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._restore = checkpoint.get(RANDOM_STATE_KEY)
+        if self.rebuilt_entries:  # loaded without strictness: the check is here
+            expected = set(self.state_dict()) - self.rebuilt_entries
+            stored = set(checkpoint["state_dict"])
+            if stored != expected:
+                raise ValueError(
+                    f"the checkpoint does not fit this 4-bit base with adapters: missing "
+                    f"{sorted(expected - stored)[:4]}, unexpected {sorted(stored - expected)[:4]}"
+                )
 
     def on_train_epoch_start(self) -> None:
         if self._restore is not None and self._restore["epoch_end"]:

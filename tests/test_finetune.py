@@ -13,10 +13,12 @@ import torch
 from family_models import family_model_dir
 from hydra.errors import ConfigCompositionException
 from hydra_config import compose_train
+from peft_models import biogpt_base_dir
 
 from biogpt import BioGPT
 from biogpt.experiment.build import build_finetuning, build_trainer
 from biogpt.experiment.settings import run_settings
+from biogpt.model.adapters import is_adapter_weight
 from biogpt.training.memorised import StopWhenMemorised
 
 FAST = [
@@ -305,12 +307,13 @@ class GradientDump(L.Callback):
             )
 
 
-@pytest.mark.parametrize("backbone", ["biogpt", "t5"])
+@pytest.mark.parametrize("backbone", ["biogpt", "biogpt-lora", "t5"])
 def test_two_rank_ddp_update_equals_one_process_with_the_whole_batch(
-    backbone: str, tmp_path: Path, shared_data: Path, token_cache: Path
+    backbone: str, tmp_path: Path, shared_data: Path, biogpt_vocab: Path, token_cache: Path
 ) -> None:
     """2 gloo ranks x 2 micro-batches of 1 document = one process with the 4 documents in one batch,
-    for BioGPT and for an encoder-decoder from transformers (T5: encoder inputs batched alongside)."""
+    for BioGPT, for LoRA adapters (and the soft prompt's rows) on a frozen BioGPT, and for an
+    encoder-decoder from transformers (T5: encoder inputs batched alongside)."""
     common = [
         "task=ddi",
         *FAST,
@@ -321,6 +324,10 @@ def test_two_rank_ddp_update_equals_one_process_with_the_whole_batch(
     ]
     if backbone == "t5":
         common += [f"model.init={family_model_dir('t5', tmp_path / 't5', shared_data)}", "prompt=none"]
+    if backbone == "biogpt-lora":
+        pytest.importorskip("peft")
+        base = biogpt_base_dir(tmp_path / "base", biogpt_vocab)
+        common += [f"model.init={base}", "peft=lora", "peft.dropout=0"]
     runs = {
         "ddp": ["data.batch_size=1", "data.update_freq=2", "trainer.devices=2", "trainer.strategy=ddp_spawn"],
         "single": ["data.batch_size=4"],
@@ -336,6 +343,8 @@ def test_two_rank_ddp_update_equals_one_process_with_the_whole_batch(
         trainer.fit(module, datamodule=datamodule)
         grads[name] = torch.load(tmp_path / f"{name}.pt")
     assert grads["ddp"].keys() == grads["single"].keys()
+    if backbone == "biogpt-lora":  # the adapters and the prompt rows, nothing of the base
+        assert all(is_adapter_weight(key) or key.endswith("embed_tokens.weight") for key in grads["single"])
     for key, grad in grads["single"].items():
         torch.testing.assert_close(grads["ddp"][key], grad, atol=1e-6, rtol=0, msg=key)
 

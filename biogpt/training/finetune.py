@@ -55,8 +55,11 @@ class PromptFineTuner(CausalLMModule):
     def _train_prompt_rows(self) -> None:
         """Train the embedding's rows past ``base_vocab_size`` (the soft prompt) and no other row."""
         self.prompt_rows_train = True
+        self.model.input_embeddings().weight.requires_grad_(True)
+        self._zero_base_row_gradients()
+
+    def _zero_base_row_gradients(self) -> None:
         embedding = self.model.input_embeddings().weight
-        embedding.requires_grad_(True)
         frozen_rows = self.base_vocab_size
 
         def keep_prompt_rows(grad: torch.Tensor) -> torch.Tensor:
@@ -65,6 +68,13 @@ class PromptFineTuner(CausalLMModule):
             return grad
 
         embedding.register_hook(keep_prompt_rows)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled (``ddp_spawn`` sends the module to its processes this way): tensor hooks are not
+        pickled, so the base rows' gradient hook is registered again, or they would train there."""
+        super().__setstate__(state)
+        if self.prompt_rows_train:
+            self._zero_base_row_gradients()
 
     def optimizer_groups(self) -> list[dict[str, Any]]:
         if not self.prompt_rows_train:

@@ -1512,11 +1512,12 @@ def print_table(report: dict[str, Any]) -> None:
     extraction = report["sections"].get("extraction", {}).get("results", {})
     if extraction.get("rows"):
         title = f"extraction ({extraction['dtype']})"
-        print(f"\n{title:24s} {'ours docs/s':>12s} {'hf docs/s':>12s}  identical")
+        print(f"\n{title:24s} {'ours docs/s':>12s} {'hf docs/s':>12s}  identical to the first run (ours, hf)")
         for row in extraction["rows"]:
             print(
                 f"{'batch ' + str(row['batch_size']):24s} {row['ours_docs_per_s']:12,.2f} "
-                f"{row['transformers_docs_per_s']:12,.2f}  {row['identical_texts']}/{row['documents']}"
+                f"{row['transformers_docs_per_s']:12,.2f}  {row['ours_identical_texts']}/{row['documents']}, "
+                f"{row['transformers_identical_texts']}/{row['documents']}"
             )
     print(f"\nresult: {'ALL OK' if report['ok'] else 'FAILED: ' + ', '.join(report['failed'])}", flush=True)
 

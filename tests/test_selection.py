@@ -11,9 +11,11 @@ import pytest
 import torch
 from family_models import family_model_dir
 from hydra_config import compose_train
+from peft_models import biogpt_base_dir
 
 from biogpt.experiment.finetune import train
 from biogpt.experiment.settings import select_settings
+from biogpt.model.adapters import ADAPTER_DIR, merged_weights
 from biogpt.model.loading import load_network
 from biogpt.model.safe_pickle import safe_load
 from biogpt.model.weights import lightning_weights
@@ -62,12 +64,16 @@ def test_final_null_is_the_tasks_paper_setting(tmp_path: Path, shared_data: Path
     )
 
 
-@pytest.mark.parametrize("family", ["biogpt", "bart"])
+@pytest.mark.parametrize("family", ["biogpt", "biogpt-lora", "bart"])
 def test_the_final_model_is_the_best_validated_epochs(
-    family: str, tmp_path: Path, shared_data: Path, token_cache: Path
+    family: str, tmp_path: Path, shared_data: Path, biogpt_vocab: Path, token_cache: Path
 ) -> None:
     backbone = ["model=tiny"]
-    if family != "biogpt":
+    if family == "biogpt-lora":
+        pytest.importorskip("peft")
+        base = biogpt_base_dir(tmp_path / "base", biogpt_vocab)
+        backbone = [f"model.init={base}", "peft=lora", "peft.dropout=0"]
+    elif family != "biogpt":
         backbone = [f"model.init={family_model_dir(family, tmp_path / family, shared_data)}", "prompt=none"]
     run = tmp_path / "run"
     cfg = compose_train(run, shared_data, [*BEST, *backbone], cache_dir=token_cache)
@@ -83,6 +89,10 @@ def test_the_final_model_is_the_best_validated_epochs(
     assert kept.name == f"best-epoch{best_epoch:03d}.ckpt"
     assert not list((run / "checkpoints").glob("epoch*.ckpt"))  # keep_last_epochs=0: none to average
     expected = lightning_weights(safe_load(kept), str(kept))
+    if family == "biogpt-lora":  # final/ is the best epoch's adapters merged into the base
+        from peft import LoraConfig
+
+        expected = merged_weights(expected, LoraConfig.from_pretrained(str(run / "final" / ADAPTER_DIR)))
     final = load_network(run / "final").state_dict()
     assert final.keys() == expected.keys()
     for name, value in expected.items():

@@ -137,10 +137,11 @@ def save_model_dir(
     if config is None:
         model.save_pretrained(directory, weights)
         return _save_tokenizer_and_prompt(directory, tokenizer, prompt)
-    # A 4-bit base (QLoRA) is written from its float weights: the merged model adds the adapters to
-    # them, and the network that writes it is the float base (grown by the prompt's rows).
-    writer = _float_base(model, config) if quantized_modules(model) else model
-    if writer is not model:
+    writer = model
+    if quantized_modules(model):
+        # A 4-bit base (QLoRA) is written from its float weights: the merged model adds the adapters to
+        # them, and the network that writes it is the float base (grown by the prompt's rows).
+        writer = _float_base(model, config)
         state = with_float_base(state, model, writer.state_dict())
         config = copy.copy(config)
         config.fan_in_fan_out = writer.adapter_fan_in_fan_out  # GPT-2's Conv1D, which bitsandbytes replaced

@@ -12,54 +12,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import fields
 from typing import Any
 
 import lightning as L
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from biogpt.data.tasks import CustomTaskConfig, TaskConfig, task_config_class
 from biogpt.experiment.build import build_trainer
 from biogpt.experiment.logging import print_lightning_logs_once
-from biogpt.experiment.settings import plain, prompt_config, settings, vocab_root
+from biogpt.experiment.settings import extraction_settings, plain, settings
 from biogpt.extraction.corpus import CorpusSettings, run_rank, summary_table, write_results
 from biogpt.extraction.engine import ExtractionSettings
 from biogpt.extraction.inputs import InputSettings
-from biogpt.generation import GenerationConfig
-from biogpt.prompts import LayoutSettings, PromptConfig
 
 logger = logging.getLogger(__name__)
-
-
-def _task_override(cfg: DictConfig) -> TaskConfig | None:
-    """The task given on the command line (``task=...``), None where the model's record applies."""
-    if cfg.task is None:
-        return None
-    cls = task_config_class(cfg.task.name)
-    extra: dict[str, Any] = {"data_dir": str(cfg.data_dir)}
-    if cfg.target_format is not None and "target_format" in {f.name for f in fields(cls)}:
-        extra["target_format"] = cfg.target_format.name
-    if cls is CustomTaskConfig:
-        extra["match"] = cfg.eval.match
-    return settings(cls, cfg.task, **extra)
-
-
-def extraction_settings(cfg: DictConfig) -> ExtractionSettings:
-    """The engine's settings: the model, the overrides given, ``eval``'s decoding."""
-    task = _task_override(cfg)
-    return ExtractionSettings(
-        ckpt=str(cfg.ckpt),
-        vocab_root=vocab_root(cfg),
-        tokenizer=None if cfg.tokenizer is None else str(cfg.tokenizer),
-        task=task,
-        target_format=None if cfg.target_format is None or task is not None else str(cfg.target_format.name),
-        layout=None if task is None else settings(LayoutSettings, cfg.task),
-        prompt=prompt_config(cfg) if cfg.prompt is not None else PromptConfig(kind="none"),
-        generation=settings(GenerationConfig, cfg.eval.generation),
-        dtype=str(cfg.eval.dtype),
-        batch_size=int(cfg.eval.batch_size),
-    )
 
 
 def corpus_settings(cfg: DictConfig) -> CorpusSettings:

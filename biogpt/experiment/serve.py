@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from biogpt.experiment.extract import extraction_settings
-from biogpt.experiment.settings import plain, settings
+from biogpt.experiment.settings import extraction_settings, plain, settings
 from biogpt.optional import require_litserve
 from biogpt.serving.settings import ServeSettings
 

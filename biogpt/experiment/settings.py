@@ -21,11 +21,12 @@ from biogpt.artifacts.model_dir import BackboneSettings
 from biogpt.data.settings import DataSettings
 from biogpt.data.tasks import CustomTaskConfig, TaskConfig, task_config_class
 from biogpt.evaluation.protocol import EvalSettings
+from biogpt.extraction.engine import ExtractionSettings
 from biogpt.generation import GenerationConfig
 from biogpt.model.adapters import PeftSettings
 from biogpt.prompts import LayoutSettings, PromptConfig
 from biogpt.training.optim import OptimConfig
-from biogpt.training.selection import SelectSettings, ValidationData
+from biogpt.training.settings import SelectSettings, ValidationData
 
 SettingsT = TypeVar("SettingsT")
 
@@ -169,3 +170,33 @@ def validation_data(run: RunSettings) -> ValidationData:
     closing evaluation does (``eval``'s decoding, batch size and ``limit``; never its test ``ids``)."""
     evaluation = replace(run.evaluation, split=run.split("valid"), ids=None)
     return ValidationData(run.task, evaluation, run.layout, run.cache_dir, train_split=run.split("train"))
+
+
+def _task_override(cfg: DictConfig) -> TaskConfig | None:
+    """The task given on the command line (``task=...``), None where the model's record applies."""
+    if cfg.task is None:
+        return None
+    cls = task_config_class(cfg.task.name)
+    extra: dict[str, Any] = {"data_dir": str(cfg.data_dir)}
+    if cfg.target_format is not None and "target_format" in {f.name for f in fields(cls)}:
+        extra["target_format"] = cfg.target_format.name
+    if cls is CustomTaskConfig:
+        extra["match"] = cfg.eval.match
+    return settings(cls, cfg.task, **extra)
+
+
+def extraction_settings(cfg: DictConfig) -> ExtractionSettings:
+    """The engine's settings: the model, the overrides given, ``eval``'s decoding."""
+    task = _task_override(cfg)
+    return ExtractionSettings(
+        ckpt=str(cfg.ckpt),
+        vocab_root=vocab_root(cfg),
+        tokenizer=None if cfg.tokenizer is None else str(cfg.tokenizer),
+        task=task,
+        target_format=None if cfg.target_format is None or task is not None else str(cfg.target_format.name),
+        layout=None if task is None else settings(LayoutSettings, cfg.task),
+        prompt=prompt_config(cfg) if cfg.prompt is not None else PromptConfig(kind="none"),
+        generation=settings(GenerationConfig, cfg.eval.generation),
+        dtype=str(cfg.eval.dtype),
+        batch_size=int(cfg.eval.batch_size),
+    )

@@ -16,7 +16,6 @@ from hydra import compose, initialize_config_dir
 from biogpt.data.custom.validate import check_corpus, fatal, over_length, render, validate_task
 from biogpt.data.requirements import check_task_files
 from biogpt.data.tasks import CustomTaskConfig, TaskConfig, load_task_split
-from biogpt.experiment.build import load_tokenizer
 from biogpt.experiment.paths import CONF_DIR
 from biogpt.experiment.settings import layout_settings, prompt_config, task_config
 from biogpt.prompts import build_layout, prompt_tokens
@@ -38,6 +37,10 @@ def main(overrides: Sequence[str]) -> int:
     summaries = validate_task(task)
     keys = [override.split("=", 1)[0].lstrip("+~") for override in overrides]
     if any(key == "tokenizer" or key == "model" or key.startswith("model.") for key in keys):
+        # Imported here: the module of builders brings Lightning, seconds that evaluate.py (which
+        # imports check_task_data) would pay at every start without training anything.
+        from biogpt.experiment.build import load_tokenizer
+
         tokenizer = load_tokenizer(cfg)
         prompt = prompt_tokens(prompt_config(cfg), tokenizer)
         layout = build_layout(layout_settings(cfg), tokenizer, prompt.ids)

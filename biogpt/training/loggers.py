@@ -20,14 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import singledispatch
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import wandb
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.strategies.launchers import _MultiProcessingLauncher
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+if TYPE_CHECKING:  # imported where a W&B run starts: a second at every start of every other run
+    import wandb
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ def resolve_wandb_mode(configured: str | None) -> str:
     requested = os.environ.get("WANDB_MODE") or configured
     if requested in LOCAL_MODES:
         return requested
+    import wandb
+
     if wandb.login(prompt=False, verify=False):
         return requested or "online"
     logger.log(
@@ -112,6 +116,8 @@ class OfflineFallbackWandbLogger(WandbLogger):
         return super().experiment
 
     def _start_run(self) -> wandb.Run:
+        import wandb
+
         mode = resolve_wandb_mode(self._mode)
         Path(self.save_dir).mkdir(parents=True, exist_ok=True)  # wandb falls back to /tmp otherwise
         init = {

@@ -17,7 +17,6 @@ refused: a forward pass there needs every rank.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,29 +24,14 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.strategies import DDPStrategy
 
-from biogpt.data.tasks import TaskConfig
-from biogpt.evaluation.protocol import EvalSettings, model_generations, selected_ids
+from biogpt.evaluation.protocol import model_generations, selected_ids
 from biogpt.evaluation.scoring import score_predictions
 from biogpt.generation.tasks import Generator
-from biogpt.prompts import LayoutSettings, PromptConfig
+from biogpt.prompts import PromptConfig
 from biogpt.tokenizer.protocol import Tokenizer
-from biogpt.training.settings import VALID_PREFIX, SelectSettings
+from biogpt.training.settings import VALID_PREFIX, SelectSettings, ValidationData
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ValidationData:
-    """What the validation score generates and how it is scored: the task, the split and decoding
-    (``settings.split`` is the validation split; ``settings.limit`` scores its first examples only), the
-    sequence layout, the tokenized-corpus cache, and the training split whose targets give constrained
-    decoding's template words."""
-
-    task: TaskConfig
-    settings: EvalSettings
-    layout: LayoutSettings
-    cache_dir: Path
-    train_split: str = "train"
 
 
 class GenerationValidation(Callback):

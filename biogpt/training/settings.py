@@ -1,10 +1,16 @@
-"""Which model a fine-tuning run ends with (the ``select`` block), apart from the callbacks that
-select it, so that the config's schema (:mod:`biogpt.experiment.schema`) reads it without importing
-Lightning."""
+"""Which model a fine-tuning run ends with (the ``select`` block) and what its validation score decodes,
+apart from the callbacks that select it (:mod:`biogpt.training.selection`), so that the config's schema
+(:mod:`biogpt.experiment.schema`) and the commands that never train (evaluate, generate, extract,
+serve) read them without importing Lightning, which costs seconds at every start."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from biogpt.data.tasks import TaskConfig
+from biogpt.evaluation.protocol import EvalSettings
+from biogpt.prompts import LayoutSettings
 
 FINAL_MODELS: tuple[str, ...] = ("average", "last", "best")
 VALID_PREFIX = "valid/"
@@ -38,3 +44,17 @@ class SelectSettings:
     def scores(self, epoch: int) -> bool:
         """Whether the epoch numbered ``epoch`` (from 1) is scored."""
         return epoch >= self.from_epoch and epoch % self.every_n_epochs == 0
+
+
+@dataclass(frozen=True)
+class ValidationData:
+    """What the validation score generates and how it is scored: the task, the split and decoding
+    (``settings.split`` is the validation split; ``settings.limit`` scores its first examples only), the
+    sequence layout, the tokenized-corpus cache, and the training split whose targets give constrained
+    decoding's template words."""
+
+    task: TaskConfig
+    settings: EvalSettings
+    layout: LayoutSettings
+    cache_dir: Path
+    train_split: str = "train"

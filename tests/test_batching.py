@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from biogpt.data.batching import TokenBudgetBatchSampler
+from biogpt.errors import ConfigError
 
 RNG = np.random.default_rng(0)
 LENGTHS = RNG.integers(5, 300, size=203).tolist()
@@ -60,5 +61,5 @@ def test_fixed_size_batches_and_option_errors() -> None:
     assert [len(b) for b in batches[:-1]] == [16] * (len(batches) - 1)
     with pytest.raises(ValueError, match="exactly one of data.max_tokens and data.batch_size"):
         _sampler(max_tokens=None)
-    with pytest.raises(ValueError, match="example .* has .* tokens, more than max_tokens=100"):
+    with pytest.raises(ConfigError, match=r"data.max_tokens=100: example .* has .* tokens; expected"):
         _sampler(max_tokens=100).global_batches()

@@ -329,7 +329,8 @@ def test_files_only_the_job_reads_are_named_too(
     tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Paths that exist but hold the wrong thing (an empty directory as a model or a vocabulary, a
-    predictions file of the wrong length) end the job with the file's name, before any training."""
+    predictions file of the wrong length) end the job with the file's name, before any training; so
+    does a token budget that the data turns out to exceed."""
     monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
     monkeypatch.chdir(tmp_path)
     empty = tmp_path / "empty"
@@ -339,6 +340,8 @@ def test_files_only_the_job_reads_are_named_too(
     for command, arguments, named in (
         (cli.finetune, [*TRAIN, f"model.init={empty}"], str(empty)),
         (cli.finetune, [*TRAIN, f"tokenizer={empty}"], str(empty)),
+        # A token budget below the longest example's shows once the split is tokenized.
+        (cli.finetune, [*TRAIN, "data.max_tokens=16"], "data.max_tokens=16"),
         (cli.evaluate, ["task=ddi", f"ckpt={empty}"], str(empty)),
         (cli.evaluate, ["task=ddi", f"predictions={one_line}"], str(one_line)),
         (cli.generate, [f"ckpt={empty}", "text=x"], str(empty)),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from biogpt.data.resume import EpochBatchSampler
+from biogpt.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,9 @@ def pack_by_tokens(order: Sequence[int], lengths: Sequence[int], max_tokens: int
     for index in order:
         length = lengths[index]
         if length > max_tokens:
-            raise ValueError(
-                f"example {index} has {length} tokens, more than max_tokens={max_tokens}; raise "
-                "data.max_tokens or lower the task's max_source_positions"
+            raise ConfigError(
+                f"data.max_tokens={max_tokens}: example {index} has {length} tokens; expected a budget of at "
+                "least the longest example's (raise data.max_tokens or lower the task's max_source_positions)"
             )
         if current and max(longest, length) * (len(current) + 1) > max_tokens:
             batches.append(current)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 import torch
 import transformers
 from family_models import DECODER_FAMILIES, FAMILIES, family_model_dir
+from project_commands import run_command
 
 from biogpt.artifacts.model_dir import BackboneSettings, load_backbone
 from biogpt.model.loading import load_network
@@ -37,15 +37,7 @@ UNCACHED_ENCODER_DECODER = "google-t5/t5-small"
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONIOENCODING": "utf-8", **(env or {})}
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=600,
-        env=environment,
-    )
+    return run_command(args, env=environment, timeout=600)
 
 
 def _auto_class(family: str) -> type:

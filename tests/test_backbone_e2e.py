@@ -13,12 +13,11 @@ import csv
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from family_models import family_model_dir
-from project_commands import run_project
+from project_commands import run_command, run_project
 
 from biogpt.data.tasks import load_task_split, task_config_class
 
@@ -116,9 +115,8 @@ def test_a_tiny_backbone_memorises_four_documents(
 def test_soft_prompt_on_an_encoder_decoder_is_refused_with_the_choices(
     backbones: dict[str, Path], tmp_path: Path, shared_data: Path, token_cache: Path
 ) -> None:
-    result = subprocess.run(
+    result = run_command(
         [
-            sys.executable,
             "train.py",
             f"data_dir={shared_data}",
             f"data.cache_dir={token_cache}",
@@ -127,10 +125,6 @@ def test_soft_prompt_on_an_encoder_decoder_is_refused_with_the_choices(
             "prompt=soft",
             f"hydra.run.dir={tmp_path / 'run'}",
         ],
-        cwd=PROJECT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
         timeout=600,
     )
     assert result.returncode != 0
@@ -158,10 +152,7 @@ def test_two_backbones_by_two_seeds_multirun_builds_its_report(
     )
     jobs = sorted(path.parent.parent for path in sweep.rglob(".hydra/overrides.yaml"))
     assert len(jobs) == 4 and all((job / "metrics.json").is_file() for job in jobs)
-    report = subprocess.run(
-        [sys.executable, "-m", "biogpt.report", str(sweep)], cwd=PROJECT, capture_output=True, text=True
-    )
-    assert report.returncode == 0, report.stderr[-3000:]
+    run_project(["-m", "biogpt.report", str(sweep)])
     with (sweep / "report.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert sorted((row["model.init"], row["n"]) for row in rows) == [
@@ -182,25 +173,15 @@ def test_without_transformers_biogpt_trains_and_another_family_says_how_to_insta
     (hidden / "sitecustomize.py").write_text(HIDE_TRANSFORMERS)
     env = {**os.environ, "PYTHONPATH": str(hidden)}
     common = [
-        sys.executable, "train.py", f"data_dir={shared_data}", f"data.cache_dir={token_cache}", "task=ddi",
+        "train.py", f"data_dir={shared_data}", f"data.cache_dir={token_cache}", "task=ddi",
         "debug=fast", "task.max_source_positions=32", "eval.limit=1", "eval.generation.max_new_tokens=4",
         "logger={}", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
     ]  # fmt: skip
-    biogpt = subprocess.run(
-        [*common, f"hydra.run.dir={tmp_path / 'biogpt'}"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    biogpt = run_command([*common, f"hydra.run.dir={tmp_path / 'biogpt'}"], env=env)
     assert biogpt.returncode == 0, biogpt.stderr[-3000:]
     assert (tmp_path / "biogpt" / "metrics.json").is_file()
-    gpt2 = subprocess.run(
-        [*common, f"model.init={backbones['gpt2']}", f"hydra.run.dir={tmp_path / 'gpt2'}"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
+    gpt2 = run_command(
+        [*common, f"model.init={backbones['gpt2']}", f"hydra.run.dir={tmp_path / 'gpt2'}"], env=env
     )
     assert gpt2.returncode == 1 and "Traceback" not in gpt2.stderr
     assert "runs through transformers, which is not installed: pip install -e '.[backbones]'" in gpt2.stderr

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +18,7 @@ from family_models import family_model_dir
 from hydra import compose, initialize_config_dir
 from hydra_config import compose_root, compose_train
 from model_oracle import reference_model
+from project_commands import run_command
 from transformers import BioGptForCausalLM
 
 from biogpt.data.tasks import load_task_split, make_task_config
@@ -146,9 +145,8 @@ def test_eval_dtype_auto_is_bf16_only_where_the_cpu_computes_it(
         for key, value in os.environ.items()
         if key not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
     }
-    result = subprocess.run(
-        [sys.executable, "-c", RESOLVE], env={**env, **isa}, capture_output=True, text=True, timeout=300
-    )
+    # A fresh interpreter: torch reads the ISA settings when it is imported.
+    result = run_command(["-c", RESOLVE], env={**env, **isa}, timeout=300, fresh=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split("\n")[:2] == [
         f"native {native}",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -20,6 +19,7 @@ from model_oracle import (
     write_fairseq_checkpoint,
     write_fine_tuned_checkpoint,
 )
+from project_commands import run_command
 from safetensors.torch import load_file, save_file
 from transformers import BioGptForCausalLM
 
@@ -232,9 +232,8 @@ except Exception as error:
 
 def _run_offline(hf_home: Path) -> str:
     env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", _HUB_SCRIPT], env=env, capture_output=True, text=True, timeout=120
-    )
+    # One command with this environment: a fresh interpreter costs less than a command server.
+    result = run_command(["-c", _HUB_SCRIPT], env=env, timeout=120, fresh=True)
     return result.stdout + result.stderr
 
 

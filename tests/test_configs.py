@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ from hydra_config import CONF_DIR, compose_root, compose_train
 from lightning.pytorch.callbacks import RichModelSummary, RichProgressBar
 from lightning.pytorch.strategies import FSDPStrategy
 from omegaconf import OmegaConf
+from project_commands import run_command
 from rich.console import Console
 from torch.distributed.fsdp.wrap import ModuleWrapPolicy
 
@@ -174,18 +173,10 @@ def test_unknown_keys_are_named_with_the_valid_keys_and_close_matches() -> None:
 
 
 def test_train_py_exits_before_running_on_an_unknown_key() -> None:
-    result = subprocess.run(
-        [sys.executable, "train.py", "task=ddi", "optim.lrr=1e-3"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_command(["train.py", "task=ddi", "optim.lrr=1e-3"], timeout=120)
     assert result.returncode == 2
     assert "unknown config key 'optim.lrr'" in result.stderr and "Did you mean 'optim.lr'?" in result.stderr
-    wrong_option = subprocess.run(
-        [sys.executable, "train.py", "task=kddti"], cwd=PROJECT, capture_output=True, text=True, timeout=120
-    )
+    wrong_option = run_command(["train.py", "task=kddti"], timeout=120)
     assert wrong_option.returncode == 1 and "Available options in 'task'" in wrong_option.stderr
     assert "kd_dti" in wrong_option.stderr
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
 from model_oracle import padded_batch, reference_model, small_with_released_vocab, write_fine_tuned_checkpoint
+from project_commands import run_project
 from transformers import BioGptForCausalLM, BioGptTokenizer
 
 from biogpt import BioGPT
@@ -25,13 +24,9 @@ def _fine_tuned_release_dir(directory: Path, vocab: Path, prompt_rows: int) -> B
 
 def test_convert_cli_writes_a_directory_transformers_loads(tmp_path: Path, biogpt_vocab: Path) -> None:
     _fine_tuned_release_dir(tmp_path / "RE-BC5CDR", biogpt_vocab, prompt_rows=9)
-    result = subprocess.run(
-        [sys.executable, "-m", "biogpt.convert", str(tmp_path / "RE-BC5CDR"), str(tmp_path / "hf")],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_project(
+        ["-m", "biogpt.convert", str(tmp_path / "RE-BC5CDR"), str(tmp_path / "hf")], timeout=300
     )
-    assert result.returncode == 0, result.stderr
     assert "42393 ids (9 added tokens)" in result.stdout
 
     reference, info = BioGptForCausalLM.from_pretrained(tmp_path / "hf", output_loading_info=True)

@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from project_commands import run_command
 
 PROJECT = Path(__file__).resolve().parents[1]
 # Kernel limits standing for each CPU kind. oneDNN and MKL treat a limit above what the CPU has as "the
@@ -50,15 +50,8 @@ CPU_HAS = {
 def _run(arguments: list[str], isa: str, timeout: int) -> subprocess.CompletedProcess[str]:
     """``python <arguments>`` in the project root with the kernels limited to ``isa``'s."""
     inherited = {key: value for key, value in os.environ.items() if key not in ISAS["avx2"]}
-    return subprocess.run(
-        [sys.executable, *arguments],
-        cwd=PROJECT,
-        env={**inherited, **ISAS[isa]},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    # A fresh interpreter: torch picks its kernels when it is imported.
+    return run_command(arguments, env={**inherited, **ISAS[isa]}, timeout=timeout, fresh=True)
 
 
 @pytest.mark.parametrize("isa", sorted(ISAS))

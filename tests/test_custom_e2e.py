@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -76,10 +74,7 @@ def test_a_tiny_backbone_memorises_a_brat_and_a_bigbio_corpus(
     # "Levodopa ... tablets" is discontinuous, in no text as one string: only d3's other relation is written.
     assert (jobs["brat"] / "predictions" / "d3.ann").read_text().count("\tEFFECT ") == 1
     assert not (jobs["bigbio"] / "predictions").exists()
-    report = subprocess.run(
-        [sys.executable, "-m", "biogpt.report", str(sweep)], cwd=PROJECT, capture_output=True, text=True
-    )
-    assert report.returncode == 0, report.stderr[-3000:]
+    run_project(["-m", "biogpt.report", str(sweep)])
     with (sweep / "report.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(row["task.train"] for row in rows) == sorted([str(BRAT), str(BIGBIO)])

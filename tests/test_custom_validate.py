@@ -5,11 +5,11 @@ building a model."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from project_commands import run_command
 
 from biogpt.cli import data
 
@@ -135,10 +135,10 @@ def test_an_unknown_format_is_named(
 def test_train_stops_on_a_defect_before_building_a_model(tmp_path: Path) -> None:
     corpus = brat_copy(tmp_path)
     edit(corpus / "d2.ann", "T1\tDrug 0 9", "T1\tDrug 100 109")
-    result = subprocess.run(
-        [sys.executable, "train.py", "task=custom", "task.kind=relation", f"task.train={corpus}",
-         f"task.test={corpus}", "model.init=no-such-org/no-such-model", f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=PROJECT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
+    result = run_command(
+        ["train.py", "task=custom", "task.kind=relation", f"task.train={corpus}", f"task.test={corpus}",
+         "model.init=no-such-org/no-such-model", f"hydra.run.dir={tmp_path / 'run'}"],
+        timeout=300,
     )  # fmt: skip
     assert result.returncode == 1, result.stderr[-3000:]
     assert f"{corpus / 'd2.ann'}:1: entity T1 (Drug): offsets 100-109 outside the text of d2" in result.stderr

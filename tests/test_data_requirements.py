@@ -3,12 +3,11 @@ data directory lacks them stops before any model is built, naming the paths and 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from project_commands import run_command
 
 from biogpt.data.requirements import TASK_DATASETS, check_task_files, download_command, split_needs
 from biogpt.data.sources import datasets
@@ -65,14 +64,10 @@ def test_train_without_the_task_data_stops_before_building_a_model(tmp_path: Pat
     empty = tmp_path / "no data"
     empty.mkdir()
     started = time.monotonic()
-    result = subprocess.run(
+    result = run_command(
         # A model that could never load (a well-formed hub id, not cached, no network): the data check
         # has to come first.
-        [sys.executable, "train.py", "task=ddi", f"data_dir={empty}", "model.init=no-such-org/no-such-model"],
-        cwd=PROJECT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
+        ["train.py", "task=ddi", f"data_dir={empty}", "model.init=no-such-org/no-such-model"],
         timeout=300,
     )
     elapsed = time.monotonic() - started

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import hydra
 import pytest
 import torch
+from project_commands import run_command
 
 from biogpt import BioGPTConfig
 
@@ -30,9 +30,8 @@ def smoke(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     """One smoke run (about a minute): its report and its printed output."""
     root = tmp_path_factory.mktemp("device-check")
     out = root / "report.json"
-    command = [sys.executable, str(SCRIPT), "--smoke", "--out", str(out), "--work-dir", str(root / "work")]
-    env = {**os.environ, "BIOGPT_DATA": str(shared_data)}
-    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
+    command = [str(SCRIPT), "--smoke", "--out", str(out), "--work-dir", str(root / "work")]
+    done = run_command(command, env={**os.environ, "BIOGPT_DATA": str(shared_data)}, timeout=900)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return json.loads(out.read_text()), done.stdout
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from model_oracle import (
@@ -13,18 +12,15 @@ from model_oracle import (
     write_fairseq_checkpoint,
     write_fine_tuned_checkpoint,
 )
+from project_commands import run_project
 
 from biogpt.data.tasks import load_task_split, make_task_config
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def _run(args: list[str], **options) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, *args], cwd=PROJECT, capture_output=True, text=True, timeout=900, **options
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
+def _run(args: list[str]) -> subprocess.CompletedProcess:
+    return run_project(args, timeout=900)
 
 
 def test_scoring_a_predictions_file_writes_metrics_and_predictions(tmp_path: Path, shared_data: Path) -> None:

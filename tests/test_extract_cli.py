@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from extraction_models import common_options
-from project_commands import PROJECT, run_project
+from project_commands import PROJECT, run_command, run_project
 
 from biogpt.data.pubmed import iter_documents
 from biogpt.data.tasks import load_task_split, make_task_config
@@ -225,9 +225,7 @@ def test_a_bad_option_ends_with_one_error_line(
     documents.write_text(json.dumps({"id": "1", "text": "aspirin"}) + "\n")
     for bad, named in (("format=csv", "format='csv'"), (f"input={tmp_path / 'nowhere'}", "input=")):
         arguments = [f"ckpt={fine_tuned_ddi}", f"input={documents}", f"out={tmp_path / 'kb'}", bad]
-        result = subprocess.run(
-            [sys.executable, *_extract(arguments)], cwd=PROJECT, capture_output=True, text=True, timeout=300
-        )
+        result = run_command(_extract(arguments), timeout=300)
         assert result.returncode == 1
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], result.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import lightning as L
@@ -14,6 +12,7 @@ from family_models import family_model_dir
 from hydra.errors import ConfigCompositionException
 from hydra_config import compose_train
 from peft_models import biogpt_base_dir
+from project_commands import run_project
 
 from biogpt import BioGPT
 from biogpt.experiment.build import build_finetuning, build_trainer
@@ -213,9 +212,8 @@ def test_train_py_runs_end_to_end_and_averages_the_last_epochs(
     tmp_path: Path, shared_data: Path, token_cache: Path
 ) -> None:
     """The CLI: 3 epochs on a 2-document DDI sample, the last 2 epoch checkpoints averaged into final/."""
-    run = subprocess.run(
+    run = run_project(
         [
-            sys.executable,
             "train.py",
             "task=ddi",
             "model=tiny",
@@ -230,12 +228,8 @@ def test_train_py_runs_end_to_end_and_averages_the_last_epochs(
             f"data.cache_dir={token_cache}",
             f"hydra.run.dir={tmp_path}/run",
         ],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
         timeout=600,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
     checkpoints = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("*.ckpt"))
     # The last 2 epochs, and the newest step checkpoint (the end of the run) to resume from.
     assert checkpoints == ["epoch001.ckpt", "epoch002.ckpt", "step0000003.ckpt"]

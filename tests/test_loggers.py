@@ -12,8 +12,6 @@ import logging
 import os
 import socket
 import struct
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
+from project_commands import run_command
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from wandb.proto import wandb_internal_pb2
 
@@ -275,14 +274,11 @@ def test_wandb_runs_start_offline_without_prompting(tmp_path: Path) -> None:
     """
     # WANDB_SILENT skips the username lookup wandb prints at login, which waits on the dead server.
     env = isolated_env(tmp_path / "home") | {"WANDB_BASE_URL": _refused_url(), "WANDB_SILENT": "true"}
-    started = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(START_RUNS), str(tmp_path)],
-        cwd=PROJECT_ROOT,
+    started = run_command(
+        ["-c", textwrap.dedent(START_RUNS), str(tmp_path)],
         env=env | {"PYTHONPATH": str(PROJECT_ROOT)},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
         timeout=300,
+        fresh=True,  # one command with this environment: cheaper than a command server
     )
     assert started.returncode == 0, started.stderr
     assert started.stdout.splitlines() == ["none offline", "unreachable offline"]

@@ -7,8 +7,6 @@ BioGPT network (oneDNN, ``F.linear``, bf16, cached decoding) that skips an adapt
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from peft_models import (
     tiny_backbone,
     tiny_biogpt,
 )
+from project_commands import run_command
 
 from biogpt.artifacts.model_dir import BackboneSettings, adapter_base_reference
 from biogpt.model import BioGPT, network
@@ -202,9 +201,8 @@ def test_qlora_without_a_gpu_is_refused_before_loading_anything(tmp_path: Path, 
         pytest.skip("this machine has a GPU: qlora is refused there for another reason")
     with pytest.raises(AdapterSetupError, match="needs a CUDA GPU"):
         check_device(PeftSettings(method="qlora"))
-    result = subprocess.run(
+    result = run_command(
         [
-            sys.executable,
             "train.py",
             "peft=qlora",
             "model.init=no-such-org/no-such-model",  # loading anything would fail on this first
@@ -212,10 +210,6 @@ def test_qlora_without_a_gpu_is_refused_before_loading_anything(tmp_path: Path, 
             f"data_dir={shared_data}",
             "task=ddi",
         ],
-        cwd=PROJECT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert result.returncode == 1, result.stderr[-2000:]

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from hydra_config import compose_train
 from peft_models import biogpt_base_dir
+from project_commands import run_command
 from safetensors.torch import load_file
 from test_resume import SETTINGS, UPDATES_PER_EPOCH
 
@@ -71,13 +70,13 @@ def test_a_killed_lora_run_resumes_to_the_averaged_adapter_of_an_uninterrupted_o
     settings += [f"model.init={base}", f"peft={method}", "peft.dropout=0.1", "optim.lr=1e-2"]
     reference = train(compose_train(tmp_path / "reference", shared_data, settings, cache_dir=token_cache))
     run_dir = tmp_path / "killed"
-    command = [sys.executable, "train.py", *settings, f"data_dir={shared_data}"]
+    command = ["train.py", *settings, f"data_dir={shared_data}"]
     command += [f"data.cache_dir={token_cache}", f"hydra.run.dir={run_dir}"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     kill = ["+callbacks.kill._target_=killing.KillAt", f"+callbacks.kill.updates={2 * UPDATES_PER_EPOCH + 2}"]
-    done = subprocess.run(command + kill, cwd=PROJECT, env=env, capture_output=True, text=True)
+    done = run_command(command + kill, env=env)
     assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
-    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)
+    done = run_command(command, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "resuming from" in done.stderr + done.stdout
 

@@ -6,8 +6,6 @@ import json
 import math
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import lightning as L
@@ -15,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from hydra_config import compose_root, compose_train
+from project_commands import run_command, run_project
 from test_packing import text_corpus
 
 from biogpt import BioGPT
@@ -181,16 +180,16 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(
     total = f"trainer.max_steps={updates_per_epoch + 4}"
     reference = pretrain(_pretrain_cfg(tmp_path / "reference", shared_data, small_packed, [*settings, total]))
     run_dir = tmp_path / "killed"
-    command = [sys.executable, "train.py", *QUIET[:3], *settings, total, "experiment=pretrain_tiny"]
+    command = ["train.py", *QUIET[:3], *settings, total, "experiment=pretrain_tiny"]
     command += [f"pretrain.corpus_dir={small_packed}", f"data_dir={shared_data}", f"hydra.run.dir={run_dir}"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     # Killed in the first update of epoch 1 (resumes from the end of epoch 0), then mid-epoch 1.
     for kill_after in (updates_per_epoch, updates_per_epoch + 2):
         kill = ["+callbacks.kill._target_=killing.KillAt", f"+callbacks.kill.updates={kill_after}"]
-        done = subprocess.run(command + kill, cwd=PROJECT, env=env, capture_output=True, text=True)
+        done = run_command(command + kill, env=env)
         assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
         assert latest_checkpoint(run_dir / "checkpoints").name == f"step{kill_after:07d}.ckpt"
-    subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, check=True)
+    run_project(command, env=env)
     resumed = BioGPT.from_pretrained(run_dir / "final").state_dict()
     expected = BioGPT.from_pretrained(Path(reference["final_model"])).state_dict()
     for name, value in expected.items():

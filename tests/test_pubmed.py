@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import gzip
 import re
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
+from project_commands import run_command
 
 from biogpt.data.pubmed import PubmedCounts, input_files, iter_documents, main, write_dataset
 from biogpt.data.pubmed_xml import Citation, Deletion, Malformed, MalformedXMLError, iter_records
@@ -421,7 +420,6 @@ def test_cli_writes_a_dataset_that_loads(tmp_path: Path, shared_data: Path) -> N
 
     out = tmp_path / "corpus"
     command = [
-        sys.executable,
         "-m",
         "biogpt.data.pubmed",
         "--out",
@@ -429,7 +427,7 @@ def test_cli_writes_a_dataset_that_loads(tmp_path: Path, shared_data: Path) -> N
         "--keep-labels",
         str(shared_data / "PubMed"),
     ]
-    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    result = run_command(command)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "read: 5",

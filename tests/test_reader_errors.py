@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from project_commands import run_command
 
 from biogpt.data.pubmed_xml import iter_records
 from biogpt.data.tasks import TaskSplit, load_task_split, make_task_config
@@ -260,7 +259,6 @@ def test_export_of_a_truncated_file_prints_the_place_alone(
     path = _copy(shared_data, tmp_path, "DDI/raw/test.json")
     line = _cut(path, b'"abstract": "', skip=40)
     command = [
-        sys.executable,
         "-m",
         "biogpt.data.export",
         "task=ddi",
@@ -271,7 +269,7 @@ def test_export_of_a_truncated_file_prints_the_place_alone(
         f"data.cache_dir={token_cache}",
         f"hydra.run.dir={tmp_path / 'run'}",
     ]
-    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    result = run_command(command)
     assert result.returncode == 1, result.stderr
     assert f"error: {path}:{line}:" in result.stderr
     assert "Traceback" not in result.stderr

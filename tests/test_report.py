@@ -11,13 +11,12 @@ import csv
 import io
 import json
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.image
 import pytest
 import yaml
+from project_commands import run_project
 
 from biogpt.experiment.report import (
     ReportError,
@@ -348,13 +347,6 @@ def test_main_prints_the_table_and_the_three_paths(sweep: Path, tmp_path: Path, 
 
 
 def test_module_runs_from_the_command_line(sweep: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "biogpt.report", str(sweep)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_project(["-m", "biogpt.report", str(sweep)], timeout=120)
     assert (sweep / "report.md").read_text(encoding="utf-8") in result.stdout
     assert result.stdout.rstrip().endswith(str(sweep / "report.png"))

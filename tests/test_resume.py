@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
 from hydra_config import compose_train
+from project_commands import run_command
 
 from biogpt import BioGPT
 from biogpt.experiment.finetune import train
@@ -48,16 +47,16 @@ def test_a_killed_fine_tuning_run_resumes_to_the_averaged_weights_of_an_uninterr
 ) -> None:
     reference = train(compose_train(tmp_path / "reference", shared_data, SETTINGS, cache_dir=token_cache))
     run_dir = tmp_path / "killed"
-    command = [sys.executable, "train.py", *SETTINGS, f"data_dir={shared_data}"]
+    command = ["train.py", *SETTINGS, f"data_dir={shared_data}"]
     command += [f"data.cache_dir={token_cache}", f"hydra.run.dir={run_dir}"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     # Killed in the first update of epoch 1 (resumes from the end of epoch 0), then mid-epoch 2.
     for kill_after in (UPDATES_PER_EPOCH, 2 * UPDATES_PER_EPOCH + 2):
         kill = ["+callbacks.kill._target_=killing.KillAt", f"+callbacks.kill.updates={kill_after}"]
-        done = subprocess.run(command + kill, cwd=PROJECT, env=env, capture_output=True, text=True)
+        done = run_command(command + kill, env=env)
         assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
         assert latest_checkpoint(run_dir / "checkpoints").name == f"step{kill_after:07d}.ckpt"
-    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)
+    done = run_command(command, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "resuming from" in done.stderr + done.stdout
     epochs = sorted(path.name for path in (run_dir / "checkpoints").glob("epoch*.ckpt"))

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from project_commands import run_command, run_project
 
 optuna = pytest.importorskip("optuna")
 
@@ -40,7 +41,6 @@ MINIATURE = [
 
 def _command(sweep_dir: Path, shared_data: Path, cache: Path, overrides: list[str]) -> list[str]:
     return [
-        sys.executable,
         "train.py",
         "-m",
         *MINIATURE,
@@ -51,21 +51,15 @@ def _command(sweep_dir: Path, shared_data: Path, cache: Path, overrides: list[st
     ]
 
 
-def _environment(home: Path) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """No W&B settings and a home of the module's own (one command server serves the module's searches)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("WANDB_")}
-    return {**env, "HOME": str(home), "PYTHONPATH": str(PROJECT)}
+    return {**env, "HOME": str(tmp_path_factory.mktemp("home")), "PYTHONPATH": str(PROJECT)}
 
 
-def _run(command: list[str], home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command,
-        cwd=PROJECT,
-        env=_environment(home),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+def _run(command: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run_command(command, env=environment, timeout=900)
 
 
 def _study(sweep_dir: Path) -> optuna.Study:
@@ -91,7 +85,7 @@ def _complete(sweep_dir: Path) -> list[optuna.trial.FrozenTrial]:
 
 
 def test_a_killed_search_continues_to_its_six_trials_and_the_report_names_the_best(
-    tmp_path: Path, shared_data: Path, token_cache: Path
+    tmp_path: Path, shared_data: Path, token_cache: Path, environment: dict[str, str]
 ) -> None:
     """A 6-trial search over the learning rate and the prompt length (the lr_prompt preset), SIGKILLed
     once its third trial has completed, then started again with the same command: the study ends with 6
@@ -103,12 +97,16 @@ def test_a_killed_search_continues_to_its_six_trials_and_the_report_names_the_be
         token_cache,
         ["hparams_search=lr_prompt", "search.metric=valid/loss", "hydra.sweeper.n_trials=6"],
     )
-    env = _environment(tmp_path / "home")
     log = tmp_path / "killed_sweep.log"  # a file, not a pipe that a long sweep could fill and block on
     with (
         log.open("w") as output,
         subprocess.Popen(
-            command, cwd=PROJECT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+            [sys.executable, *command],
+            cwd=PROJECT,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         ) as sweep,
     ):
         deadline = time.monotonic() + 600
@@ -123,7 +121,7 @@ def test_a_killed_search_continues_to_its_six_trials_and_the_report_names_the_be
     before = {t.number: (t.params, t.value) for t in _complete(sweep_dir)}
     assert len(before) == 3
 
-    result = _run(command, tmp_path / "home")
+    result = _run(command, environment)
     assert result.returncode == 0, result.stderr[-4000:]
 
     trials = _study(sweep_dir).get_trials()
@@ -149,15 +147,7 @@ def test_a_killed_search_continues_to_its_six_trials_and_the_report_names_the_be
     [retry] = [t for t in trials if t.user_attrs.get(RETRY_OF) == 3]
     assert retry.number == 4 and retry.params == interrupted.params
 
-    report = subprocess.run(
-        [sys.executable, "-m", "biogpt.report", str(sweep_dir), "--layout", "search"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert report.returncode == 0, report.stderr[-3000:]
+    report = run_project(["-m", "biogpt.report", str(sweep_dir), "--layout", "search"], env=environment)
     best = min(complete, key=lambda t: t.value)
     assert f"**Best trial {best.number}**" in report.stdout
     assert str(sweep_dir / str(best.number)) in report.stdout
@@ -168,7 +158,7 @@ def test_a_killed_search_continues_to_its_six_trials_and_the_report_names_the_be
 
 
 def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
-    tmp_path: Path, shared_data: Path, token_cache: Path
+    tmp_path: Path, shared_data: Path, token_cache: Path, environment: dict[str, str]
 ) -> None:
     """A grid over the learning rate whose two negative values the validation refuses: those trials fail
     (with the job's error line as their reason), the third completes, and the sweep ends normally. The
@@ -189,7 +179,7 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
                 "+callbacks.validate_at_last_update._target_=biogpt.training.last_update.ValidateAtLastUpdate",
             ],
         ),
-        tmp_path / "home",
+        environment,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     trials = _study(sweep_dir).get_trials()
@@ -208,7 +198,7 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
 
 
 def test_a_trial_without_its_metric_fails_with_the_reason(
-    tmp_path: Path, shared_data: Path, token_cache: Path
+    tmp_path: Path, shared_data: Path, token_cache: Path, environment: dict[str, str]
 ) -> None:
     """No validation (trainer.limit_val_batches=0), so no valid/loss: the trial fails, saying so."""
     sweep_dir = tmp_path / "search"
@@ -219,7 +209,7 @@ def test_a_trial_without_its_metric_fails_with_the_reason(
             token_cache,
             ["hparams_search=lr_prompt", "hydra.sweeper.n_trials=1", "trainer.limit_val_batches=0"],
         ),
-        tmp_path / "home",
+        environment,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     [trial] = _study(sweep_dir).get_trials()
@@ -241,12 +231,17 @@ def test_a_trial_without_its_metric_fails_with_the_reason(
     ],
 )
 def test_a_setting_the_search_cannot_use_ends_it_before_any_trial(
-    tmp_path: Path, shared_data: Path, token_cache: Path, override: str, message: str
+    tmp_path: Path,
+    shared_data: Path,
+    token_cache: Path,
+    environment: dict[str, str],
+    override: str,
+    message: str,
 ) -> None:
     sweep_dir = tmp_path / "search"
     result = _run(
         _command(sweep_dir, shared_data, token_cache, ["hparams_search=lr_prompt", override]),
-        tmp_path / "home",
+        environment,
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(message), result.stderr[-2000:]

@@ -10,8 +10,8 @@ back unnoticed, so this test imports each command's module in a fresh process an
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+
+from project_commands import run_command
 
 INFERENCE_COMMANDS = (
     "biogpt.experiment.evaluate",
@@ -35,7 +35,7 @@ print(json.dumps(loaded))
 
 
 def test_inference_commands_import_no_training_stack() -> None:
-    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=300)
+    done = run_command(["-c", PROBE], timeout=300, fresh=True)  # what a start imports: a fresh interpreter
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = json.loads(done.stdout.splitlines()[-1])
     assert list(loaded) == [*INFERENCE_COMMANDS, TRAINING_COMMAND]

@@ -10,13 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-PROJECT = Path(__file__).resolve().parents[1]
+from project_commands import run_project
 
 # What turns the paper's KD-DTI setting into seconds of CPU work per job.
 MINIATURE = [
@@ -34,16 +31,19 @@ MINIATURE = [
 ]
 
 
-def _environment(home: Path) -> dict[str, str]:
-    """No wandb account, settings or network: what a fresh machine or CI has."""
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """No wandb account, settings or network: what a fresh machine or CI has (one home for the module's
+    sweeps, so that one command server serves them)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("WANDB_")}
-    return {**env, "HOME": str(home), "WANDB_SILENT": "true"}
+    return {**env, "HOME": str(tmp_path_factory.mktemp("home")), "WANDB_SILENT": "true"}
 
 
-def _sweep(sweep_dir: Path, shared_data: Path, cache: Path, overrides: list[str]) -> None:
-    result = subprocess.run(
+def _sweep(
+    sweep_dir: Path, shared_data: Path, cache: Path, overrides: list[str], env: dict[str, str]
+) -> None:
+    run_project(
         [
-            sys.executable,
             "train.py",
             "-m",
             *MINIATURE,
@@ -52,14 +52,8 @@ def _sweep(sweep_dir: Path, shared_data: Path, cache: Path, overrides: list[str]
             f"hydra.sweep.dir={sweep_dir}",
             *overrides,
         ],
-        cwd=PROJECT,
-        env=_environment(sweep_dir.parent / "home"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=1800,
+        env=env,
     )
-    assert result.returncode == 0, result.stderr[-4000:]
 
 
 def _job_dirs(sweep_dir: Path) -> list[Path]:
@@ -67,14 +61,7 @@ def _job_dirs(sweep_dir: Path) -> list[Path]:
 
 
 def _report(sweep_dir: Path, *options: str) -> list[dict[str, str]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "biogpt.report", str(sweep_dir), *options],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_project(["-m", "biogpt.report", str(sweep_dir), *options], timeout=300)
     for name in ("report.md", "report.csv", "report.png"):
         assert (sweep_dir / name).is_file() and (sweep_dir / name).stat().st_size > 0
     assert (sweep_dir / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -87,12 +74,16 @@ def _metrics(job: Path) -> dict:
 
 
 def test_table9_target_format_sweep_with_wandb_offline(
-    tmp_path: Path, shared_data: Path, token_cache: Path
+    tmp_path: Path, shared_data: Path, token_cache: Path, environment: dict[str, str]
 ) -> None:
     """target_format=svo,rel-is x seed=1,2, logged to csv and wandb (offline: no account here)."""
     sweep_dir = tmp_path / "table9"
     _sweep(
-        sweep_dir, shared_data, token_cache, ["logger=[csv,wandb]", "target_format=svo,rel-is", "seed=1,2"]
+        sweep_dir,
+        shared_data,
+        token_cache,
+        ["logger=[csv,wandb]", "target_format=svo,rel-is", "seed=1,2"],
+        environment,
     )
     jobs = _job_dirs(sweep_dir)
     assert len(jobs) == 4
@@ -108,15 +99,24 @@ def test_table9_target_format_sweep_with_wandb_offline(
     assert "common:" in markdown and "experiment=paper/kd_dti" in markdown
 
 
-def test_table10_prompt_sweeps_share_one_report(tmp_path: Path, shared_data: Path, token_cache: Path) -> None:
+def test_table10_prompt_sweeps_share_one_report(
+    tmp_path: Path, shared_data: Path, token_cache: Path, environment: dict[str, str]
+) -> None:
     """Soft prompt lengths and hard prompts: two multiruns under one directory, one report."""
     sweep_dir = tmp_path / "table10"
-    _sweep(sweep_dir / "soft", shared_data, token_cache, ["prompt=soft", "prompt.length=1,5", "seed=1,2"])
+    _sweep(
+        sweep_dir / "soft",
+        shared_data,
+        token_cache,
+        ["prompt=soft", "prompt.length=1,5", "seed=1,2"],
+        environment,
+    )
     _sweep(
         sweep_dir / "hard",
         shared_data,
         token_cache,
         ["prompt=hard", "prompt.text='we have that','in conclusion,'"],
+        environment,
     )
     jobs = _job_dirs(sweep_dir)
     assert len(jobs) == 6 and all((job / "metrics.json").is_file() for job in jobs)
@@ -131,10 +131,10 @@ def test_table10_prompt_sweeps_share_one_report(tmp_path: Path, shared_data: Pat
 
 
 def test_few_shot_sweep_samples_training_examples_per_seed(
-    tmp_path: Path, shared_data: Path, token_cache: Path
+    tmp_path: Path, shared_data: Path, token_cache: Path, environment: dict[str, str]
 ) -> None:
     sweep_dir = tmp_path / "few_shot"
-    _sweep(sweep_dir, shared_data, token_cache, ["data.train_shots=2,4", "seed=1,2"])
+    _sweep(sweep_dir, shared_data, token_cache, ["data.train_shots=2,4", "seed=1,2"], environment)
     jobs = _job_dirs(sweep_dir)
     assert len(jobs) == 4
     trained = {}
@@ -152,9 +152,8 @@ def test_few_shot_sweep_samples_training_examples_per_seed(
 @pytest.mark.parametrize("launcher", ["slurm"])
 def test_slurm_launcher_config_composes_for_a_gpu_sweep(launcher: str) -> None:
     """The submitit SLURM launcher resolves its resources from the trainer (no cluster is needed to check)."""
-    result = subprocess.run(
+    result = run_project(
         [
-            sys.executable,
             "train.py",
             f"hydra/launcher={launcher}",
             "trainer=ddp",
@@ -164,12 +163,8 @@ def test_slurm_launcher_config_composes_for_a_gpu_sweep(launcher: str) -> None:
             "all",  # the launcher's fields interpolate the job's config (trainer, task)
             "--resolve",
         ],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
         timeout=120,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     assert "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in result.stdout
     assert "nodes: 2" in result.stdout and "gpus_per_node: 8" in result.stdout
     assert "partition: gpu" in result.stdout

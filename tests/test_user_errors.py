@@ -11,13 +11,13 @@ process; and each command runs once as a subprocess, as a user starts it.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from project_commands import run_command
 
 from biogpt import cli
 from biogpt.errors import ConfigError
@@ -371,15 +371,8 @@ def test_files_only_the_job_reads_are_named_too(
     ids=lambda value: value[0] if isinstance(value, list) else None,
 )
 def test_each_command_as_a_user_runs_it(arguments: list[str], named: str, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, *arguments, f"hydra.run.dir={tmp_path}"]
-        if "=" in arguments[-1]
-        else [sys.executable, *arguments],
-        cwd=PROJECT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_command(
+        [*arguments, f"hydra.run.dir={tmp_path}"] if "=" in arguments[-1] else arguments, timeout=120
     )
     assert result.returncode in (1, 2), result.stderr[-3000:]
     assert "Traceback" not in result.stderr + result.stdout

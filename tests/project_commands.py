@@ -35,13 +35,14 @@ def _lasting(environment: Mapping[str, str]) -> dict[str, str]:
 
 
 class CommandServer:
-    """A running :mod:`command_server` and the environment it imported its modules with."""
+    """A running :mod:`command_server`: its interpreter and the environment it imported its modules with."""
 
-    def __init__(self, environment: dict[str, str]) -> None:
+    def __init__(self, python: str, environment: dict[str, str]) -> None:
+        self.python = python
         self.environment = _lasting(environment)
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, str(SERVER)],
+            [python, str(SERVER)],
             cwd=PROJECT,
             env=environment,
             stdin=subprocess.PIPE,
@@ -90,9 +91,9 @@ class CommandServer:
             if done is None:
                 os.kill(started["pid"], signal.SIGKILL)
                 self._read(None)
-                raise subprocess.TimeoutExpired([sys.executable, *arguments], timeout, stdout.read_text())
+                raise subprocess.TimeoutExpired([self.python, *arguments], timeout, stdout.read_text())
             return subprocess.CompletedProcess(
-                [sys.executable, *arguments],
+                [self.python, *arguments],
                 done["returncode"],
                 stdout.read_text(encoding="utf-8"),
                 stderr.read_text(encoding="utf-8"),
@@ -112,14 +113,15 @@ _servers: list[CommandServer] = []
 KEPT_SERVERS = 2
 
 
-def _server_for(environment: dict[str, str]) -> CommandServer:
-    """A server started with ``environment``: a kept one, or a new one in place of the least recent."""
+def _server_for(python: str, environment: dict[str, str]) -> CommandServer:
+    """A server of ``python`` started with ``environment``: a kept one, or a new one in place of the least
+    recent."""
     for server in _servers:
-        if server.environment == _lasting(environment):
+        if server.python == python and server.environment == _lasting(environment):
             _servers.remove(server)
             break
     else:
-        server = CommandServer(environment)
+        server = CommandServer(python, environment)
         if len(_servers) == KEPT_SERVERS:
             _servers.pop(0).close()
     _servers.append(server)
@@ -139,13 +141,16 @@ def run_command(
     cwd: Path = PROJECT,
     timeout: float = 1800,
     fresh: bool = False,
+    python: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python <arguments>`` in ``cwd`` with environment ``env`` (this process's by default) and no
-    standard input: its exit status and output, whatever the status. ``fresh`` starts a new interpreter."""
+    standard input: its exit status and output, whatever the status. ``python`` is another interpreter
+    than this one (a venv's); ``fresh`` starts a new one."""
     environment = dict(os.environ if env is None else env)
+    interpreter = str(python or sys.executable)
     if fresh:
         return subprocess.run(
-            [sys.executable, *arguments],
+            [interpreter, *arguments],
             cwd=cwd,
             env=environment,
             stdin=subprocess.DEVNULL,
@@ -153,7 +158,7 @@ def run_command(
             text=True,
             timeout=timeout,
         )
-    return _server_for(environment).run(arguments, cwd, environment, timeout)
+    return _server_for(interpreter, environment).run(arguments, cwd, environment, timeout)
 
 
 def run_project(

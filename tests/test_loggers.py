@@ -276,7 +276,8 @@ def test_wandb_runs_start_offline_without_prompting(tmp_path: Path) -> None:
     env = isolated_env(tmp_path / "home") | {"WANDB_BASE_URL": _refused_url(), "WANDB_SILENT": "true"}
     started = run_command(
         ["-c", textwrap.dedent(START_RUNS), str(tmp_path)],
-        env=env | {"PYTHONPATH": str(PROJECT_ROOT)},
+        # The script imports this module, which imports its neighbours in tests/.
+        env=env | {"PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")])},
         timeout=300,
         fresh=True,  # one command with this environment: cheaper than a command server
     )

@@ -42,7 +42,6 @@ def test_status_output_and_errors_of_project_commands_are_a_fresh_interpreters(t
     for arguments, status in (
         (["-m", "biogpt.report", str(tmp_path / "missing")], 1),  # a user error: one line
         (["train.py", "task=ddi", "optim.lrr=1e-3"], 2),  # an unknown key
-        (["-m", "biogpt.report", "--help"], 0),
     ):
         forked, fresh = _both(arguments)
         assert (forked.returncode, forked.stdout, forked.stderr) == (status, fresh.stdout, fresh.stderr)

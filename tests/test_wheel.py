@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from project_commands import run_command
 
 from biogpt import BioGPT, BioGPTConfig, BioGPTTokenizer
 from biogpt.data.tasks import load_task_split, make_task_config
@@ -59,12 +60,34 @@ def _ignore_local_state(directory: str, names: list[str]) -> set[str]:
     }
 
 
-def _check(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` without PYTHONPATH (which would put the checkout back in play); must succeed."""
-    env = {key: value for key, value in os.environ.items() if key not in {"PYTHONPATH", "PYTHONHOME"}}
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
-    assert result.returncode == 0, f"{command} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+def _environment() -> dict[str, str]:
+    """This process's environment without PYTHONPATH (which would put the checkout back in play)."""
+    return {key: value for key, value in os.environ.items() if key not in {"PYTHONPATH", "PYTHONHOME"}}
+
+
+def _succeeded(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, (
+        f"{result.args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    )
     return result
+
+
+def _check(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a build or install step (pip, venv); must succeed."""
+    return _succeeded(
+        subprocess.run(
+            command, cwd=cwd, env=_environment(), capture_output=True, text=True, timeout=TIMEOUT_S
+        )
+    )
+
+
+def _installed(
+    installation: Installation, arguments: list[str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """``arguments`` (an installed console script and its options, or ``-c`` code) run by the venv's
+    interpreter from ``cwd``, as the script's own first line runs it; must succeed."""
+    python = installation.bin / "python"
+    return _succeeded(run_command(arguments, env=_environment(), cwd=cwd, timeout=TIMEOUT_S, python=python))
 
 
 @pytest.fixture(scope="module")
@@ -151,13 +174,16 @@ def test_hydra_finds_the_search_sweeper_beside_the_other_plugins(
     """Hydra discovers plugins in the hydra_plugins namespace package: the project's sweeper must join the
     portion other plugins (the submitit launcher) installed, from a wheel and from an editable install."""
     installation = installed if kind == "wheel" else editable
-    listed = _check([str(installation.bin / "biogpt-train"), "--info", "plugins"], cwd=tmp_path).stdout
+    listed = _installed(
+        installation, [str(installation.bin / "biogpt-train"), "--info", "plugins"], tmp_path
+    ).stdout
     assert "BiogptOptunaSweeper" in listed and "SlurmLauncher" in listed
     probe = "import hydra_plugins.biogpt_optuna_sweeper as plugin; print(plugin.__file__)"
-    found = Path(_check([str(installation.bin / "python"), "-c", probe], cwd=tmp_path).stdout.strip())
+    found = Path(_installed(installation, ["-c", probe], tmp_path).stdout.strip())
     home = installation.venv if kind == "wheel" else installation.source
     assert found.resolve().is_relative_to(home.resolve())
-    hydra_config = _check(
+    hydra_config = _installed(
+        installation,
         [
             str(installation.bin / "biogpt-train"),
             "hparams_search=lr_prompt",
@@ -166,7 +192,7 @@ def test_hydra_finds_the_search_sweeper_beside_the_other_plugins(
             "-p",
             "hydra.sweeper",
         ],
-        cwd=tmp_path,
+        tmp_path,
     ).stdout
     assert (
         "BiogptOptunaSweeper" in hydra_config and "optim.lr: tag(log, interval(1e-5, 1e-3))" in hydra_config
@@ -184,7 +210,7 @@ def test_installed_package_is_the_wheel_not_the_checkout(installed: Installation
         "    'editable': [name for name in sys.modules if name.startswith('__editable__')],\n"
         "    'path': sys.path}))\n"
     )
-    found = json.loads(_check([str(installed.bin / "python"), "-c", probe], cwd=tmp_path).stdout)
+    found = json.loads(_installed(installed, ["-c", probe], tmp_path).stdout)
     venv = installed.venv.resolve()
     for key in ("biogpt", "conf", "metadata"):
         assert Path(found[key]).resolve().is_relative_to(venv), (key, found[key])
@@ -196,7 +222,7 @@ def test_installed_package_is_the_wheel_not_the_checkout(installed: Installation
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_answers_help(installed: Installation, command: str, tmp_path: Path) -> None:
     """Each entry point resolves in the installed package, and each Hydra one finds its root config."""
-    result = _check([str(installed.bin / command), "--help"], cwd=tmp_path)
+    result = _installed(installed, [str(installed.bin / command), "--help"], tmp_path)
     assert ("powered by Hydra" in result.stdout) == (command.removeprefix("biogpt-") in HYDRA_COMMANDS)
     if command == "biogpt-train":
         tasks = "bc5cdr, cdr, chemprot, custom, dce, ddi, ddi2013, hoc, kd_dti, pubmedqa"
@@ -206,8 +232,10 @@ def test_every_command_answers_help(installed: Installation, command: str, tmp_p
 def test_data_check_reads_the_pins_shipped_in_the_wheel(
     installed: Installation, tmp_path: Path, shared_data: Path
 ) -> None:
-    result = _check(
-        [str(installed.bin / "biogpt-data"), "check", "vocab", "--data-dir", str(shared_data)], cwd=tmp_path
+    result = _installed(
+        installed,
+        [str(installed.bin / "biogpt-data"), "check", "vocab", "--data-dir", str(shared_data)],
+        tmp_path,
     )
     assert result.stdout.startswith("vocab     present         4 files (4 pinned)"), result.stdout
 
@@ -220,7 +248,8 @@ def test_generate_continues_a_text(
     torch.manual_seed(0)
     BioGPT(BioGPTConfig.from_preset("tiny")).save_pretrained(model_dir)
     BioGPTTokenizer.from_pretrained(biogpt_vocab).save_pretrained(model_dir)
-    result = _check(
+    result = _installed(
+        installed,
         [
             str(installed.bin / "biogpt-generate"),
             f"ckpt={model_dir}",
@@ -229,7 +258,7 @@ def test_generate_continues_a_text(
             "max_len=5",
             f"data_dir={shared_data}",
         ],
-        cwd=cwd,
+        cwd,
     )
     assert result.stdout.startswith("Aspirin inhibits"), result.stdout
 
@@ -242,7 +271,8 @@ def test_evaluate_scores_gold_targets_perfectly(
     predictions, run_dir, cwd = tmp_path / "gold.txt", tmp_path / "run", tmp_path / "cwd"
     predictions.write_text("".join(f"{example.target}\n" for example in examples), encoding="utf-8")
     cwd.mkdir()
-    _check(
+    _installed(
+        installed,
         [
             str(installed.bin / "biogpt-evaluate"),
             "task=ddi",
@@ -251,7 +281,7 @@ def test_evaluate_scores_gold_targets_perfectly(
             f"data.cache_dir={tmp_path / 'cache'}",
             f"hydra.run.dir={run_dir}",
         ],
-        cwd=cwd,
+        cwd,
     )
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     assert (metrics["task"], metrics["split"], metrics["examples"]) == ("ddi", "test", len(examples))

@@ -31,9 +31,7 @@ from rich.table import Table
 from biogpt.artifacts.summary import format_metric, print_paths
 from biogpt.data.packing import pack_corpus
 from biogpt.data.pubmed import iter_documents, write_dataset
-from biogpt.experiment.finetune import train
 from biogpt.experiment.paths import CONF_DIR
-from biogpt.experiment.pretrain import pretrain
 from biogpt.experiment.validation import check_config
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.tokenizer.learn import learn_vocabulary
@@ -106,6 +104,9 @@ def learn_demo_vocabulary(corpus_dir: Path, out_dir: Path) -> Path:
 
 
 def pretrain_tiny(work: Path, vocabulary: Path, corpus_dir: Path) -> dict[str, Any]:
+    # Lightning is imported by the step that trains: a wrong --out ends the command at once.
+    from biogpt.experiment.pretrain import pretrain
+
     packed = work / "packed"
     index = pack_corpus(
         corpus_dir,
@@ -125,6 +126,8 @@ def pretrain_tiny(work: Path, vocabulary: Path, corpus_dir: Path) -> dict[str, A
 
 
 def finetune(work: Path, pretrained: Path) -> dict[str, Any]:
+    from biogpt.experiment.finetune import train
+
     cfg = compose_run(
         "train",
         work / "finetune",

@@ -27,13 +27,16 @@ SHARED_DATA = Path(os.environ.get("BIOGPT_DATA", PROJECT_ROOT.parent / "shared" 
 LONG_FILES = (
     "test_demo.py",
     "test_finetune.py",
-    "test_tokenizer_parity.py",
     "test_study_e2e.py",
-    "test_device_check.py",
-    "test_serve.py",
-    "test_search.py",
+    "test_peft_e2e.py",
+    "test_tokenizer_parity.py",
     "test_sweeps.py",
-    "test_extract_cli.py",
+    "test_peft_resume.py",
+    "test_device_check.py",
+    "test_search.py",
+    "test_backbone_e2e.py",
+    "test_wheel.py",
+    "test_serve.py",
 )
 
 

@@ -24,7 +24,6 @@ from biogpt.artifacts.model_dir import BackboneSettings, load_backbone
 from biogpt.model.loading import load_network
 from biogpt.model.weights import CheckpointError
 
-PROJECT = Path(__file__).resolve().parents[1]
 TEXT = "the relation between aspirin and"  # words the tiny T5 vocabulary was trained on
 NEW_TOKENS = 8
 # Weights drawn wider than the families' 0.02 initialisation, so that the tiny models' greedy choices

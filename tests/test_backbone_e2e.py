@@ -21,7 +21,6 @@ from project_commands import run_command, run_project
 
 from biogpt.data.tasks import load_task_split, task_config_class
 
-PROJECT = Path(__file__).resolve().parents[1]
 # Run at interpreter start-up (sitecustomize): transformers looks uninstalled to imports and to the
 # package metadata that optional-dependency checks (lightning, torchmetrics) read.
 HIDE_TRANSFORMERS = """

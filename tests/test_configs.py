@@ -20,7 +20,6 @@ from biogpt.experiment.routing import is_pretraining
 from biogpt.model import BioGPT, BioGPTConfig, DecoderLayer
 from biogpt.model.hf import HFBackbone
 
-PROJECT = Path(__file__).resolve().parents[1]
 GROUPS = (
     "task",
     "target_format",

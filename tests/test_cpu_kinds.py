@@ -23,7 +23,6 @@ import pytest
 import torch
 from project_commands import run_command
 
-PROJECT = Path(__file__).resolve().parents[1]
 # Kernel limits standing for each CPU kind. oneDNN and MKL treat a limit above what the CPU has as "the
 # CPU's best"; torch does not: ``ATEN_CPU_CAPABILITY=avx512`` on an AVX2-only CPU dies of an illegal
 # instruction, so a setting runs only where the CPU has its instructions (``CPU_HAS``).

@@ -15,7 +15,6 @@ from project_commands import run_project
 
 from biogpt.data.tasks import load_task_split, make_task_config
 
-PROJECT = Path(__file__).resolve().parents[1]
 CORPORA = Path(__file__).resolve().parent / "corpora" / "custom"
 BRAT, BIGBIO = CORPORA / "brat" / "train", CORPORA / "bigbio" / "train.jsonl"
 

@@ -13,7 +13,6 @@ from project_commands import run_command
 
 from biogpt.cli import data
 
-PROJECT = Path(__file__).resolve().parents[1]
 CORPORA = Path(__file__).resolve().parent / "corpora" / "custom"
 
 

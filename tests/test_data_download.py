@@ -26,7 +26,6 @@ from biogpt.data.fetch import ChecksumError, partial_path
 from biogpt.data.install import download
 from biogpt.data.sources import Archive, datasets, pins, select
 
-PROJECT = Path(__file__).resolve().parents[1]
 # Not downloadable datasets: the shared data's own notes and the PubMed samples.
 NOT_DATASETS = ("README.md", "PubMed/")
 

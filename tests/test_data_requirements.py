@@ -15,7 +15,6 @@ from biogpt.data.tasks import TASK_NAMES, load_task_split, make_task_config
 from biogpt.errors import DataFileError
 from biogpt.evaluation.bc5cdr import read_entity_ids
 
-PROJECT = Path(__file__).resolve().parents[1]
 SPLITS = ("train", "valid", "test")
 
 

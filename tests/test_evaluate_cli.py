@@ -16,8 +16,6 @@ from project_commands import run_project
 
 from biogpt.data.tasks import load_task_split, make_task_config
 
-PROJECT = Path(__file__).resolve().parents[1]
-
 
 def _run(args: list[str]) -> subprocess.CompletedProcess:
     return run_project(args, timeout=900)

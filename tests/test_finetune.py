@@ -35,7 +35,6 @@ FAST = [
     "trainer.max_epochs=1000",
     "task.max_source_positions=96",
 ]
-PROJECT = Path(__file__).resolve().parents[1]
 
 
 def parts(run):

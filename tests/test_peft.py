@@ -37,7 +37,6 @@ from biogpt.training.optim import OptimConfig, build_optimizer
 
 peft = pytest.importorskip("peft")
 transformers = pytest.importorskip("transformers")
-PROJECT = Path(__file__).resolve().parents[1]
 
 
 def _transformers_model(family: str, shared_data: Path, tmp_path: Path) -> torch.nn.Module:

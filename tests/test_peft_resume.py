@@ -28,7 +28,6 @@ from biogpt.model.safe_pickle import safe_load
 from biogpt.model.weights import lightning_weights
 
 pytest.importorskip("peft")
-PROJECT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 # sitecustomize.py of a QLoRA run's process: train.py's refusal of peft=qlora without CUDA lifted, so that
 # the whole run (4-bit base, training, checkpoints, resume, merge) goes through bitsandbytes' CPU kernels.

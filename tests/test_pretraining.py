@@ -25,7 +25,6 @@ from biogpt.experiment.pretrain import pretrain
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.training.checkpoint_io import AtomicCheckpointIO, latest_checkpoint
 
-PROJECT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 QUIET = [
     "trainer.enable_progress_bar=false",

@@ -13,7 +13,6 @@ from project_commands import run_command
 from biogpt.data.pubmed import PubmedCounts, input_files, iter_documents, main, write_dataset
 from biogpt.data.pubmed_xml import Citation, Deletion, Malformed, MalformedXMLError, iter_records
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXPECTED_TEXT = "; expected a well-formed PubMed XML file (PubmedArticleSet or MedlineCitationSet)"
 EXPECTED = re.escape(EXPECTED_TEXT)
 

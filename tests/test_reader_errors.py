@@ -23,7 +23,6 @@ from biogpt.evaluation.bc5cdr import read_cid_pairs, read_entity_ids
 from biogpt.tokenizer.family import byte_level_bpe
 from biogpt.tokenizer.vocab import read_fairseq, read_huggingface
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CDR_TEST = "BC5CDR/raw/CDR_Data/CDR_TestSet.PubTator.txt"
 CHEMPROT_TEST = "ChemProt/raw/chemprot_test_gs/chemprot_test_{}_gs.tsv"
 DDI2013_TEST = "DDI2013/DDICorpus/Test/Test for DDI Extraction task"

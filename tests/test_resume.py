@@ -14,7 +14,6 @@ from biogpt import BioGPT
 from biogpt.experiment.finetune import train
 from biogpt.training.checkpoint_io import latest_checkpoint
 
-PROJECT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 # 16 training examples, 2 per micro-batch, 2 micro-batches per update: 4 updates an epoch, 4 epochs;
 # dropout on (its masks must resume too), validation each epoch, the last 2 epochs averaged.

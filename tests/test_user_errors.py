@@ -26,7 +26,6 @@ from biogpt.experiment.options_doc import schema_keys
 from biogpt.experiment.schema import ROOT_SCHEMAS
 from biogpt.experiment.validation import check_config
 
-PROJECT = Path(__file__).resolve().parents[1]
 MISSING = "/nonexistent/biogpt-test/missing"
 TRAIN = ("task=ddi", "debug=fast")
 

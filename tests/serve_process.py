@@ -64,13 +64,20 @@ class Service:
 
 
 @contextmanager
-def running_service(arguments: Sequence[str], log: Path, *, startup_s: float = 300) -> Iterator[Service]:
+def running_service(
+    arguments: Sequence[str], log: Path, *, startup_s: float = 300, sigint_ignored: bool = False
+) -> Iterator[Service]:
     """``python -m biogpt.serve <arguments> port=<free>``, until its ``/health`` answers 200; stopped
-    (SIGINT, as Ctrl+C, then its whole process group) on exit."""
+    (SIGINT, as Ctrl+C, then its whole process group) on exit. ``sigint_ignored``: started as a script's
+    background job starts it, with SIGINT ignored (as every process this one starts has it when the
+    tests themselves were started so)."""
     port = free_port()
+    command = [sys.executable, "-m", "biogpt.serve", *arguments, f"port={port}"]
+    if sigint_ignored:
+        command = ["bash", "-c", 'trap "" INT; exec "$@"', "biogpt-serve", *command]
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "biogpt.serve", *arguments, f"port={port}"],
+            command,
             cwd=PROJECT,
             stdin=subprocess.DEVNULL,
             stdout=output,
@@ -85,6 +92,20 @@ def running_service(arguments: Sequence[str], log: Path, *, startup_s: float = 3
         yield service
     finally:
         _stop(process)
+
+
+def live_processes(group: int) -> list[int]:
+    """The processes of a process group that have not exited (an exited child whose parent ended is a
+    zombie until init collects it: not counted)."""
+    live = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (command)"
+        except OSError:  # exited while listed
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            live.append(int(stat.parent.name))
+    return live
 
 
 def _wait_until_healthy(service: Service, startup_s: float) -> None:

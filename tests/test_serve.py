@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import socket
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 
 import pytest
 from project_commands import run_project
-from serve_process import PROJECT, Service, running_service
+from serve_process import HOST, PROJECT, Service, live_processes, running_service
 
 from biogpt.data.tasks import load_task_split, make_task_config
 from biogpt.extraction.corpus import read_shard
@@ -330,3 +333,28 @@ def test_the_page_extracts_the_prefilled_abstract_in_a_real_browser(
             browser.save_screenshot(str(DOCS_SCREENSHOT))  # the README's picture
     finally:
         browser.quit()
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
+def test_a_signal_stops_the_whole_service_even_when_started_in_the_background(
+    stop: str, fine_tuned_ddi: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    """Started as a script's background job (SIGINT ignored), the service stops as a whole on Ctrl+C
+    (SIGINT to its process group) and on ``kill`` (SIGTERM to its main process alone): every process of
+    it ends and its port closes. Before, the first ended the HTTP server alone and the second the main
+    process alone, leaving the rest running."""
+    arguments = [f"ckpt={fine_tuned_ddi}", f"data_dir={shared_data}"]
+    with running_service(arguments, tmp_path / "serve.log", sigint_ignored=True) as service:
+        assert service.extract({"text": SHORT_TEXT}).status == 200
+        group = service.process.pid
+        if stop == "ctrl-c":
+            os.killpg(group, signal.SIGINT)
+        else:
+            os.kill(group, signal.SIGTERM)
+        service.process.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while live_processes(group) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert live_processes(group) == [], service.log.read_text()[-3000:]
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((HOST, service.port), timeout=5).close()

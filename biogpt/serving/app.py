@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -124,10 +125,30 @@ def _add_routes(
 
 
 def serve(extraction: ExtractionSettings, settings: ServeSettings) -> None:
-    """Serve until interrupted."""
+    """Serve until SIGINT (Ctrl+C) or SIGTERM (``kill``), either of which stops the whole service."""
+    _stop_the_service_on_sigint_and_sigterm()
     build_server(extraction, settings).run(
         host=settings.host,
         port=settings.port,
         num_api_servers=1,
         generate_client_file=False,
     )
+
+
+def _stop_the_service_on_sigint_and_sigterm() -> None:
+    """Both signals take LitServe's Ctrl+C path (``KeyboardInterrupt`` in this process): it stops the HTTP
+    server, then the inference workers, then its manager, and returns.
+
+    Neither is what the service would do otherwise. Started with SIGINT ignored (a script's background
+    job, ``nohup``), Python keeps it ignored while the forked HTTP server installs its own handler: a
+    SIGINT to the process group ended the HTTP server alone and left this process and the workers
+    waiting for ever. SIGTERM (``kill <pid>``) ended this process alone, and the HTTP server went on
+    answering beside workers that held the model, all of them orphans. Handlers reset at ``exec``, so
+    the spawned workers start with the defaults; the forked HTTP server replaces these with its own.
+    """
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)

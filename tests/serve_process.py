@@ -19,6 +19,8 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
+# Seconds a stopped service has to end every process of it (it takes about 3).
+_STOP_S = 30
 
 
 def free_port() -> int:
@@ -67,10 +69,10 @@ class Service:
 def running_service(
     arguments: Sequence[str], log: Path, *, startup_s: float = 300, sigint_ignored: bool = False
 ) -> Iterator[Service]:
-    """``python -m biogpt.serve <arguments> port=<free>``, until its ``/health`` answers 200; stopped
-    (SIGINT, as Ctrl+C, then its whole process group) on exit. ``sigint_ignored``: started as a script's
-    background job starts it, with SIGINT ignored (as every process this one starts has it when the
-    tests themselves were started so)."""
+    """``python -m biogpt.serve <arguments> port=<free>``, until its ``/health`` answers 200; on exit
+    stopped as Ctrl+C stops it (SIGINT to its process group), which must end every process of it within
+    30 s (an ``AssertionError`` otherwise, after SIGKILL has ended them). ``sigint_ignored``: started as
+    a script's background job starts it, with SIGINT ignored."""
     port = free_port()
     command = [sys.executable, "-m", "biogpt.serve", *arguments, f"port={port}"]
     if sigint_ignored:
@@ -91,7 +93,8 @@ def running_service(
         _wait_until_healthy(service, startup_s)
         yield service
     finally:
-        _stop(process)
+        ended_by_sigint = _stop(process)
+    assert ended_by_sigint, f"biogpt-serve did not end on SIGINT within {_STOP_S} s:\n{_tail(service)}"
 
 
 def live_processes(group: int) -> list[int]:
@@ -122,18 +125,30 @@ def _wait_until_healthy(service: Service, startup_s: float) -> None:
     raise AssertionError(f"biogpt-serve did not answer /health in {startup_s} s:\n{_tail(service)}")
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def _stop(process: subprocess.Popen[str]) -> bool:
+    """SIGINT to the service's group unless it has ended; whether every process of the group ended
+    within ``_STOP_S`` seconds. Whatever is left is SIGKILLed."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
+    ended = ended_within(process, _STOP_S)
     try:
-        os.killpg(process.pid, signal.SIGKILL)  # any worker left behind
+        os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     process.wait(timeout=30)
+    return ended
+
+
+def ended_within(process: subprocess.Popen[str], seconds: float) -> bool:
+    """Whether ``process`` and every other live process of its group (its own) end within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    while live_processes(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not live_processes(process.pid)
 
 
 def _tail(service: Service) -> str:

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from biogpt.model.attention import attend
 from biogpt.model.config import POSITION_OFFSET, BioGPTConfig
 
 # fp32 on CPU, the projections (forward and backward) run through oneDNN's matmul, the kernel
@@ -211,14 +212,7 @@ class SelfAttention(nn.Module):
         if cache is not None:
             k, v = cache.store(layer, k, v)
         # Without an explicit mask the keys are exactly the causal prefix of each query.
-        out = F.scaled_dot_product_attention(
-            q,
-            k,
-            v,
-            attn_mask=mask,
-            dropout_p=self.dropout if self.training else 0.0,
-            is_causal=mask is None and q.shape[2] > 1 and q.shape[2] == k.shape[2],
-        )
+        out = attend(q, k, v, mask, self.dropout if self.training else 0.0)
         batch, _, time, _ = out.shape
         return _project(self.out_proj, out.transpose(1, 2).reshape(batch, time, -1))
 

@@ -1,10 +1,12 @@
-"""The loss needs logits only from the batch's first target on (``scored_positions``): the sum, the
-count and every gradient equal those over the logits of every position."""
+"""The summed loss is ``F.cross_entropy``'s (its value and gradient, in every dtype), and needs logits
+only from the batch's first target on (``scored_positions``): the sum, the count and every gradient
+equal those over the logits of every position."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from biogpt import BioGPT, BioGPTConfig
 from biogpt.data.sequences import IGNORE_INDEX
@@ -54,3 +56,41 @@ def test_the_loss_over_the_scored_positions_equals_the_loss_over_all() -> None:
     torch.testing.assert_close(total, full_total, rtol=1e-6, atol=0.0)
     for name, grad in grads.items():
         torch.testing.assert_close(grad, full_grads[name], rtol=1e-5, atol=1e-7, msg=name)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("ignored", ["none", "some", "all"])
+def test_the_summed_loss_and_its_gradient_are_f_cross_entropys(dtype: torch.dtype, ignored: str) -> None:
+    """The oracle is autograd through ``F.cross_entropy`` on float32 copies of the logits (autocast runs
+    it in float32 too); the gradient comes back in the logits' dtype, scaled by the upstream gradient."""
+    generator = torch.Generator().manual_seed(0)
+    logits = (torch.randn(3, 7, 50, generator=generator) * 4).to(dtype).requires_grad_()
+    targets = torch.randint(0, 50, (3, 7), generator=generator)
+    if ignored == "some":
+        targets[:, :3] = IGNORE_INDEX
+    elif ignored == "all":
+        targets[:] = IGNORE_INDEX
+    total, count = summed_lm_loss(logits, targets)
+    (gradient,) = torch.autograd.grad(total * 0.5, logits)
+
+    reference_logits = logits.detach().float().requires_grad_()
+    reference = F.cross_entropy(
+        reference_logits.reshape(-1, 50), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+    )
+    (reference_gradient,) = torch.autograd.grad(reference * 0.5, reference_logits)
+    assert total.dtype == torch.float32 and gradient.dtype == dtype
+    assert int(count) == int((targets != IGNORE_INDEX).sum())
+    torch.testing.assert_close(total, reference, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(gradient, reference_gradient.to(dtype), rtol=1e-5, atol=1e-7)
+    if ignored == "all":
+        assert float(total.detach()) == 0.0 and not gradient.any()
+
+
+def test_a_second_backward_through_the_loss_fails_rather_than_mislead() -> None:
+    """The backward writes the gradient into its saved log-probabilities: a second one must not reuse
+    them silently."""
+    logits = torch.randn(4, 10, requires_grad=True)
+    total, _ = summed_lm_loss(logits, torch.tensor([1, 2, 3, IGNORE_INDEX]))
+    total.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        total.backward()

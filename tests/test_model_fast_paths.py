@@ -17,9 +17,11 @@ pytestmark = pytest.mark.skipif(not network.ONEDNN_AVAILABLE, reason="oneDNN lin
 
 
 @pytest.fixture(autouse=True)
-def narrow_products_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tests' tiny shapes take the oneDNN path when it is switched on, whatever their width."""
+def every_product_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' tiny shapes take the oneDNN path when it is switched on, whatever their width, and so
+    do training's products, whatever this CPU's defaults (on an Intel CPU training keeps MKL)."""
     monkeypatch.setattr(network, "ONEDNN_MIN_FEATURES", 1)
+    monkeypatch.setattr(network, "ONEDNN_TRAINING", True)
 
 
 @pytest.fixture
@@ -167,3 +169,42 @@ def test_products_of_fewer_features_than_the_threshold_take_f_linear(monkeypatch
         x, weight = torch.randn(4, features), torch.randn(8, features)
         torch.testing.assert_close(network.linear(x, weight), F.linear(x, weight))
     assert calls == [17]
+
+
+def test_without_onednn_training_recorded_products_take_f_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ONEDNN_TRAINING`` off (MKL on an Intel CPU): products autograd records take ``F.linear``, the
+    same products without gradients still take oneDNN."""
+    _with_flag(monkeypatch, True)
+    monkeypatch.setattr(network, "ONEDNN_TRAINING", False)
+    monkeypatch.setattr(network, "ONEDNN_MIN_ROWS", 1)
+    calls: list[bool] = []
+    original = network._onednn_linear
+    monkeypatch.setattr(network, "_onednn_linear", lambda *args: calls.append(True) or original(*args))
+    x, weight = torch.randn(4, 16), torch.randn(8, 16, requires_grad=True)
+    trained = network.linear(x, weight)
+    assert calls == [] and trained.grad_fn is not None
+    torch.testing.assert_close(trained, F.linear(x, weight))
+    with torch.no_grad():
+        torch.testing.assert_close(network.linear(x, weight), F.linear(x, weight))
+    assert calls == [True]
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "expected"),
+    [
+        ("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R)\n", True),
+        ("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14\n", False),
+        ("processor\t: 0\n", False),
+        (None, False),  # no /proc/cpuinfo (not Linux)
+    ],
+)
+def test_the_vendor_is_read_from_cpuinfo(
+    cpuinfo: str | None, expected: bool, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "cpuinfo"
+    if cpuinfo is not None:
+        path.write_text(cpuinfo)
+    monkeypatch.setattr(torch.backends.mkl, "is_available", lambda: True)
+    assert network._blas_is_mkl_on_intel(str(path)) is expected
+    monkeypatch.setattr(torch.backends.mkl, "is_available", lambda: False)
+    assert network._blas_is_mkl_on_intel(str(path)) is False

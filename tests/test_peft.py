@@ -154,6 +154,7 @@ def test_no_path_of_our_network_skips_an_adapter(
     if path == "onednn":
         monkeypatch.setattr(network, "ONEDNN_MIN_ROWS", 1)
         monkeypatch.setattr(network, "ONEDNN_MIN_FEATURES", 1)
+        monkeypatch.setattr(network, "ONEDNN_TRAINING", True)
         calls = []
         original = network._onednn_linear
         monkeypatch.setattr(network, "_onednn_linear", lambda *a: calls.append(1) or original(*a))

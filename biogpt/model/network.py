@@ -36,9 +36,34 @@ ONEDNN_AVAILABLE = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mk
 # Below AVX2 (torch's kernels at their ``default`` level) oneDNN's matmul is the slower one: 2.08x the
 # BLAS training step with every kernel limited to SSE4 (benchmarks/bench_model.py), so F.linear stays.
 ONEDNN_LINEAR = ONEDNN_AVAILABLE and torch.backends.cpu.get_cpu_capability() != "DEFAULT"
-# Products of fewer rows keep F.linear. oneDNN's matrix-vector products (batch-1 decoding) read the
-# weights about 1.5x faster than MKL's on an idle 2-thread AMD EPYC; set 2 to keep the BLAS for them.
-ONEDNN_MIN_ROWS = 1
+
+
+def _blas_is_mkl_on_intel(cpuinfo_path: str = "/proc/cpuinfo") -> bool:
+    """Whether ``F.linear``'s BLAS is MKL running on an Intel CPU (``vendor_id`` in ``/proc/cpuinfo``),
+    the vendor MKL's fastest kernels are written for; False where either is unknown."""
+    if not torch.backends.mkl.is_available():
+        return False
+    try:
+        with open(cpuinfo_path, encoding="utf-8") as cpuinfo:
+            vendor = next((line for line in cpuinfo if line.startswith("vendor_id")), "")
+    except OSError:
+        return False
+    return "GenuineIntel" in vendor
+
+
+# Which products take oneDNN depends on the CPU's vendor, because MKL's speed does. On AMD EPYCs (MKL
+# off its home ground) oneDNN was the faster for every product: the training step 2.3x, batch-8
+# decoding 1.8x, and its matrix-vector products (batch-1 decoding) read the weights about 1.5x faster.
+# On a 2-core Intel Xeon with AMX MKL is the faster for matrix-vector products (oneDNN 1.12-1.56x its
+# time at BioGPT's shapes, 1.5-3.5x for 2 rows) and for training (the 6-layer step 1.105x with
+# oneDNN), oneDNN for the gradient-free products of 4-64 rows that batched decoding runs (0.61-0.90x
+# for the feed-forward and output projections; batch-8 decoding 1.28x faster overall); at prefill
+# sizes they are even. benchmarks/bench_model.py and bench_generation.py show both paths.
+_MKL_ON_INTEL = _blas_is_mkl_on_intel()
+# Products of fewer rows keep F.linear (1: every product may take oneDNN).
+ONEDNN_MIN_ROWS = 4 if _MKL_ON_INTEL else 1
+# Whether products that autograd records (training) may take oneDNN, forward and backward.
+ONEDNN_TRAINING = not _MKL_ON_INTEL
 # Products of fewer input features keep F.linear: below 256, oneDNN's per-call overhead and its
 # small-K kernels cost more than they save (benchmarks/bench_linear.py, one thread on an idle 2-core AMD
 # EPYC: at 64 and 128 features its training products 1.02-1.29x and its decoding products 2.4-2.8x the
@@ -82,9 +107,14 @@ def _cpu_autocast() -> bool:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``F.linear``, through oneDNN for fp32 on CPU without autocast (see ``ONEDNN_LINEAR``)."""
+    """``F.linear``, through oneDNN for fp32 on CPU without autocast where it is the faster (see
+    ``ONEDNN_LINEAR``, ``ONEDNN_MIN_ROWS``, ``ONEDNN_TRAINING``)."""
+    recorded = torch.is_grad_enabled() and (
+        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+    )
     if (
         ONEDNN_LINEAR
+        and (ONEDNN_TRAINING or not recorded)
         and x.device.type == "cpu"
         and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1]
         and x.shape[-1] >= ONEDNN_MIN_FEATURES
@@ -93,11 +123,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         and torch.backends.mkldnn.enabled
         and not _cpu_autocast()
     ):
-        if torch.is_grad_enabled() and (
-            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
-        ):
-            return _OneDNNLinear.apply(x, weight, bias)
-        return _onednn_linear(x, weight, bias)
+        return _OneDNNLinear.apply(x, weight, bias) if recorded else _onednn_linear(x, weight, bias)
     return F.linear(x, weight, bias)
 
 

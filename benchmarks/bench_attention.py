@@ -14,14 +14,13 @@ here first, to float rounding).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 from machine import describe_machine
+from timing import interleaved_medians
 
 from biogpt.model.attention import CAUSAL_DROPOUT_BLOCK, blockwise_causal_attention
 
@@ -81,15 +80,8 @@ def main() -> None:
                 "sdpa": step(sdpa, shape),
                 "ours": step(partial(blockwise_causal_attention, block=block), shape),
             }
-            times: dict[str, list[float]] = {name: [] for name in sides}
-            for run in sides.values():
-                run()  # warm-up
-            for _ in range(args.repeats):
-                for name, run in sides.items():
-                    start = time.perf_counter()
-                    run()
-                    times[name].append(time.perf_counter() - start)
-            theirs, ours = (statistics.median(times[name]) * 1000 for name in ("sdpa", "ours"))
+            medians = interleaved_medians(sides, args.repeats)
+            theirs, ours = (medians[name] * 1000 for name in ("sdpa", "ours"))
             difference = check_equal_without_dropout(shape, block)
             label = "x".join(map(str, shape))
             figures = (f"{theirs:.1f}", f"{ours:.1f}", f"{theirs / ours:.2f}x", f"{difference:.1e}")

@@ -13,12 +13,11 @@ repeats, medians, one thread unless ``--threads``.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 from machine import describe_machine
+from timing import interleaved_medians
 
 from biogpt.model import network
 
@@ -68,15 +67,8 @@ def main() -> None:
             ("decoding step, fwd", 8, features, False),
         ):
             sides = {onednn: product(rows, features, outputs, onednn, training) for onednn in (True, False)}
-            times: dict[bool, list[float]] = {True: [], False: []}
-            for run in sides.values():
-                run()  # warm-up
-            for _ in range(args.repeats):
-                for onednn, run in sides.items():
-                    start = time.perf_counter()
-                    run()
-                    times[onednn].append(time.perf_counter() - start)
-            ours, blas = (statistics.median(times[flag]) * 1000 for flag in (True, False))
+            medians = interleaved_medians(sides, args.repeats)
+            ours, blas = (medians[flag] * 1000 for flag in (True, False))
             print(f"  {features:5d} {name:>28s} {ours:10.2f} {blas:9.2f} {ours / blas:6.2f}")
 
 

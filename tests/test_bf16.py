@@ -110,9 +110,13 @@ def test_eval_dtype_is_a_named_precision(tmp_path: Path, shared_data: Path) -> N
         inference_dtype("float64")
 
 
-# Prints what eval.dtype=auto and =bf16 resolve to on the CPU, and the warnings logged on the way.
+# Prints what eval.dtype=auto and =bf16 resolve to on the CPU and the precisions of the CPU trainers built
+# for trainer.precision=32-true, bf16-mixed and bf16-mixed again, and the warnings logged on the way.
 RESOLVE = """
-import logging, torch
+import logging, sys, torch
+from hydra import compose, initialize_config_dir
+from biogpt.experiment.build import build_trainer
+from biogpt.experiment.paths import CONF_DIR
 from biogpt.model.precision import computes_bf16, inference_dtype
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 cpu = torch.device("cpu")
@@ -120,6 +124,10 @@ print("native", computes_bf16(cpu))
 print("auto", inference_dtype("auto", "eval.dtype", cpu))
 for _ in range(2):
     print("bf16", inference_dtype("bf16", "eval.dtype", cpu))
+with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    for precision in ("32-true", "bf16-mixed", "bf16-mixed"):
+        overrides = [f"run_dir={sys.argv[1]}", "logger={}", "trainer=cpu", f"trainer.precision={precision}"]
+        print("trainer", build_trainer(compose("train", overrides=overrides)).precision)
 """
 
 
@@ -133,11 +141,11 @@ for _ in range(2):
     ],
 )
 def test_eval_dtype_auto_is_bf16_only_where_the_cpu_computes_it(
-    isa: dict[str, str], native: bool | None
+    isa: dict[str, str], native: bool | None, tmp_path: Path
 ) -> None:
     """``auto`` is bf16 only on a CPU with bf16 arithmetic whose kernels may use it; an explicit ``bf16``
-    without it runs as asked, with one warning that names the cost (kernels limited to AVX2 stand for an
-    AVX2-only CPU)."""
+    without it runs as asked, with one warning that names the cost, and so does a bf16 trainer precision,
+    whose emulated training steps cost far more (kernels limited to AVX2 stand for an AVX2-only CPU)."""
     if native is None:
         native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
     env = {
@@ -146,18 +154,22 @@ def test_eval_dtype_auto_is_bf16_only_where_the_cpu_computes_it(
         if key not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
     }
     # A fresh interpreter: torch reads the ISA settings when it is imported.
-    result = run_command(["-c", RESOLVE], env={**env, **isa}, timeout=300, fresh=True)
+    result = run_command(["-c", RESOLVE, str(tmp_path)], env={**env, **isa}, timeout=300, fresh=True)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split("\n")[:2] == [
+    assert result.stdout.splitlines() == [
         f"native {native}",
         f"auto torch.{'bfloat16' if native else 'float32'}",
+        *["bf16 torch.bfloat16"] * 2,
+        "trainer 32-true",
+        *["trainer bf16-mixed"] * 2,
     ]
-    assert result.stdout.count("bf16 torch.bfloat16") == 2
     warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING")]
     if native:
         assert warnings == []
     else:
-        assert len(warnings) == 1 and "eval.dtype=bf16" in warnings[0] and "1.7-3.6x slower" in warnings[0]
+        assert len(warnings) == 2, warnings
+        assert "eval.dtype=bf16" in warnings[0] and "1.7-3.6x slower" in warnings[0]
+        assert "trainer.precision=bf16-mixed" in warnings[1] and "over 100x slower" in warnings[1]
 
 
 def test_bf16_weights_keep_the_stream_and_the_logits_in_float32(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from biogpt.data.datamodule import TaskDataModule
 from biogpt.experiment.settings import RunSettings, backbone_settings, vocab_root
 from biogpt.model.adapters import PeftSettings, add_adapters, check_device, lora_config
 from biogpt.model.backbone import Backbone
+from biogpt.model.precision import check_training_precision
 from biogpt.prompts import PromptConfig, build_layout, check_prompt_fits, fit_embeddings, prompt_tokens
 from biogpt.tokenizer.protocol import Tokenizer
 from biogpt.training.finetune import PromptFineTuner
@@ -41,7 +42,8 @@ def build_trainer(
 
     A progress-bar (model-summary) callback is left out when ``trainer.enable_progress_bar``
     (``enable_model_summary``) is false, which Lightning would refuse, so turning either off is one
-    override whatever the callbacks group holds. Under FSDP, ``model``'s own layer classes
+    override whatever the callbacks group holds. A bf16 precision on a device that emulates bf16 is
+    warned of (see :mod:`biogpt.model.precision`). Under FSDP, ``model``'s own layer classes
     (``block_classes``) are the units FSDP wraps and activation checkpointing recomputes, whatever
     family the backbone is.
     """
@@ -56,7 +58,9 @@ def build_trainer(
         if model is None:
             raise ValueError("trainer=fsdp needs the backbone to know which layers to shard")
         trainer_options["strategy"] = fsdp_strategy(strategy, model)
-    return hydra.utils.instantiate(cfg.trainer, logger=loggers or False, callbacks=kept, **trainer_options)
+    trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False, callbacks=kept, **trainer_options)
+    check_training_precision(trainer.precision, trainer.strategy.root_device)
+    return trainer
 
 
 def fsdp_strategy(strategy: DictConfig, model: Backbone) -> object:

@@ -42,8 +42,8 @@ def build_trainer(
 
     A progress-bar (model-summary) callback is left out when ``trainer.enable_progress_bar``
     (``enable_model_summary``) is false, which Lightning would refuse, so turning either off is one
-    override whatever the callbacks group holds. A bf16 precision on a device that emulates bf16 is
-    warned of (see :mod:`biogpt.model.precision`). Under FSDP, ``model``'s own layer classes
+    override whatever the callbacks group holds. A bf16 precision on a CPU that emulates bf16 is warned
+    of (see :mod:`biogpt.model.precision`). Under FSDP, ``model``'s own layer classes
     (``block_classes``) are the units FSDP wraps and activation checkpointing recomputes, whatever
     family the backbone is.
     """

@@ -88,9 +88,8 @@ def inference_dtype(name: str, key: str = "dtype", device: torch.device | None =
     ``key`` names the setting in messages."""
     check_precision_name(name, key)
     device = inference_device() if device is None else device
-    native = computes_bf16(device)
     if name == AUTO:
-        return torch.bfloat16 if native else torch.float32
+        return torch.bfloat16 if computes_bf16(device) else torch.float32
     if name == "bf16":
         cost = f"decoding runs about 1.7-3.6x slower than {key}=fp32 here; {key}=auto picks bf16 only "
         cost += "where it is native"

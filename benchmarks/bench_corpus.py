@@ -29,9 +29,9 @@ from pathlib import Path
 
 from machine import describe_machine
 
-from biogpt.data.packing import pack_corpus
-from biogpt.data.pubmed import iter_documents, write_dataset
-from biogpt.data.pubmed_xml import Citation
+from biogpt.data.pubmed.corpus import iter_documents, write_dataset
+from biogpt.data.pubmed.packing import pack_corpus
+from biogpt.data.pubmed.records import Citation
 from biogpt.tokenizer import BioGPTTokenizer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -763,9 +763,9 @@ def check_finetune(ctx: Context, results: dict[str, Any], precision: str) -> Non
 
 def packed_corpus(ctx: Context, tokenizer, name: str) -> Path:
     """Real abstracts (``pretrain_corpora``) packed into blocks of ``tokens_per_sample`` tokens."""
-    from biogpt.data.packing import pack_corpus
-    from biogpt.data.pubmed import write_dataset
-    from biogpt.data.pubmed_xml import Citation
+    from biogpt.data.pubmed.corpus import write_dataset
+    from biogpt.data.pubmed.packing import pack_corpus
+    from biogpt.data.pubmed.records import Citation
 
     out = ctx.work / name
     if (out / "packed" / "index.json").is_file():
@@ -888,11 +888,11 @@ def pretrain_overrides(ctx: Context, blocks: int, update_freq: int, corpus: Path
 def check_pretrain(ctx: Context, results: dict[str, Any]) -> None:
     from transformers import BioGptForCausalLM
 
-    from biogpt.data.packed import BlockDataset, TrainBlockSampler
-    from biogpt.data.packing import PackedSplit
+    from biogpt.data.pubmed.packed import BlockDataset, TrainBlockSampler
+    from biogpt.data.pubmed.packing import PackedSplit
     from biogpt.experiment.build import load_model_and_tokenizer
+    from biogpt.experiment.config.settings import optim_config
     from biogpt.experiment.pretrain import pretrain
-    from biogpt.experiment.settings import optim_config
     from biogpt.model import count_parameters
     from biogpt.tokenizer import BioGPTTokenizer
 

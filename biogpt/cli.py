@@ -4,8 +4,8 @@ package), and ``biogpt-report``, ``biogpt-demo``, ``biogpt-convert``, ``biogpt-d
 ``pretrain.py``, ``evaluate.py`` and the ``python -m`` forms call these.
 
 Each Hydra command first names unknown config keys with the valid ones (exit status 2) and values of
-the wrong type for their key (the typed schema, :mod:`biogpt.experiment.schema`), then hands its
-arguments to Hydra; the composed config is checked (:mod:`biogpt.experiment.validation`) before the
+the wrong type for their key (the typed schema, :mod:`biogpt.experiment.config.schema`), then hands its
+arguments to Hydra; the composed config is checked (:mod:`biogpt.experiment.config.validation`) before the
 job, in :mod:`biogpt.experiment`, reads any data or builds a model. A setting its key does not allow,
 a model that cannot be had (not cached offline, unreadable), a data file that is missing or
 malformed, a backbone whose optional dependency is missing, or a ``peft`` setting this machine cannot
@@ -25,10 +25,10 @@ import hydra
 from omegaconf import DictConfig
 
 from biogpt.errors import ConfigError, DataFileError
-from biogpt.experiment.config_errors import exit_on_composition_error, exit_on_unknown_keys
-from biogpt.experiment.paths import CONF_DIR
-from biogpt.experiment.routing import is_pretraining
-from biogpt.experiment.validation import check_config
+from biogpt.experiment.config.overrides import exit_on_composition_error, exit_on_unknown_keys
+from biogpt.experiment.config.paths import CONF_DIR
+from biogpt.experiment.config.routing import is_pretraining
+from biogpt.experiment.config.validation import check_config
 
 
 @contextlib.contextmanager
@@ -133,7 +133,7 @@ def train() -> None:
 
 
 def report() -> None:
-    from biogpt.experiment.report_command import main
+    from biogpt.experiment.reports.command import main
 
     with user_errors_end_the_command():
         status = main()

@@ -7,7 +7,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from biogpt.experiment.paths import CONF_DIR
+from biogpt.experiment.config.paths import CONF_DIR
 
 
 def compose_train(

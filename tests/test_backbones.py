@@ -37,7 +37,7 @@ from biogpt.data.datamodule import EncodedSplit
 from biogpt.data.resume import already_collated
 from biogpt.data.sequences import IGNORE_INDEX
 from biogpt.experiment.build import build_finetuning
-from biogpt.experiment.settings import run_settings
+from biogpt.experiment.config.settings import run_settings
 from biogpt.generation import decoding
 from biogpt.generation.decoding import GenerationConfig, generate
 from biogpt.model.backbone import DECODER, ENCODER_DECODER

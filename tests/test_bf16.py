@@ -22,11 +22,11 @@ from project_commands import run_command
 from transformers import BioGptForCausalLM
 
 from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.experiment.config.paths import CONF_DIR
+from biogpt.experiment.config.settings import eval_settings
 from biogpt.experiment.evaluate import evaluate
 from biogpt.experiment.finetune import train
 from biogpt.experiment.generate import continue_text
-from biogpt.experiment.paths import CONF_DIR
-from biogpt.experiment.settings import eval_settings
 from biogpt.model import BioGPT
 from biogpt.model.hf import HFBackbone
 from biogpt.model.network import LOGIT_CHUNK, KVCache
@@ -116,7 +116,7 @@ RESOLVE = """
 import logging, sys, torch
 from hydra import compose, initialize_config_dir
 from biogpt.experiment.build import build_trainer
-from biogpt.experiment.paths import CONF_DIR
+from biogpt.experiment.config.paths import CONF_DIR
 from biogpt.model.precision import computes_bf16, inference_dtype
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 cpu = torch.device("cpu")

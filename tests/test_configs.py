@@ -15,8 +15,8 @@ from torch.distributed.fsdp.wrap import ModuleWrapPolicy
 
 from biogpt.artifacts.summary import print_run_summary
 from biogpt.experiment.build import build_trainer, fsdp_strategy
-from biogpt.experiment.config_errors import unknown_key_messages
-from biogpt.experiment.routing import is_pretraining
+from biogpt.experiment.config.overrides import unknown_key_messages
+from biogpt.experiment.config.routing import is_pretraining
 from biogpt.model import BioGPT, BioGPTConfig, DecoderLayer
 from biogpt.model.hf import HFBackbone
 

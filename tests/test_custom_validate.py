@@ -188,7 +188,7 @@ def test_duplicate_ids_and_a_builtin_task_are_reported(
 def test_the_config_block_maps_onto_the_task_settings(tmp_path: Path, shared_data: Path) -> None:
     from hydra_config import compose_train
 
-    from biogpt.experiment.settings import task_config
+    from biogpt.experiment.config.settings import task_config
 
     corpus = CORPORA / "brat" / "train"
     cfg = compose_train(

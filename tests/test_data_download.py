@@ -22,9 +22,9 @@ import pytest
 from project_commands import run_command
 
 from biogpt.data.download import main
-from biogpt.data.fetch import ChecksumError, partial_path
-from biogpt.data.install import download
-from biogpt.data.sources import Archive, datasets, pins, select
+from biogpt.data.files.fetch import ChecksumError, partial_path
+from biogpt.data.files.install import download
+from biogpt.data.files.sources import Archive, datasets, pins, select
 
 # Not downloadable datasets: the shared data's own notes and the PubMed samples.
 NOT_DATASETS = ("README.md", "PubMed/")

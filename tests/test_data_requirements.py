@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from project_commands import run_command
 
-from biogpt.data.requirements import TASK_DATASETS, check_task_files, download_command, split_needs
-from biogpt.data.sources import datasets
+from biogpt.data.files.requirements import TASK_DATASETS, check_task_files, download_command, split_needs
+from biogpt.data.files.sources import datasets
 from biogpt.data.tasks import TASK_NAMES, load_task_split, make_task_config
 from biogpt.errors import DataFileError
 from biogpt.evaluation.bc5cdr import read_entity_ids

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from biogpt.data.packed import PackedDataModule
+from biogpt.data.pubmed.packed import PackedDataModule
 from biogpt.model import BioGPT
 from biogpt.model.precision import inference_dtype
 

@@ -11,8 +11,8 @@ from types import ModuleType
 import pytest
 
 from biogpt.data.formats import get_format, parse_target
-from biogpt.data.pubmed import PubmedCounts, iter_documents, main
-from biogpt.data.pubmed_xml import Citation, iter_records
+from biogpt.data.pubmed.corpus import PubmedCounts, iter_documents, main
+from biogpt.data.pubmed.records import Citation, iter_records
 from biogpt.data.tasks import TaskSplit, load_task_split, make_task_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

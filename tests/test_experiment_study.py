@@ -10,7 +10,7 @@ import pytest
 from hydra_config import compose_train
 from omegaconf.errors import InterpolationResolutionError
 
-from biogpt.experiment.settings import optim_config, select_settings
+from biogpt.experiment.config.settings import optim_config, select_settings
 from biogpt.training.optim import OptimConfig
 from biogpt.training.selection import SelectSettings
 

@@ -17,7 +17,7 @@ import pytest
 from extraction_models import common_options
 from project_commands import PROJECT, run_command, run_project
 
-from biogpt.data.pubmed import iter_documents
+from biogpt.data.pubmed.corpus import iter_documents
 from biogpt.data.tasks import load_task_split, make_task_config
 from biogpt.evaluation.parsing import parse_relation_generations
 from biogpt.extraction.corpus import fold, read_shard

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from biogpt.data.pubmed import PubmedCounts, iter_documents
+from biogpt.data.pubmed.corpus import PubmedCounts, iter_documents
 from biogpt.errors import ConfigError, DataFileError, MissingFileError
 from biogpt.extraction.inputs import InputSettings, detect_input_format, read_input
 
@@ -99,7 +99,7 @@ def test_unknown_inputs_are_named(tmp_path: Path) -> None:
 
 
 def test_the_pubmed_dataset_is_read_by_its_pmid_and_text(tmp_path: Path, shared_data: Path) -> None:
-    from biogpt.data.pubmed import write_dataset
+    from biogpt.data.pubmed.corpus import write_dataset
 
     citations = list(iter_documents([shared_data / "PubMed"]))
     write_dataset(citations, tmp_path / "pubmed-ds")

@@ -16,7 +16,7 @@ from project_commands import run_project
 
 from biogpt import BioGPT
 from biogpt.experiment.build import build_finetuning, build_trainer
-from biogpt.experiment.settings import run_settings
+from biogpt.experiment.config.settings import run_settings
 from biogpt.model.adapters import is_adapter_weight
 from biogpt.training.memorised import StopWhenMemorised
 

@@ -11,8 +11,8 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from biogpt.artifacts.model_dir import load_generator, released_vocabulary, vocabulary_source
+from biogpt.experiment.config.paths import CONF_DIR
 from biogpt.experiment.generate import continue_text
-from biogpt.experiment.paths import CONF_DIR
 from biogpt.generation import GenerationConfig, generate
 from biogpt.model import PRESETS, BioGPT, BioGPTConfig
 from biogpt.model.weights import LIGHTNING_CONFIG_KEY

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from biogpt.experiment.options_doc import BEGIN, END, render, replace_section
-from biogpt.experiment.validation import CHECKS
+from biogpt.experiment.config.options_doc import BEGIN, END, render, replace_section
+from biogpt.experiment.config.validation import CHECKS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -13,7 +13,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def test_readme_options_are_generated_from_the_schemas() -> None:
     text = README.read_text(encoding="utf-8")
     listed = text[text.index(BEGIN) : text.index(END) + len(END)]
-    assert listed == render(), "run: python -m biogpt.experiment.options_doc README.md"
+    assert listed == render(), "run: python -m biogpt.experiment.config.options_doc README.md"
 
 
 def test_every_checked_key_is_listed_with_what_it_allows() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biogpt.data.packing import (
+from biogpt.data.pubmed.corpus import iter_documents, write_dataset
+from biogpt.data.pubmed.packing import (
     INDEX_FILE,
     PackedIndex,
     PackedSplit,
@@ -18,8 +19,7 @@ from biogpt.data.packing import (
     main,
     pack_corpus,
 )
-from biogpt.data.pubmed import iter_documents, write_dataset
-from biogpt.data.pubmed_xml import Citation
+from biogpt.data.pubmed.records import Citation
 from biogpt.tokenizer import BioGPTTokenizer
 
 TASK_CORPORA = ("BC5CDR/raw/train.json", "BC5CDR/raw/valid.json", "BC5CDR/raw/test.json") + (
@@ -32,7 +32,7 @@ TASK_CORPORA = ("BC5CDR/raw/train.json", "BC5CDR/raw/valid.json", "BC5CDR/raw/te
 def text_corpus(shared_data: Path, out: Path, corpora: tuple[str, ...] = TASK_CORPORA) -> list[Citation]:
     """The pre-training text available here: the PubMed samples, then the task corpora's abstracts.
 
-    Written as :mod:`biogpt.data.pubmed` writes PubMed (columns ``pmid``, ``text``, ...); the task
+    Written as :mod:`biogpt.data.pubmed.corpus` writes PubMed (columns ``pmid``, ``text``, ...); the task
     releases' keys stand for PMIDs (DDI's DrugBank texts have none), and repeated keys are kept once.
     """
     documents = {d.pmid: d for d in iter_documents([shared_data / "PubMed"])}

@@ -17,9 +17,9 @@ from project_commands import run_command, run_project
 from test_packing import text_corpus
 
 from biogpt import BioGPT
-from biogpt.data.packed import EvalBlockSampler, TrainBlockSampler
-from biogpt.data.packing import PackedIndex, pack_corpus
-from biogpt.data.pubmed import write_dataset
+from biogpt.data.pubmed.corpus import write_dataset
+from biogpt.data.pubmed.packed import EvalBlockSampler, TrainBlockSampler
+from biogpt.data.pubmed.packing import PackedIndex, pack_corpus
 from biogpt.experiment.build import load_model_and_tokenizer, load_tokenizer
 from biogpt.experiment.pretrain import pretrain
 from biogpt.tokenizer import BioGPTTokenizer

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from project_commands import run_command
 
-from biogpt.data.pubmed import PubmedCounts, input_files, iter_documents, main, write_dataset
-from biogpt.data.pubmed_xml import Citation, Deletion, Malformed, MalformedXMLError, iter_records
+from biogpt.data.pubmed.corpus import PubmedCounts, input_files, iter_documents, main, write_dataset
+from biogpt.data.pubmed.records import Citation, Deletion, Malformed, MalformedXMLError, iter_records
 
 EXPECTED_TEXT = "; expected a well-formed PubMed XML file (PubmedArticleSet or MedlineCitationSet)"
 EXPECTED = re.escape(EXPECTED_TEXT)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from project_commands import run_command
 
-from biogpt.data.pubmed_xml import iter_records
+from biogpt.data.pubmed.records import iter_records
 from biogpt.data.tasks import TaskSplit, load_task_split, make_task_config
 from biogpt.errors import DataFileError
 from biogpt.evaluation.bc5cdr import read_cid_pairs, read_entity_ids

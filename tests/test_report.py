@@ -18,7 +18,8 @@ import pytest
 import yaml
 from project_commands import run_project
 
-from biogpt.experiment.report import (
+from biogpt.experiment.reports.command import main
+from biogpt.experiment.reports.sweep import (
     ReportError,
     choose_metric,
     choose_x,
@@ -31,7 +32,6 @@ from biogpt.experiment.report import (
     summarise,
     write_report,
 )
-from biogpt.experiment.report_command import main
 
 FORMATS = ("svo", "rel-is")
 LENGTHS = (13, 5, 9)  # written out of order: rows must still come out 5, 9, 13

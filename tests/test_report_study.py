@@ -13,9 +13,9 @@ from pathlib import Path
 import matplotlib.image
 import yaml
 
-from biogpt.experiment.report import collect_runs, summarise
-from biogpt.experiment.report_command import main
-from biogpt.experiment.study_report import render_study_csv, render_study_markdown, study_table
+from biogpt.experiment.reports.command import main
+from biogpt.experiment.reports.study import render_study_csv, render_study_markdown, study_table
+from biogpt.experiment.reports.sweep import collect_runs, summarise
 
 
 def _job(sweep: Path, number: int, overrides: list[str], f1: float | None) -> None:

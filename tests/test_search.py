@@ -267,8 +267,8 @@ def test_the_presets_compose_with_any_experiment_debug_and_peft(
 ) -> None:
     from hydra import compose, initialize_config_dir
 
-    from biogpt.experiment.paths import CONF_DIR
-    from biogpt.experiment.validation import SEARCH_RULES, check_rules
+    from biogpt.experiment.config.paths import CONF_DIR
+    from biogpt.experiment.config.validation import SEARCH_RULES, check_rules
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(

@@ -13,8 +13,8 @@ from family_models import family_model_dir
 from hydra_config import compose_train
 from peft_models import biogpt_base_dir
 
+from biogpt.experiment.config.settings import select_settings
 from biogpt.experiment.finetune import train
-from biogpt.experiment.settings import select_settings
 from biogpt.model.adapters import ADAPTER_DIR, merged_weights
 from biogpt.model.loading import load_network
 from biogpt.model.safe_pickle import safe_load

@@ -8,7 +8,7 @@ import pytest
 from hydra_config import compose_train
 
 from biogpt.data.sequences import IGNORE_INDEX, SequenceLayout
-from biogpt.experiment.settings import layout_settings
+from biogpt.experiment.config.settings import layout_settings
 from biogpt.prompts import build_layout
 from biogpt.tokenizer import BioGPTTokenizer
 

@@ -2,8 +2,8 @@
 key), no traceback, before any data is read or a model is built: a table of wrong inputs per command.
 
 The full table goes through the checks each Hydra command runs before its job, in this process (the
-same functions, :func:`~biogpt.experiment.config_errors.composition_error` for a value of the wrong
-type and :func:`~biogpt.experiment.validation.check_config` for one its key does not allow); the
+same functions, :func:`~biogpt.experiment.config.overrides.composition_error` for a value of the wrong
+type and :func:`~biogpt.experiment.config.validation.check_config` for one its key does not allow); the
 issue's rows and the file errors that only the job can see run the commands themselves in this
 process; and each command runs once as a subprocess, as a user starts it.
 """
@@ -21,10 +21,10 @@ from project_commands import run_command
 
 from biogpt import cli
 from biogpt.errors import ConfigError
-from biogpt.experiment.config_errors import compose_first_job
-from biogpt.experiment.options_doc import schema_keys
-from biogpt.experiment.schema import ROOT_SCHEMAS
-from biogpt.experiment.validation import check_config
+from biogpt.experiment.config.options_doc import schema_keys
+from biogpt.experiment.config.overrides import compose_first_job
+from biogpt.experiment.config.schema import ROOT_SCHEMAS
+from biogpt.experiment.config.validation import check_config
 
 MISSING = "/nonexistent/biogpt-test/missing"
 TRAIN = ("task=ddi", "debug=fast")

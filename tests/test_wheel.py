@@ -153,7 +153,7 @@ def test_wheel_holds_every_module_and_config(installed: Installation) -> None:
         set(package.rglob("*.py"))
         | set((installed.source / "hydra_plugins").rglob("*.py"))
         | set((package / "conf").rglob("*.yaml"))
-        | {package / "data" / "datasets.sha256"}
+        | {package / "data" / "files" / "datasets.sha256"}
         | set((package / "serving" / "page").iterdir())  # the service's page, served offline
     )
     shipped = {path.relative_to(installed.source).as_posix() for path in sources}
@@ -203,8 +203,8 @@ def test_installed_package_is_the_wheel_not_the_checkout(installed: Installation
     """Otherwise every command test below could pass on the checkout's files instead of the wheel's."""
     probe = (
         "import importlib.metadata, importlib.util, json, sys\n"
-        "import biogpt, biogpt.experiment.paths\n"
-        "print(json.dumps({'biogpt': biogpt.__file__, 'conf': str(biogpt.experiment.paths.CONF_DIR),\n"
+        "import biogpt, biogpt.experiment.config.paths\n"
+        "print(json.dumps({'biogpt': biogpt.__file__, 'conf': str(biogpt.experiment.config.paths.CONF_DIR),\n"
         "    'metadata': str(importlib.metadata.distribution('biogpt').locate_file('biogpt')),\n"
         "    'torch': importlib.util.find_spec('torch').origin,\n"
         "    'editable': [name for name in sys.modules if name.startswith('__editable__')],\n"

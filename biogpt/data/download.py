@@ -17,9 +17,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from biogpt.data.baseline import download_baseline
-from biogpt.data.install import MISSING, UNPINNED, WRONG, DatasetReport, check, download
-from biogpt.data.sources import ALL, datasets, select
+from biogpt.data.files.baseline import download_baseline
+from biogpt.data.files.install import MISSING, UNPINNED, WRONG, DatasetReport, check, download
+from biogpt.data.files.sources import ALL, datasets, select
 
 _LISTED = 5  # files named per dataset and state in the check report
 

@@ -1,5 +1,5 @@
 """The ``data`` block's settings, apart from the DataModule that takes them, so that the config's schema
-(:mod:`biogpt.experiment.schema`) reads them without importing Lightning or ``datasets``."""
+(:mod:`biogpt.experiment.config.schema`) reads them without importing Lightning or ``datasets``."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 from biogpt.artifacts.model_dir import BackboneSettings, adapter_base_reference, load_backbone
 from biogpt.artifacts.model_dir import load_tokenizer as load_vocabulary
 from biogpt.data.datamodule import TaskDataModule
-from biogpt.experiment.settings import RunSettings, backbone_settings, vocab_root
+from biogpt.experiment.config.settings import RunSettings, backbone_settings, vocab_root
 from biogpt.model.adapters import PeftSettings, add_adapters, check_device, lora_config
 from biogpt.model.backbone import Backbone
 from biogpt.model.precision import check_training_precision

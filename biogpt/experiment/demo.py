@@ -4,9 +4,9 @@
 
 Five steps, each the framework's own code path at toy scale, offline and on CPU in a few minutes:
 
-1. build a pre-training corpus from the sample PubMed XML (:mod:`biogpt.data.pubmed`);
+1. build a pre-training corpus from the sample PubMed XML (:mod:`biogpt.data.pubmed.corpus`);
 2. learn a BPE vocabulary on it, as BioGPT learned its own on PubMed (:mod:`biogpt.tokenizer.learn`);
-3. pack it into blocks (:mod:`biogpt.data.packing`) and pre-train a 4-layer BioGPT (``model=mini``);
+3. pack it into blocks (:mod:`biogpt.data.pubmed.packing`) and pre-train a 4-layer BioGPT (``model=mini``);
 4. prompt-fine-tune that model on the sample KD-DTI relation extraction task (soft prompt, rel-is
    targets), averaging the last epoch checkpoints;
 5. evaluate the averaged model on the sample test split with the release's hard-match scoring.
@@ -29,10 +29,10 @@ from rich.console import Console
 from rich.table import Table
 
 from biogpt.artifacts.summary import format_metric, print_paths
-from biogpt.data.packing import pack_corpus
-from biogpt.data.pubmed import iter_documents, write_dataset
-from biogpt.experiment.paths import CONF_DIR
-from biogpt.experiment.validation import check_config
+from biogpt.data.pubmed.corpus import iter_documents, write_dataset
+from biogpt.data.pubmed.packing import pack_corpus
+from biogpt.experiment.config.paths import CONF_DIR
+from biogpt.experiment.config.validation import check_config
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.tokenizer.learn import learn_vocabulary
 

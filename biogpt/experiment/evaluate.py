@@ -14,7 +14,7 @@ from biogpt.errors import DataFileError
 from biogpt.evaluation.base import Scores
 from biogpt.evaluation.protocol import evaluate_generator, score_and_write, selected_ids
 from biogpt.evaluation.scoring import GenerationCountError
-from biogpt.experiment.settings import RunSettings, run_settings
+from biogpt.experiment.config.settings import RunSettings, run_settings
 from biogpt.experiment.validate import check_task_data
 from biogpt.model.precision import inference_dtype
 

@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 from biogpt.artifacts.model_dir import load_tokenizer, outline_backbone
 from biogpt.data.export import write_examples
 from biogpt.data.tokenized import tokenized_split
-from biogpt.experiment.settings import run_settings
+from biogpt.experiment.config.settings import run_settings
 from biogpt.experiment.validate import check_task_data
 from biogpt.prompts import build_layout, check_prompt_fits, prompt_tokens
 

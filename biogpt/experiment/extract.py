@@ -19,8 +19,8 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
 from biogpt.experiment.build import build_trainer
+from biogpt.experiment.config.settings import extraction_settings, plain, settings
 from biogpt.experiment.logging import print_lightning_logs_once
-from biogpt.experiment.settings import extraction_settings, plain, settings
 from biogpt.extraction.corpus import CorpusSettings, run_rank, summary_table, write_results
 from biogpt.extraction.engine import ExtractionSettings
 from biogpt.extraction.inputs import InputSettings

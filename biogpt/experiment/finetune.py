@@ -24,9 +24,9 @@ from biogpt.artifacts.summary import RunSummary
 from biogpt.artifacts.task_record import TaskRecord, trained_relation_types, write_task_record
 from biogpt.data.tasks import load_task_split
 from biogpt.experiment.build import FineTuning, build_finetuning, build_trainer
+from biogpt.experiment.config.settings import RunSettings, plain, run_settings, validation_data
 from biogpt.experiment.evaluate import evaluate_model
 from biogpt.experiment.logging import print_lightning_logs_once
-from biogpt.experiment.settings import RunSettings, plain, run_settings, validation_data
 from biogpt.experiment.validate import check_task_data
 from biogpt.model.safe_pickle import safe_load
 from biogpt.model.weights import lightning_weights

@@ -12,7 +12,7 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import load_generator
-from biogpt.experiment.settings import vocab_root
+from biogpt.experiment.config.settings import vocab_root
 from biogpt.generation import GenerationConfig, generate
 from biogpt.model.precision import inference_dtype
 from biogpt.prompts import PromptConfig

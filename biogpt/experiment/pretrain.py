@@ -1,7 +1,7 @@
 """The pre-training job (``pretrain.py``): causal-LM pre-training of BioGPT on a packed PubMed corpus.
 
 It builds the model (``model.preset``, or ``model.init`` to continue from weights), the data over the
-packed corpus (:mod:`biogpt.data.packed`) and the Trainer of ``trainer``, adds the step checkpoints
+packed corpus (:mod:`biogpt.data.pubmed.packed`) and the Trainer of ``trainer``, adds the step checkpoints
 and resumes from the newest one, and saves the final model with its tokenizer as ``<run dir>/final``,
 which fine-tuning loads as ``model.init``.
 
@@ -21,10 +21,10 @@ from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import save_model_dir
 from biogpt.artifacts.summary import RunSummary
-from biogpt.data.packed import PackedDataModule, check_corpus
+from biogpt.data.pubmed.packed import PackedDataModule, check_corpus
 from biogpt.experiment.build import build_trainer, load_model_and_tokenizer
+from biogpt.experiment.config.settings import optim_config, plain
 from biogpt.experiment.logging import print_lightning_logs_once
-from biogpt.experiment.settings import optim_config, plain
 from biogpt.model import BioGPT
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.training.checkpoint_io import AtomicCheckpointIO, resume_path, step_checkpoints

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from biogpt.experiment.settings import extraction_settings, plain, settings
+from biogpt.experiment.config.settings import extraction_settings, plain, settings
 from biogpt.optional import require_litserve
 from biogpt.serving.settings import ServeSettings
 

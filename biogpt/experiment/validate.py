@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from hydra import compose, initialize_config_dir
 
 from biogpt.data.custom.validate import check_corpus, fatal, over_length, render, validate_task
-from biogpt.data.requirements import check_task_files
+from biogpt.data.files.requirements import check_task_files
 from biogpt.data.tasks import CustomTaskConfig, TaskConfig, load_task_split
-from biogpt.experiment.paths import CONF_DIR
-from biogpt.experiment.settings import layout_settings, prompt_config, task_config
+from biogpt.experiment.config.paths import CONF_DIR
+from biogpt.experiment.config.settings import layout_settings, prompt_config, task_config
 from biogpt.prompts import build_layout, prompt_tokens
 
 

@@ -3,7 +3,7 @@
 Formats (``auto`` picks one from the path):
 
 * ``pubmed-xml``: PubMed baseline and update files (``.xml``, ``.xml.gz``; files, a directory or a
-  glob) read with the corpus builder (:func:`biogpt.data.pubmed.iter_documents`): the latest version
+  glob) read with the corpus builder (:func:`biogpt.data.pubmed.corpus.iter_documents`): the latest version
   of each PMID, deletions honoured, title and abstract as the language model reads them; items
   without an abstract, deleted, superseded or malformed are counted as skipped;
 * ``pubmed-dataset``: the dataset ``python -m biogpt.data.pubmed`` writes (``pmid``, ``text``);
@@ -34,7 +34,7 @@ from biogpt.data.custom.corpus import read_files
 from biogpt.data.custom.document import Document as AnnotatedDocument
 from biogpt.data.custom.document import LabelledText
 from biogpt.data.custom.files import detect_format
-from biogpt.data.pubmed import PubmedCounts, iter_documents
+from biogpt.data.pubmed.corpus import PubmedCounts, iter_documents
 from biogpt.errors import ConfigError, DataFileError, MissingFileError
 
 INPUT_FORMATS: tuple[str, ...] = ("auto", "pubmed-xml", "pubmed-dataset", "jsonl", "text", "lines", "custom")

@@ -10,7 +10,7 @@ tokenizer reads), and ``dict.txt`` lists every piece the learned BPE produces on
 
 ``python -m biogpt.tokenizer.learn --out DIR --merges N [--min-count K] INPUT...`` reads plain-text files
 (one document per line) and/or Hugging Face datasets saved with ``save_to_disk`` (such as the PubMed
-corpus of :mod:`biogpt.data.pubmed`, column ``text``), streaming both.
+corpus of :mod:`biogpt.data.pubmed.corpus`, column ``text``), streaming both.
 
 Output details:
 

@@ -1,6 +1,6 @@
 """Which model a fine-tuning run ends with (the ``select`` block) and what its validation score decodes,
 apart from the callbacks that select it (:mod:`biogpt.training.selection`), so that the config's schema
-(:mod:`biogpt.experiment.schema`) and the commands that never train (evaluate, generate, export,
+(:mod:`biogpt.experiment.config.schema`) and the commands that never train (evaluate, generate, export,
 serve) read them without importing Lightning, which costs seconds at every start."""
 
 from __future__ import annotations

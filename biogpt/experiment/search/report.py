@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from biogpt.experiment.report import MISSING_VALUE, ReportError, ReportPaths, write_report_files
+from biogpt.experiment.reports.sweep import MISSING_VALUE, ReportError, ReportPaths, write_report_files
 from biogpt.experiment.search.sweeper import FAIL_REASON, RUN_DIR, STUDY_FILE
 
 

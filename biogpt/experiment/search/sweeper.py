@@ -38,9 +38,9 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
 from biogpt.errors import ConfigError
+from biogpt.experiment.config.validation import SEARCH_DIRECTIONS, SEARCH_RULES, check_rules
 from biogpt.experiment.search.objective import MissingObjective, read_objective
 from biogpt.experiment.search.space import SearchSpace, search_space
-from biogpt.experiment.validation import SEARCH_DIRECTIONS, SEARCH_RULES, check_rules
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """``python -m biogpt.report``: one or more sweeps gathered into a report, as a row per setting
-(:mod:`biogpt.experiment.report`), as the domain-specificity study's Table 1
-(:mod:`biogpt.experiment.study_report`, ``--layout study``), or a hyperparameter search's trials
+(:mod:`biogpt.experiment.reports.sweep`), as the domain-specificity study's Table 1
+(:mod:`biogpt.experiment.reports.study`, ``--layout study``), or a hyperparameter search's trials
 (:mod:`biogpt.experiment.search.report`, ``--layout search``)."""
 
 from __future__ import annotations
@@ -11,9 +11,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from biogpt.experiment.report import ReportError, collect_runs, render_markdown, summarise, write_report
-from biogpt.experiment.report import __doc__ as report_doc
-from biogpt.experiment.study_report import render_study_markdown, study_table, write_study_report
+from biogpt.experiment.reports.study import render_study_markdown, study_table, write_study_report
+from biogpt.experiment.reports.sweep import (
+    ReportError,
+    collect_runs,
+    render_markdown,
+    summarise,
+    write_report,
+)
+from biogpt.experiment.reports.sweep import __doc__ as report_doc
 
 
 def main(argv: Sequence[str] | None = None) -> int:

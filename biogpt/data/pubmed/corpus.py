@@ -26,7 +26,7 @@ kept PMID, ``kept`` or ``without_abstract``; the five add up to ``read``. Deleti
 input file contains are not counted. ``malformed`` counts skipped records and file tails.
 
 Memory and scale (~1,200 baseline files, ~36M citations). Two passes, neither holding documents:
-1. every file is parsed once, in order (memory flat per file, see :mod:`biogpt.data.pubmed_xml`);
+1. every file is parsed once, in order (memory flat per file, see :mod:`biogpt.data.pubmed.records`);
    citations that could be kept (within the cut-off, with an abstract) are appended in batches to
    one Arrow stream file in a temporary directory (``TMPDIR``; about the size of the final dataset),
    and every event updates ``latest``: a numpy int32 array indexed by PMID holding the row of the
@@ -53,7 +53,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from biogpt.data.pubmed_xml import Citation, Deletion, Malformed, MalformedXMLError, iter_records
+from biogpt.data.pubmed.records import Citation, Deletion, Malformed, MalformedXMLError, iter_records
 from biogpt.errors import MissingFileError
 
 __all__ = ["Citation", "PubmedCounts", "input_files", "iter_documents", "main", "write_dataset"]
@@ -114,7 +114,7 @@ def iter_documents(
     Parses every input file before the first document comes out (pass 1), then streams. ``counts``,
     when given, is filled in before the first document is yielded. ``keep_labels`` writes structured
     abstracts as ``LABEL: text``; ``skip_malformed`` counts malformed records instead of raising
-    :class:`~biogpt.data.pubmed_xml.MalformedXMLError`.
+    :class:`~biogpt.data.pubmed.records.MalformedXMLError`.
     """
     counts = PubmedCounts() if counts is None else counts
     cutoff = None if revised_before is None else revised_before.isoformat()
@@ -268,7 +268,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(counts.summary())
     if not written:
         parser.exit(1, f"{parser.prog}: error: no document kept, nothing written to {args.out}\n")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """The pre-training token stream: a corpus dataset packed into fixed-size blocks of a flat uint16 file.
 
-``python -m biogpt.data.packing --corpus DIR --out DIR`` reads a ``datasets`` dataset with a ``text``
-column (what :mod:`biogpt.data.pubmed` writes), tokenizes it in worker processes and writes, under
+``python -m biogpt.data.pubmed.packing --corpus DIR --out DIR`` reads a ``datasets`` dataset with a ``text``
+column (what :mod:`biogpt.data.pubmed.corpus` writes), tokenizes it in worker processes and writes, under
 ``--out``, ``train.bin`` and ``valid.bin`` (raw uint16 token ids, read back with ``np.memmap``) and
 ``index.json`` (:class:`PackedIndex`).
 
@@ -90,7 +90,7 @@ class PackedIndex:
         if not path.is_file():
             raise MissingFileError(
                 f"no packed corpus at {directory} (missing {INDEX_FILE}); "
-                "build one with: python -m biogpt.data.packing --corpus DIR --out DIR"
+                "build one with: python -m biogpt.data.pubmed.packing --corpus DIR --out DIR"
             )
         values = json.loads(path.read_text())
         if values.get("format") != FORMAT:
@@ -282,7 +282,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m biogpt.data.packing",
+        prog="python -m biogpt.data.pubmed.packing",
         description="Tokenize a corpus dataset (text column) and pack it into uint16 pre-training blocks.",
     )
     parser.add_argument("--corpus", required=True, type=Path, help="datasets directory (save_to_disk)")

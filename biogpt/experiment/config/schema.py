@@ -7,7 +7,7 @@ key. The schemas are derived from the settings dataclasses the library takes (:f
 a field is declared once: in its dataclass, with its type and default. Keys that only the experiment
 layer reads (the task's recipe, the trainer block, the checkpoint block, ...) are declared here.
 
-Value constraints (ranges, names, paths) are :mod:`biogpt.experiment.validation`'s.
+Value constraints (ranges, names, paths) are :mod:`biogpt.experiment.config.validation`'s.
 """
 
 from __future__ import annotations

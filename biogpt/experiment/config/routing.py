@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from omegaconf import OmegaConf
 
-from biogpt.experiment.paths import CONF_DIR
+from biogpt.experiment.config.paths import CONF_DIR
 
 EXPERIMENT_GROUP = "experiment"
 

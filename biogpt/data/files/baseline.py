@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from biogpt.data.fetch import Digest, fetch, join, local_path, matches, read_text
+from biogpt.data.files.fetch import Digest, fetch, join, local_path, matches, read_text
 from biogpt.errors import DataFileError
 
 BASELINE_URL = "https://ftp.ncbi.nlm.nih.gov/pubmed/baseline/"

@@ -1,12 +1,12 @@
 """The one validation step of a composed config: what each key allows, checked before any work.
 
-The schema (:mod:`biogpt.experiment.schema`) has already refused a value of the wrong type while Hydra
+The schema (:mod:`biogpt.experiment.config.schema`) has already refused a value of the wrong type while Hydra
 composed the config; :func:`check_config` then checks every value against its key's :class:`Rule`
 (ranges, positive counts, allowed names, paths that must exist) and the :data:`CONSTRAINTS` between keys
 (options that exclude each other), before any data is read or a model is built. The first problem ends
 the command with :class:`~biogpt.errors.ConfigError` naming the key, the value and what is allowed.
 
-The tables are also the README's pages of options (:mod:`biogpt.experiment.options_doc`): one source.
+The tables are also the README's pages of options (:mod:`biogpt.experiment.config.options_doc`): one source.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from biogpt.data.custom.config import CORPUS_FORMATS, KINDS, LOWERCASE, MATCHES, MENTIONS, UNITS
 from biogpt.data.formats import FORMATS
-from biogpt.data.packing import INDEX_FILE
+from biogpt.data.pubmed.packing import INDEX_FILE
 from biogpt.data.tasks.config import (
     CDR_MENTIONS,
     DCE_CLASSES,
@@ -159,13 +159,16 @@ def existing_file(what: str, *, nullable: bool = False) -> Rule:
 
 
 def packed_corpus() -> Rule:
-    """A directory :mod:`biogpt.data.packing` wrote (its ``index.json`` names the blocks)."""
+    """A directory :mod:`biogpt.data.pubmed.packing` wrote (its ``index.json`` names the blocks)."""
 
     def problem(value: Any) -> str | None:
         kind = _path_problem(value, directory=True)
         if kind is not None or (Path(str(value)).expanduser() / INDEX_FILE).is_file():
             return kind
-        return f"no {INDEX_FILE}, not a packed corpus (python -m biogpt.data.packing --corpus DIR --out DIR)"
+        return (
+            f"no {INDEX_FILE}, not a packed corpus "
+            "(python -m biogpt.data.pubmed.packing --corpus DIR --out DIR)"
+        )
 
     return Rule(f"a packed corpus: a directory with {INDEX_FILE}, train.bin and valid.bin", problem)
 

@@ -5,8 +5,8 @@ Usage::
     python -m biogpt.report multirun/2024-05-01_12-00-00 [more sweeps...] [--out DIR] [--metric f1]
         [--x prompt.length] [--layout sweep|study]
 
-(the command is :mod:`biogpt.experiment.report_command`). ``--layout study`` lays the jobs out as the
-domain-specificity study's Table 1 instead (:mod:`biogpt.experiment.study_report`).
+(the command is :mod:`biogpt.experiment.reports.command`). ``--layout study`` lays the jobs out as the
+domain-specificity study's Table 1 instead (:mod:`biogpt.experiment.reports.study`).
 
 The sweep directory holds one directory per job (found recursively by its ``.hydra/overrides.yaml``),
 each with the ``metrics.json`` that evaluation writes at the end of the job. A job's *setting* is its

@@ -5,8 +5,8 @@ Usage::
 
     python -m biogpt.report multirun/study/*/* --layout study [--out DIR] [--metric f1]
 
-Built on :mod:`biogpt.experiment.report`: the jobs of every directory are collected and grouped by
-setting there (:func:`~biogpt.experiment.report.summarise`), then laid out here. A job's backbone is its
+Built on :mod:`.sweep`: the jobs of every directory are collected and grouped by setting there
+(:func:`~.sweep.summarise`), then laid out here. A job's backbone is its
 ``model`` override (else ``model.init``), its dataset its ``task`` override, else the name of its
 ``experiment`` (``study/cdr`` -> ``cdr``; Hydra leaves ``experiment`` out of job directory names but
 keeps it in each job's ``.hydra/overrides.yaml``), its setting ``data.train_shots`` (``16`` -> 16-shot;
@@ -28,7 +28,7 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from biogpt.experiment.report import (
+from biogpt.experiment.reports.sweep import (
     MISSING_VALUE,
     ReportError,
     ReportPaths,

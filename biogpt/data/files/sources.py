@@ -3,11 +3,11 @@
 A dataset is a set of files laid out under the data directory exactly as the readers open them
 (``<data_dir>/<DATASET>/raw/...``, ``<data_dir>/vocab/...``, ``<data_dir>/DDI2013/DDICorpus/...``);
 each file names its official public source: a file URL pinned to a repository commit, or a member
-of a pinned archive. A mirror (a site's shared copy, see :mod:`biogpt.data.install`) has that same
+of a pinned archive. A mirror (a site's shared copy, see :mod:`biogpt.data.files.install`) has that same
 layout, so a mirror file is ``<mirror>/<path>``.
 
 The pins are in ``datasets.sha256`` beside this module, in ``sha256sum`` format, so
-``sha256sum -c <package>/biogpt/data/datasets.sha256`` run in a data directory checks it with no
+``sha256sum -c <package>/biogpt/data/files/datasets.sha256`` run in a data directory checks it with no
 Python at all. They were computed from a copy of the releases whose files are byte-identical to the
 sources below: the git blob id of each file equals the blob at the pinned commit of its repository
 (checked against the repositories' indexed snapshots; the DDI-2013 XML files against the members of

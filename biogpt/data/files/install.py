@@ -1,14 +1,14 @@
 """Datasets into a data directory (:func:`download`) and the state of one (:func:`check`).
 
-Files come from their official sources (:mod:`biogpt.data.sources`) or, with ``mirror``, from a copy
+Files come from their official sources (:mod:`biogpt.data.files.sources`) or, with ``mirror``, from a copy
 laid out like a data directory (a local directory or an ``http(s)://``/``file://`` URL), so a
 cluster without internet installs from a site's shared copy through the same verified path. A file
 already present with its pinned digest is left alone, so rerunning a download is cheap and resumes
 what an interruption left.
 
-A file without a pin (KD-DTI's train split, see :mod:`biogpt.data.sources`) is best effort: it is
+A file without a pin (KD-DTI's train split, see :mod:`biogpt.data.files.sources`) is best effort: it is
 fetched when it can be and reported, but its absence fails neither command, because nothing could
-tell a right copy from a wrong one; the training pre-check (:mod:`biogpt.data.requirements`) still
+tell a right copy from a wrong one; the training pre-check (:mod:`biogpt.data.files.requirements`) still
 stops a run that reads it when it is missing.
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biogpt.data.fetch import Digest, DownloadError, extract, fetch, file_digest, join, matches
-from biogpt.data.sources import DataFile, Dataset
+from biogpt.data.files.fetch import Digest, DownloadError, extract, fetch, file_digest, join, matches
+from biogpt.data.files.sources import DataFile, Dataset
 
 OK, UNPINNED, MISSING, WRONG = "ok", "unpinned", "missing", "wrong checksum"
 
@@ -75,8 +75,9 @@ def download(
     datasets: Iterable[Dataset], data_dir: Path, mirror: str | None = None, log: Callable[[str], None] = print
 ) -> None:
     """Write every missing or wrong file of ``datasets`` under ``data_dir``, verified. Raises
-    :class:`~biogpt.data.fetch.DownloadError` or :class:`~biogpt.data.fetch.ChecksumError` naming the
-    file at the first pinned one that fails; an unpinned one that fails is reported and skipped."""
+    :class:`~biogpt.data.files.fetch.DownloadError` or :class:`~biogpt.data.files.fetch.ChecksumError`
+    naming the file at the first pinned one that fails; an unpinned one that fails is reported and
+    skipped."""
     for dataset in datasets:
         pending = [f for f in dataset.files if not matches(data_dir / f.path, _digest(f))]
         if not pending:

@@ -5,7 +5,7 @@ Hydra lists the valid options of a config group (``task=kddti``) but answers a m
 its arguments to Hydra, :func:`exit_on_unknown_keys` composes the config the arguments select and
 names every key override that is not in it, with close matches and the valid keys at that level.
 :func:`exit_on_composition_error` then composes the config with every override
-(:func:`compose_first_job`), where the typed schema (:mod:`biogpt.experiment.schema`) refuses a value
+(:func:`compose_first_job`), where the typed schema (:mod:`biogpt.experiment.config.schema`) refuses a value
 of the wrong type, and prints OmegaConf's message naming the full key as one ``error:`` line instead
 of Hydra's report, whose last line is about stack traces.
 """
@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from biogpt.errors import ConfigError
-from biogpt.experiment.paths import CONF_DIR
+from biogpt.experiment.config.paths import CONF_DIR
 
 # Command-line flags that keep their meaning for this check; any other flag (--cfg, --help,
 # --config-name, ...) changes what is composed, so the check steps aside and Hydra handles it.

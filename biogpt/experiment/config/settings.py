@@ -3,7 +3,7 @@
 Each config block maps onto a frozen dataclass whose fields it shares by name (:func:`settings`), so
 a new field is one line in the dataclass and one in the YAML, with no mapping code between them; keys
 of a block that are not fields (the task's ``lr`` is the optimiser's) are left to their readers. The
-same dataclasses are the config's typed schema (:mod:`biogpt.experiment.schema`).
+same dataclasses are the config's typed schema (:mod:`biogpt.experiment.config.schema`).
 
 A job builds its :class:`RunSettings` once (:func:`run_settings`), after the config was validated, and
 hands them down: nothing past the job's entry reads the config again.

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from biogpt.data.packing import PackedIndex, PackedSplit
+from biogpt.data.pubmed.packing import PackedIndex, PackedSplit
 from biogpt.data.resume import EpochBatchSampler, ResumableTrainData, already_collated
 from biogpt.model import BioGPTConfig
 from biogpt.tokenizer import BioGPTTokenizer
@@ -127,7 +127,7 @@ class BlockDataset(Dataset):
 
 
 class PackedDataModule(ResumableTrainData, L.LightningDataModule):
-    """Train/valid loaders over a packed corpus (:mod:`biogpt.data.packing`), sharded by rank."""
+    """Train/valid loaders over a packed corpus (:mod:`biogpt.data.pubmed.packing`), sharded by rank."""
 
     def __init__(
         self, corpus_dir: str | Path, *, blocks_per_batch: int = 1, seed: int = 1, num_workers: int = 0

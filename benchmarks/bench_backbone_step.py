@@ -58,12 +58,12 @@ from torch.utils.data import DataLoader, Dataset
 from biogpt.data.batching import MicroBatch
 from biogpt.data.datamodule import EncodedSplit
 from biogpt.data.sequences import IGNORE_INDEX
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 from biogpt.model.hf import HFBackbone
-from biogpt.prompts import LayoutSettings, PromptConfig, build_layout, fit_embeddings, prompt_tokens
+from biogpt.prompts import LayoutSettings, PromptSettings, build_layout, fit_embeddings, prompt_tokens
 from biogpt.tokenizer.family import FamilyTokenizer
 from biogpt.training.finetune import PromptFineTuner
-from biogpt.training.optim import OptimConfig, build_optimizer
+from biogpt.training.optim import OptimSettings, build_optimizer
 
 DATA = Path(os.environ.get("BIOGPT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TESTS = Path(__file__).resolve().parents[1] / "tests"
@@ -124,13 +124,15 @@ def family_network(family: str, tokenizer: FamilyTokenizer, layers: int, width: 
 
 def build(args: argparse.Namespace) -> tuple[HFBackbone, int, dict[str, Any]]:
     """The backbone (with its prompt rows), the tokenizer's base vocabulary size, and the batch."""
-    examples = load_task_split(make_task_config("kd-dti", data_dir=str(args.data)), "valid").examples
+    examples = load_task_split(make_task_settings("kd-dti", data_dir=str(args.data)), "valid").examples
     texts = [text for example in examples for text in (example.source, example.target)]
     tokenizer = family_tokenizer(args.family, args.data, texts, args.t5_vocab)
     base_vocab_size = tokenizer.vocab_size
     model = HFBackbone(family_network(args.family, tokenizer, args.layers, args.width))
     prompt = (
-        PromptConfig(kind="soft") if args.family == "gpt2" else PromptConfig(kind="hard", text=HARD_PROMPT)
+        PromptSettings(kind="soft")
+        if args.family == "gpt2"
+        else PromptSettings(kind="hard", text=HARD_PROMPT)
     )
     tokens = prompt_tokens(prompt, tokenizer)
     tokenizer.add_tokens(tokens.new_tokens)
@@ -281,7 +283,7 @@ def plain_logits(network: Any, batch: dict[str, Any]) -> torch.Tensor:
 
 
 def run_plain(
-    network: Any, watch: Stopwatch, optim: OptimConfig, batch: dict[str, Any], updates: int
+    network: Any, watch: Stopwatch, optim: OptimSettings, batch: dict[str, Any], updates: int
 ) -> Block:
     """The plain loop; an update runs from one iteration's start (its fetch) to the next's."""
     optimizer, scheduler = build_optimizer(optim, [{"params": list(network.parameters())}])
@@ -324,7 +326,7 @@ def main() -> None:
     plain = copy.deepcopy(model.network)  # the same initial weights
     initial = {key: value.clone() for key, value in plain.state_dict().items()}
     watches = {"ours": Stopwatch(model.network), "plain": Stopwatch(plain)}
-    optim = OptimConfig(lr=args.lr, warmup_updates=args.warmup_updates)
+    optim = OptimSettings(lr=args.lr, warmup_updates=args.warmup_updates)
     module = PromptFineTuner(model, optim, base_vocab_size=base_vocab_size)
     updates = args.warmup + args.steps
     rows = ("ours", "plain", "ours start->end")

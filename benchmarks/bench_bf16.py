@@ -31,7 +31,7 @@ from machine import describe_machine
 from transformers import BioGptConfig, BioGptForCausalLM
 
 from biogpt import BioGPT
-from biogpt.generation import GenerationConfig, generate
+from biogpt.generation import GenerationSettings, generate
 
 Tokens = list[list[int]]
 # Whose tokens are compared with whose: both bf16 runs against float32 (beside the bound), and with each
@@ -68,7 +68,7 @@ def agreement(candidate: Tokens, reference: Tokens) -> str:
 
 
 def runner(
-    name: str, model: torch.nn.Module, batch: torch.Tensor, settings: GenerationConfig
+    name: str, model: torch.nn.Module, batch: torch.Tensor, settings: GenerationSettings
 ) -> Callable[[], Tokens]:
     """One greedy run of ``batch`` (``settings.max_new_tokens`` tokens): ``transformers``' or ours."""
     if name.startswith("transformers"):
@@ -105,7 +105,7 @@ def main() -> None:
     count = max(args.batch_sizes)
     all_prompts = prompts(args.data, count, args.prompt_tokens, vocabulary=args.model).to(device)
     weights = str(args.model) if args.model else f"random weights, biogpt shape with {args.layers} layers"
-    settings = GenerationConfig(max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens)
+    settings = GenerationSettings(max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens)
     print(
         f"greedy decoding, {weights}, {args.prompt_tokens}-token prompts, "
         f"{args.new_tokens} new tokens, {args.threads} threads, {device.type}, "

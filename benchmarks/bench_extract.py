@@ -41,10 +41,10 @@ import torch
 from machine import describe_machine
 
 from biogpt.artifacts.task_record import TaskRecord, write_task_record
-from biogpt.data.tasks import make_task_config
+from biogpt.data.tasks import make_task_settings
 from biogpt.extraction import ExtractionSettings, Extractor
 from biogpt.extraction.inputs import InputSettings, read_input
-from biogpt.generation import GenerationConfig
+from biogpt.generation import GenerationSettings
 from biogpt.prompts import LayoutSettings
 from biogpt.tokenizer import BioGPTTokenizer
 
@@ -74,7 +74,7 @@ def model_directory(directory: Path, data: Path, layers: int, max_source: int) -
     torch.manual_seed(0)
     BioGptForCausalLM(BioGptConfig(num_hidden_layers=layers)).save_pretrained(directory)
     BioGPTTokenizer.from_pretrained(data / "vocab" / "biogpt").save_pretrained(directory)
-    task = make_task_config("kd-dti", data_dir=str(data))
+    task = make_task_settings("kd-dti", data_dir=str(data))
     write_task_record(directory, TaskRecord(task, LayoutSettings(max_source_positions=max_source)))
     return directory
 
@@ -89,7 +89,7 @@ class Sides:
     new_tokens: int
 
     def ours(self, batch_size: int) -> list[str]:
-        generation = GenerationConfig(max_new_tokens=self.new_tokens)
+        generation = GenerationSettings(max_new_tokens=self.new_tokens)
         self.extractor.settings = _with_batch_size(self.extractor.settings, batch_size)
         return [x.generated for x in self.extractor.extract(self.texts, generation=generation)]
 

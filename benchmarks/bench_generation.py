@@ -31,7 +31,7 @@ from machine import describe_machine
 from transformers import BioGptConfig, BioGptForCausalLM
 
 from biogpt import BioGPT
-from biogpt.generation import GenerationConfig, generate
+from biogpt.generation import GenerationSettings, generate
 from biogpt.model import network
 from biogpt.tokenizer import BioGPTTokenizer
 
@@ -128,8 +128,8 @@ def main() -> None:
         ours = BioGPT.from_pretrained(directory).eval()
         reference = BioGptForCausalLM.from_pretrained(directory, attn_implementation="sdpa").eval()
     all_prompts = prompts(args.data, max(args.batch_sizes), args.prompt_tokens)
-    settings = GenerationConfig(max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens)
-    prompt_only = GenerationConfig(max_new_tokens=1)
+    settings = GenerationSettings(max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens)
+    prompt_only = GenerationSettings(max_new_tokens=1)
     roof = read_bandwidth(args.threads)
     weight_bytes = sum(p.numel() * p.element_size() for p in ours.parameters())
     print(

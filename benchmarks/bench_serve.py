@@ -27,7 +27,7 @@ sys.path.insert(0, str(TESTS))
 
 from serve_process import Service, running_service  # noqa: E402
 
-from biogpt.data.tasks import load_task_split, make_task_config  # noqa: E402
+from biogpt.data.tasks import load_task_split, make_task_settings  # noqa: E402
 
 
 def _timed(service: Service, text: str) -> tuple[float, int, Any]:
@@ -76,7 +76,7 @@ def main() -> None:
         from extraction_models import fine_tune_ddi
 
         ckpt = str(fine_tune_ddi(work / "model", data_dir, work / "token-cache"))
-    examples = load_task_split(make_task_config("ddi", data_dir=str(data_dir)), "test").examples
+    examples = load_task_split(make_task_settings("ddi", data_dir=str(data_dir)), "test").examples
     documents = [example.source for example in examples[: args.documents]]
     texts = [documents[i % len(documents)] for i in range(args.requests)]
     common = [

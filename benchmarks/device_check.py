@@ -1180,7 +1180,7 @@ def check_generation(ctx: Context, results: dict[str, Any]) -> None:
     from transformers import BioGptForCausalLM
 
     from biogpt import BioGPT, BioGPTConfig
-    from biogpt.generation import GenerationConfig, generate
+    from biogpt.generation import GenerationSettings, generate
 
     shapes = ctx.shapes
     torch.manual_seed(0)
@@ -1189,7 +1189,7 @@ def check_generation(ctx: Context, results: dict[str, Any]) -> None:
     reference = BioGptForCausalLM.from_pretrained(directory, attn_implementation="sdpa").to(ctx.device).eval()
     ours = ours.to(ctx.device).eval()
     all_prompts = prompts(ctx.data, max(shapes.batch_sizes), shapes.prompt_tokens)
-    settings = GenerationConfig(max_new_tokens=shapes.new_tokens, min_new_tokens=shapes.new_tokens)
+    settings = GenerationSettings(max_new_tokens=shapes.new_tokens, min_new_tokens=shapes.new_tokens)
     results.update(
         preset=shapes.generation_preset,
         dtype="float32",
@@ -1250,7 +1250,7 @@ def check_peft(ctx: Context, results: dict[str, Any]) -> None:
     from biogpt.model.adapters import PeftSettings, add_adapters, lora_config
     from biogpt.model.quantized import quantize_projections
     from biogpt.training.loss import next_token_targets
-    from biogpt.training.optim import OptimConfig
+    from biogpt.training.optim import OptimSettings
 
     shapes = ctx.shapes
     preset, overrides = shapes.peft_shape
@@ -1262,7 +1262,7 @@ def check_peft(ctx: Context, results: dict[str, Any]) -> None:
         targets = next_token_targets(ids)
         batches.append({"input_ids": ids, "targets": targets, "update_tokens": (targets >= 0).sum()})
     cycled = [batches[i % len(batches)] for i in range(shapes.peft_loss_updates)]
-    optim = OptimConfig(lr=1e-3, warmup_updates=1)  # LoRA's usual rate, at which 50 updates lower the loss
+    optim = OptimSettings(lr=1e-3, warmup_updates=1)  # LoRA's usual rate, at which 50 updates lower the loss
     no_flops = {"peak": None, "per_token": 0.0, "per_token_6n": 0.0}
     results.update(preset=preset, tokens_per_update=shapes.peft_tokens, rows=[])
     losses: dict[str, list[float]] = {}

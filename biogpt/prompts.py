@@ -24,7 +24,7 @@ LEARNED_PATTERN = "learned"
 
 
 @dataclass(frozen=True)
-class PromptConfig:
+class PromptSettings:
     """``kind`` soft|hard|none; ``length`` virtual tokens (soft); ``text`` (hard); ``init`` of new rows."""
 
     kind: str = "soft"
@@ -66,7 +66,7 @@ class PromptTokens:
     new_tokens: tuple[str, ...] = ()
 
 
-def prompt_tokens(config: PromptConfig, tokenizer: Tokenizer) -> PromptTokens:
+def prompt_tokens(config: PromptSettings, tokenizer: Tokenizer) -> PromptTokens:
     """The prompt's ids under ``tokenizer`` once its ``new_tokens`` are added; the tokenizer is unchanged."""
     if config.kind == "soft":
         next_id = tokenizer.vocab_size
@@ -131,7 +131,7 @@ def build_layout(
     )
 
 
-def check_prompt_fits(config: PromptConfig, model: Backbone) -> None:
+def check_prompt_fits(config: PromptSettings, model: Backbone) -> None:
     """Soft prompts are learned rows read by a decoder-only backbone: refuse them for an encoder-decoder."""
     if config.kind == "soft" and model.kind == ENCODER_DECODER:
         raise ValueError(

@@ -19,7 +19,7 @@ import pytest
 from family_models import family_model_dir
 from project_commands import run_command, run_project
 
-from biogpt.data.tasks import load_task_split, task_config_class
+from biogpt.data.tasks import load_task_split, task_settings_class
 
 # Run at interpreter start-up (sitecustomize): transformers looks uninstalled to imports and to the
 # package metadata that optional-dependency checks (lightning, torchmetrics) read.
@@ -50,7 +50,7 @@ importlib.metadata.version, importlib.metadata.distribution = _hide(_version), _
 def backbones(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[str, Path]:
     """Tiny GPT-2 and T5 model directories; T5's vocabulary is learned from the DDI test texts."""
     root = tmp_path_factory.mktemp("backbones")
-    ddi = load_task_split(task_config_class("ddi")(name="ddi", data_dir=str(shared_data)), "test").examples
+    ddi = load_task_split(task_settings_class("ddi")(name="ddi", data_dir=str(shared_data)), "test").examples
     texts = [example.source for example in ddi] + [example.target for example in ddi]
     return {
         "gpt2": family_model_dir("gpt2", root / "gpt2", shared_data, width=64),

@@ -39,13 +39,13 @@ from biogpt.data.sequences import IGNORE_INDEX
 from biogpt.experiment.build import build_finetuning
 from biogpt.experiment.config.settings import run_settings
 from biogpt.generation import decoding
-from biogpt.generation.decoding import GenerationConfig, generate
+from biogpt.generation.decoding import GenerationSettings, generate
 from biogpt.model.backbone import DECODER, ENCODER_DECODER
 from biogpt.model.hf import HFBackbone
 from biogpt.model.loading import load_network
 from biogpt.prompts import (
     LayoutSettings,
-    PromptConfig,
+    PromptSettings,
     build_layout,
     check_prompt_fits,
     fit_embeddings,
@@ -53,7 +53,7 @@ from biogpt.prompts import (
 )
 from biogpt.tokenizer.family import FamilyTokenizer
 from biogpt.training.finetune import PromptFineTuner
-from biogpt.training.optim import OptimConfig
+from biogpt.training.optim import OptimSettings
 
 # (source, target) pairs of unequal lengths, so every batch is padded.
 PAIRS = (
@@ -181,12 +181,12 @@ def padded(
 
 @contextlib.contextmanager
 def without_generation_defaults(network: nn.Module) -> Iterator[None]:
-    """transformers 5 fills every field a passed ``GenerationConfig`` leaves unset (None) from the model's
+    """transformers 5 fills every field a passed ``GenerationSettings`` leaves unset (None) from the model's
     own ``generation_config``: BART's ``forced_eos_token_id=2`` (a BartConfig default) would reach the
     oracle although the test sets nothing of the kind. With a bare model default, the oracle decodes with
     exactly the explicit settings."""
     saved = network.generation_config
-    network.generation_config = transformers.GenerationConfig()
+    network.generation_config = transformers.GenerationSettings()
     try:
         yield
     finally:
@@ -197,7 +197,7 @@ def reference_generate(
     network: nn.Module,
     rows: Sequence[Sequence[int]],
     tokenizer: FamilyTokenizer,
-    config: GenerationConfig,
+    config: GenerationSettings,
 ) -> list[list[int]]:
     """``network.generate`` with our ``config``'s settings, every one explicit: decoder-only rows are
     prefixes (left-padded) whose continuation is returned, encoder-decoder rows encoder inputs
@@ -205,7 +205,7 @@ def reference_generate(
     first ``eos``."""
     encoder_decoder = network.config.is_encoder_decoder
     ids, mask = padded(rows, tokenizer.pad_id, left=not encoder_decoder)
-    settings = transformers.GenerationConfig(
+    settings = transformers.GenerationSettings(
         do_sample=False,
         num_beams=config.beam,
         num_return_sequences=1,
@@ -274,7 +274,7 @@ def test_loss_and_gradients_equal_transformers_own_loss(
     settings = LayoutSettings(SETTINGS.max_source_positions, SETTINGS.max_positions, loss_on)
     batch = collated_batch(tokenizer, build_layout(settings, tokenizer, (), model))
     assert len(set(batch["attention_mask"].sum(1).tolist())) == len(PAIRS), "rows of unequal lengths"
-    module = PromptFineTuner(model, OptimConfig(), base_vocab_size=tokenizer.vocab_size)
+    module = PromptFineTuner(model, OptimSettings(), base_vocab_size=tokenizer.vocab_size)
     total, count = module(batch)
     (total / count).backward()
 
@@ -313,7 +313,7 @@ def check_rows_alone(
     model: HFBackbone,
     prefixes: list[list[int]],
     encoder_inputs: list[list[int]] | None,
-    config: GenerationConfig,
+    config: GenerationSettings,
     tokenizer: FamilyTokenizer,
     batched: list[list[int]],
 ) -> None:
@@ -323,7 +323,7 @@ def check_rows_alone(
         assert ours(model, tokenizer, [prefixes[row]], alone, config) == [output], f"row {row}"
 
 
-def ours(model, tokenizer, prefixes, encoder_inputs, config: GenerationConfig) -> list[list[int]]:
+def ours(model, tokenizer, prefixes, encoder_inputs, config: GenerationSettings) -> list[list[int]]:
     """Our decoding of the rows (``encoder_inputs``: an encoder-decoder's sources)."""
     return generate(
         model,
@@ -342,7 +342,7 @@ def test_greedy_equals_transformers_generate(family: str, sharpened: Callable[[s
     setup = sharpened(family)
     tokenizer, model = setup.tokenizer, setup.model
     prefixes, encoder_inputs, reference_rows = decoding_inputs(model, tokenizer)
-    config = GenerationConfig(max_new_tokens=NEW_TOKENS, min_new_tokens=2)
+    config = GenerationSettings(max_new_tokens=NEW_TOKENS, min_new_tokens=2)
     batched = ours(model, tokenizer, prefixes, encoder_inputs, config)
     assert len({len(output) for output in batched}) > 1, "rows ending at different steps"
     check_rows_alone(model, prefixes, encoder_inputs, config, tokenizer, batched)
@@ -373,7 +373,7 @@ def test_beam_search_equals_transformers_generate(
     setup = sharpened(family)
     tokenizer, model = setup.tokenizer, setup.model
     prefixes, encoder_inputs, reference_rows = decoding_inputs(model, tokenizer)
-    config = GenerationConfig(
+    config = GenerationSettings(
         max_new_tokens=NEW_TOKENS,
         min_new_tokens=min_new_tokens,
         no_repeat_ngram_size=no_repeat_ngram_size,
@@ -402,7 +402,7 @@ def test_checkpoint_generation_defaults_do_not_reach_our_decoding(
     shipped = loaded.network.generation_config
     assert (shipped.num_beams, shipped.no_repeat_ngram_size) == (4, 3)
     prefixes, encoder_inputs, reference_rows = decoding_inputs(loaded, tokenizer)
-    config = GenerationConfig(max_new_tokens=12, beam=1)
+    config = GenerationSettings(max_new_tokens=12, beam=1)
     decoded = ours(loaded, tokenizer, prefixes, encoder_inputs, config)
     assert decoded == reference_generate(loaded.network, reference_rows, tokenizer, config)
     # The defaults matter: transformers' own decoding under them gives other outputs.
@@ -457,13 +457,13 @@ def test_soft_prompt_trains_only_its_rows(
     tokenizer = FamilyTokenizer(family_tokenizer(family, shared_data, TEXTS))  # its own: tokens get added
     model = HFBackbone(copy.deepcopy(families(family)[1]))
     base = tokenizer.vocab_size
-    prompt = prompt_tokens(PromptConfig(kind="soft", length=3), tokenizer)
+    prompt = prompt_tokens(PromptSettings(kind="soft", length=3), tokenizer)
     assert tokenizer.add_tokens(prompt.new_tokens) == 3
     assert fit_embeddings(model, tokenizer.vocab_size) == 3 and model.vocab_size == base + 3
     split = training_split(tokenizer, build_layout(SETTINGS, tokenizer, prompt.ids, model))
     plan = [MicroBatch((index,), int(split.predicted[index])) for index in range(len(split))]
     module = PromptFineTuner(
-        model, OptimConfig(lr=1e-2, warmup_updates=1), base_vocab_size=base, train_only_prompt=True
+        model, OptimSettings(lr=1e-2, warmup_updates=1), base_vocab_size=base, train_only_prompt=True
     )
     embedding = model.input_embeddings().weight
     assert model.network.get_output_embeddings().weight is embedding, "the output projection is tied"
@@ -490,14 +490,14 @@ def test_soft_prompt_trains_only_its_rows(
 @pytest.mark.parametrize("family", FAMILIES)
 def test_soft_prompts_need_a_decoder_only_backbone(family: str, families: Callable[[str], Family]) -> None:
     model = HFBackbone(families(family)[1])
-    check_prompt_fits(PromptConfig(kind="hard", text="the relation is"), model)
-    check_prompt_fits(PromptConfig(kind="none"), model)
+    check_prompt_fits(PromptSettings(kind="hard", text="the relation is"), model)
+    check_prompt_fits(PromptSettings(kind="none"), model)
     if model.kind == DECODER:
-        check_prompt_fits(PromptConfig(kind="soft"), model)
+        check_prompt_fits(PromptSettings(kind="soft"), model)
         return
     assert model.kind == ENCODER_DECODER
     with pytest.raises(ValueError, match=r"prompt=soft.*prompt=hard.*prompt=none"):
-        check_prompt_fits(PromptConfig(kind="soft"), model)
+        check_prompt_fits(PromptSettings(kind="soft"), model)
 
 
 # ------------------------------------------------------------------------------------------ 6. layers

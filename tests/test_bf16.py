@@ -21,7 +21,7 @@ from model_oracle import reference_model
 from project_commands import run_command
 from transformers import BioGptForCausalLM
 
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 from biogpt.experiment.config.paths import CONF_DIR
 from biogpt.experiment.config.settings import eval_settings
 from biogpt.experiment.evaluate import evaluate
@@ -205,7 +205,7 @@ def test_evaluate_in_bf16_agrees_with_fp32_on_a_fine_tuned_model(
     trained = json.loads((final.parent / "train_summary.json").read_text())["train_ids"]
     unseen = [
         example.id
-        for example in load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples
+        for example in load_task_split(make_task_settings("ddi", data_dir=str(shared_data)), "test").examples
     ]
     runs, records = {}, {}
     for dtype in ("fp32", "bf16"):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from biogpt.data.custom.corpus import read_split
-from biogpt.data.tasks import CustomTaskConfig, Example, StudyRelation, load_task_split, make_task_config
+from biogpt.data.tasks import CustomTaskSettings, Example, StudyRelation, load_task_split, make_task_settings
 from biogpt.errors import DataFileError
 
 CORPORA = Path(__file__).resolve().parent / "corpora" / "custom"
@@ -55,11 +55,11 @@ EXPECTED_REL_IS = [
 ]
 
 
-def custom(kind: str, train: Path, **fields: object) -> CustomTaskConfig:
+def custom(kind: str, train: Path, **fields: object) -> CustomTaskSettings:
     """A custom task whose three splits are the one corpus ``train`` (unless ``fields`` say otherwise)."""
     paths = {"valid": str(train), "test": str(train)} | fields
-    config = make_task_config("custom", kind=kind, train=str(train), **paths)
-    assert isinstance(config, CustomTaskConfig)
+    config = make_task_settings("custom", kind=kind, train=str(train), **paths)
+    assert isinstance(config, CustomTaskSettings)
     return config
 
 
@@ -280,14 +280,14 @@ def test_ambiguous_format_names_the_candidates() -> None:
 def test_missing_valid_is_a_seeded_holdout(tmp_path: Path) -> None:
     rows = "".join(f'{{"id": "r{i}", "text": "text {i}", "label": "{i % 2}"}}\n' for i in range(10))
     (tmp_path / "all.jsonl").write_text(rows)
-    config = make_task_config(
+    config = make_task_settings(
         "custom", kind="classification", train=str(tmp_path / "all.jsonl"), valid_fraction=0.3
     )
     train, valid = (load_task_split(config, s).examples for s in ("train", "valid"))
     assert len(valid) == 3 and len(train) == 7
     assert sorted(e.id for e in train + valid) == sorted(f"r{i}" for i in range(10))
     assert [e.id for e in valid] == [e.id for e in load_task_split(config, "valid").examples]
-    reseeded = make_task_config(
+    reseeded = make_task_settings(
         "custom", kind="classification", train=str(tmp_path / "all.jsonl"), split_seed=1
     )
     assert [e.id for e in load_task_split(reseeded, "valid").examples[:3]] != [e.id for e in valid]
@@ -295,7 +295,7 @@ def test_missing_valid_is_a_seeded_holdout(tmp_path: Path) -> None:
 
 def test_bad_options_name_the_option() -> None:
     with pytest.raises(ValueError, match=r"task.kind='ner': expected one of relation, classification, qa"):
-        make_task_config("custom", kind="ner", train="x")
+        make_task_settings("custom", kind="ner", train="x")
     with pytest.raises(ValueError, match=r"task.clause=.*\{head\}, then \{tail\}"):
         load_task_split(
             custom("relation", RELATION_CORPORA["brat"], target_format="study", clause="{tail} by {head}"),
@@ -363,4 +363,4 @@ def test_required_keys_left_unset_are_named(
     assert exited.value.code == 1
     assert capsys.readouterr().err == "error: task.kind is not set: one of relation, classification, qa\n"
     with pytest.raises(ValueError, match="task.train is not set"):
-        make_task_config("custom", kind="qa", train="???")
+        make_task_settings("custom", kind="qa", train="???")

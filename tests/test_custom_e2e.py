@@ -13,7 +13,7 @@ import pytest
 from family_models import family_model_dir
 from project_commands import run_project
 
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 
 CORPORA = Path(__file__).resolve().parent / "corpora" / "custom"
 BRAT, BIGBIO = CORPORA / "brat" / "train", CORPORA / "bigbio" / "train.jsonl"
@@ -25,7 +25,7 @@ def backbones(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> di
     root = tmp_path_factory.mktemp("backbones")
     texts = []
     for corpus in (BRAT, BIGBIO):
-        config = make_task_config("custom", kind="relation", train=str(corpus), valid=str(corpus))
+        config = make_task_settings("custom", kind="relation", train=str(corpus), valid=str(corpus))
         texts += [text for e in load_task_split(config, "valid").examples for text in (e.source, e.target)]
     return {
         "gpt2": family_model_dir("gpt2", root / "gpt2", shared_data, width=64),

@@ -22,7 +22,7 @@ from custom_conversions import (
     write_relation_formats,
 )
 
-from biogpt.data.tasks import Example, TaskConfig, load_task_split, make_task_config
+from biogpt.data.tasks import Example, TaskSettings, load_task_split, make_task_settings
 from biogpt.data.tasks.cdr import PUBTATOR_FILES
 from biogpt.data.tasks.pubmedqa import official_split
 from biogpt.evaluation.scoring import score_predictions
@@ -63,7 +63,7 @@ def rows(examples: Sequence[Example]) -> list[tuple[object, ...]]:
 
 
 @functools.cache
-def builtin_rows(config: TaskConfig, split: str) -> list[tuple[object, ...]]:
+def builtin_rows(config: TaskSettings, split: str) -> list[tuple[object, ...]]:
     """A built-in task's examples, read once for every format compared with them."""
     return rows(load_task_split(config, split).examples)
 
@@ -85,7 +85,9 @@ def generations(examples: Sequence[Example]) -> list[str]:
     return made
 
 
-def assert_same_scores(builtin: TaskConfig, custom: TaskConfig, split: str, metrics: Sequence[str]) -> None:
+def assert_same_scores(
+    builtin: TaskSettings, custom: TaskSettings, split: str, metrics: Sequence[str]
+) -> None:
     examples = load_task_split(builtin, split).examples
     made = generations(examples)
     ours = score_predictions(custom, made, split=split).metrics
@@ -108,8 +110,8 @@ def test_chemprot_as_the_study_task_reads_it(
     fmt: str, chemprot: dict[str, dict[str, Path]], shared_data: Path
 ) -> None:
     paths = {split: str(chemprot[split][fmt]) for split in SPLITS}
-    custom = make_task_config("custom", kind="relation", **paths, **CHEMPROT_WORDING)
-    builtin = make_task_config("chemprot", data_dir=str(shared_data), scoring="corrected")
+    custom = make_task_settings("custom", kind="relation", **paths, **CHEMPROT_WORDING)
+    builtin = make_task_settings("chemprot", data_dir=str(shared_data), scoring="corrected")
     for split in SPLITS:
         assert rows(load_task_split(custom, split).examples) == builtin_rows(builtin, split)
     assert_same_scores(builtin, custom, "test", RELATION_METRICS)
@@ -129,14 +131,14 @@ def test_ddi2013_as_the_study_task_reads_it(
     fmt: str, ddi2013: dict[str, dict[str, Path]], shared_data: Path
 ) -> None:
     # No valid split: the seeded hold-out of the training documents, as the study task draws it.
-    custom = make_task_config(
+    custom = make_task_settings(
         "custom",
         kind="relation",
         train=str(ddi2013["train"][fmt]),
         test=str(ddi2013["test"][fmt]),
         **DDI2013_WORDING,
     )
-    builtin = make_task_config("ddi2013", data_dir=str(shared_data), scoring="corrected")
+    builtin = make_task_settings("ddi2013", data_dir=str(shared_data), scoring="corrected")
     for split in SPLITS:
         assert rows(load_task_split(custom, split).examples) == builtin_rows(builtin, split)
     assert_same_scores(builtin, custom, "test", RELATION_METRICS)
@@ -146,8 +148,8 @@ def test_ddi2013_as_the_study_task_reads_it(
 def test_bc5cdr_pubtator_as_the_cdr_task_reads_it(mention: str, shared_data: Path) -> None:
     corpus = shared_data / "BC5CDR" / "raw" / "CDR_Data"
     paths = {split: str(corpus / PUBTATOR_FILES[split]) for split in SPLITS}
-    custom = make_task_config("custom", kind="relation", mention=mention, **paths, **CDR_WORDING)
-    builtin = make_task_config("cdr", data_dir=str(shared_data), mention=mention, scoring="corrected")
+    custom = make_task_settings("custom", kind="relation", mention=mention, **paths, **CDR_WORDING)
+    builtin = make_task_settings("cdr", data_dir=str(shared_data), mention=mention, scoring="corrected")
     for split in SPLITS:
         assert rows(load_task_split(custom, split).examples) == builtin_rows(builtin, split)
     assert_same_scores(builtin, custom, "valid", RELATION_METRICS)
@@ -156,8 +158,8 @@ def test_bc5cdr_pubtator_as_the_cdr_task_reads_it(mention: str, shared_data: Pat
 @pytest.mark.parametrize("fmt", ["csv", "bigbio"])
 def test_hoc_as_csv_and_bigbio_text(fmt: str, shared_data: Path, tmp_path: Path) -> None:
     paths = {split: str(write_hoc(shared_data, split, tmp_path / split)[fmt]) for split in SPLITS}
-    custom = make_task_config("custom", kind="classification", label_separator="|", **paths)
-    builtin = make_task_config("hoc", data_dir=str(shared_data))
+    custom = make_task_settings("custom", kind="classification", label_separator="|", **paths)
+    builtin = make_task_settings("hoc", data_dir=str(shared_data))
     for split in SPLITS:
         assert rows(load_task_split(custom, split).examples) == builtin_rows(builtin, split)
     assert_same_scores(builtin, custom, "test", ("precision", "recall", "f1"))
@@ -165,11 +167,11 @@ def test_hoc_as_csv_and_bigbio_text(fmt: str, shared_data: Path, tmp_path: Path)
 
 @pytest.mark.parametrize("fmt", ["jsonl", "bigbio"])
 def test_pubmedqa_as_jsonl_and_bigbio_qa(fmt: str, shared_data: Path, tmp_path: Path) -> None:
-    builtin = make_task_config("pubmedqa", data_dir=str(shared_data))
+    builtin = make_task_settings("pubmedqa", data_dir=str(shared_data))
     split_ids = {split: [e.id for e in load_task_split(builtin, split).examples] for split in SPLITS}
     written = write_pubmedqa(shared_data, split_ids, tmp_path)
     answers = {"answers": ["yes", "no", "maybe"]} if fmt == "jsonl" else {}  # bigbio_qa lists its choices
-    custom = make_task_config("custom", kind="qa", **{s: str(written[s][fmt]) for s in SPLITS}, **answers)
+    custom = make_task_settings("custom", kind="qa", **{s: str(written[s][fmt]) for s in SPLITS}, **answers)
     for split in SPLITS:
         assert rows(load_task_split(custom, split).examples) == builtin_rows(builtin, split)
     assert_same_scores(builtin, custom, "test", ("accuracy", "macro_f1"))

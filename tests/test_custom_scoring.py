@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from biogpt.data.custom.brat import read_brat_document
-from biogpt.data.tasks import CustomTaskConfig, make_task_config
+from biogpt.data.tasks import CustomTaskSettings, make_task_settings
 from biogpt.evaluation.protocol import EvalSettings, score_and_write
 from biogpt.evaluation.scoring import score_predictions
 
@@ -27,9 +27,9 @@ GENERATIONS = [
 ]
 
 
-def brat_task(**fields: object) -> CustomTaskConfig:
-    config = make_task_config("custom", kind="relation", train=str(BRAT), test=str(BRAT), **fields)
-    assert isinstance(config, CustomTaskConfig)
+def brat_task(**fields: object) -> CustomTaskSettings:
+    config = make_task_settings("custom", kind="relation", train=str(BRAT), test=str(BRAT), **fields)
+    assert isinstance(config, CustomTaskSettings)
     return config
 
 
@@ -77,7 +77,7 @@ def test_predictions_written_back_in_brat(tmp_path: Path) -> None:
 
 
 def test_classification_scores_per_label(tmp_path: Path) -> None:
-    config = make_task_config(
+    config = make_task_settings(
         "custom",
         kind="classification",
         train=str(CORPORA / "jsonl" / "classes.jsonl"),
@@ -98,15 +98,15 @@ def test_classification_scores_per_label(tmp_path: Path) -> None:
 
 def test_free_text_qa_is_exact_match_and_choices_close_the_set() -> None:
     path = str(CORPORA / "jsonl" / "questions.jsonl")
-    free = make_task_config("custom", kind="qa", train=path, test=path)
+    free = make_task_settings("custom", kind="qa", train=path, test=path)
     said = [
         "the answer to the question given the context is Yes.",
         "the answer to the question given the context is no.",
     ]
     assert score_predictions(free, said).metrics == {"exact_match": 0.5}
-    lower = make_task_config("custom", kind="qa", train=path, test=path, match="lower")
+    lower = make_task_settings("custom", kind="qa", train=path, test=path, match="lower")
     assert score_predictions(lower, said).metrics == {"exact_match": 1.0}
-    closed = make_task_config(
+    closed = make_task_settings(
         "custom",
         kind="qa",
         train=str(CORPORA / "bigbio" / "questions.jsonl"),
@@ -150,7 +150,7 @@ def test_an_edited_corpus_is_tokenized_anew(tmp_path: Path, biogpt_vocab: Path) 
     tokenizer = BioGPTTokenizer.from_pretrained(str(biogpt_vocab))
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"id": "a", "text": "Aspirin works.", "label": "yes"}\n')
-    config = make_task_config("custom", kind="classification", train=str(corpus), test=str(corpus))
+    config = make_task_settings("custom", kind="classification", train=str(corpus), test=str(corpus))
     assert tokenized_split(config, "test", tokenizer, tmp_path / "cache")["source"] == ["Aspirin works."]
     corpus.write_text('{"id": "a", "text": "Aspirin fails.", "label": "no"}\n')
     assert tokenized_split(config, "test", tokenizer, tmp_path / "cache")["source"] == ["Aspirin fails."]

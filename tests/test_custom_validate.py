@@ -188,7 +188,7 @@ def test_duplicate_ids_and_a_builtin_task_are_reported(
 def test_the_config_block_maps_onto_the_task_settings(tmp_path: Path, shared_data: Path) -> None:
     from hydra_config import compose_train
 
-    from biogpt.experiment.config.settings import task_config
+    from biogpt.experiment.config.settings import task_settings
 
     corpus = CORPORA / "brat" / "train"
     cfg = compose_train(
@@ -197,6 +197,6 @@ def test_the_config_block_maps_onto_the_task_settings(tmp_path: Path, shared_dat
         ["task=custom", "task.kind=relation", f"task.train={corpus}", "target_format=svo", "eval.match=lower",
          "task.symmetric=[INT]", "task.verbalize={EFFECT: affects}"],
     )  # fmt: skip
-    task = task_config(cfg)
+    task = task_settings(cfg)
     assert (task.name, task.target_format, task.match, task.symmetric) == ("custom", "svo", "lower", ("INT",))
     assert task.words("EFFECT") == "affects" and task.words("DRUG_DRUG") == "drug drug"

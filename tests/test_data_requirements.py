@@ -11,7 +11,7 @@ from project_commands import run_command
 
 from biogpt.data.files.requirements import TASK_DATASETS, check_task_files, download_command, split_needs
 from biogpt.data.files.sources import datasets
-from biogpt.data.tasks import TASK_NAMES, load_task_split, make_task_config
+from biogpt.data.tasks import TASK_NAMES, load_task_split, make_task_settings
 from biogpt.errors import DataFileError
 from biogpt.evaluation.bc5cdr import read_entity_ids
 
@@ -31,7 +31,7 @@ def test_each_split_reads_from_the_required_files_alone(task: str, shared_data: 
             (root / path).parent.mkdir(parents=True, exist_ok=True)
             (root / path).symlink_to(shared_data / path)
         check_task_files(task, root, [split])
-        assert load_task_split(make_task_config(task, data_dir=str(root)), split).examples
+        assert load_task_split(make_task_settings(task, data_dir=str(root)), split).examples
         if task == "bc5cdr":
             assert read_entity_ids(root, split)[0]
 

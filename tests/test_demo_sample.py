@@ -13,7 +13,7 @@ import pytest
 from biogpt.data.formats import get_format, parse_target
 from biogpt.data.pubmed.corpus import PubmedCounts, iter_documents, main
 from biogpt.data.pubmed.records import Citation, iter_records
-from biogpt.data.tasks import TaskSplit, load_task_split, make_task_config
+from biogpt.data.tasks import TaskSplit, load_task_split, make_task_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO = PROJECT_ROOT / "demo"
@@ -39,7 +39,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def _split(split: str, target_format: str = "rel-is") -> TaskSplit:
-    config = make_task_config("kd-dti", data_dir=str(DEMO_DATA), target_format=target_format)
+    config = make_task_settings("kd-dti", data_dir=str(DEMO_DATA), target_format=target_format)
     return load_task_split(config, split)
 
 

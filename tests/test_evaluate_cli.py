@@ -14,7 +14,7 @@ from model_oracle import (
 )
 from project_commands import run_project
 
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess:
@@ -22,7 +22,7 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
 
 
 def test_scoring_a_predictions_file_writes_metrics_and_predictions(tmp_path: Path, shared_data: Path) -> None:
-    examples = load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples
+    examples = load_task_split(make_task_settings("ddi", data_dir=str(shared_data)), "test").examples
     lines = [example.target for example in examples]
     lines[0] = "garbage"
     (tmp_path / "generated.txt").write_text("\n".join(lines) + "\n")
@@ -126,7 +126,7 @@ def test_export_cli_writes_the_examples_in_task_order(
         ]
     )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    config = make_task_config("ddi", data_dir=str(shared_data), target_format="svo")
+    config = make_task_settings("ddi", data_dir=str(shared_data), target_format="svo")
     examples = load_task_split(config, "test").examples
     assert [(r["id"], r["source"], r["target"]) for r in rows] == [
         (e.id, e.source, e.target) for e in examples
@@ -139,12 +139,12 @@ def test_export_cli_writes_the_examples_in_task_order(
 def test_template_words_of_constrained_decoding(shared_data: Path) -> None:
     from biogpt.generation.tasks import constrained_vocabularies, template_text
 
-    ddi = make_task_config("ddi", data_dir=str(shared_data))
+    ddi = make_task_settings("ddi", data_dir=str(shared_data))
     template = template_text(ddi, load_task_split(ddi, "train").examples)
     assert template == ". ;  " + " ".join(
         f"the interaction between  and  is {r}" for r in ("advise", "effect", "int", "mechanism")
     )
-    qa = make_task_config("pubmedqa", data_dir=str(shared_data))
+    qa = make_task_settings("pubmedqa", data_dir=str(shared_data))
     assert template_text(qa, load_task_split(qa, "train").examples).count("the answer to the question") == 3
 
     class Words:
@@ -170,7 +170,8 @@ def test_constrained_evaluation_runs_from_a_checkpoint(
         json.dumps({"kind": "none", "length": 0, "text": "", "init": "random"})
     )
     ids = [
-        e.id for e in load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples[:3]
+        e.id
+        for e in load_task_split(make_task_settings("ddi", data_dir=str(shared_data)), "test").examples[:3]
     ]
     _run(
         [
@@ -198,7 +199,8 @@ def test_evaluation_from_a_fine_tuned_release_checkpoint_uses_its_learned_prompt
     reference = reference_model(0, **small_with_released_vocab(1024))
     write_fine_tuned_checkpoint(reference, tmp_path / "checkpoint_avg.pt", 5)
     ids = [
-        e.id for e in load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples[:2]
+        e.id
+        for e in load_task_split(make_task_settings("ddi", data_dir=str(shared_data)), "test").examples[:2]
     ]
     result = _run(
         [
@@ -246,7 +248,7 @@ def test_export_lays_out_an_encoder_decoder_as_training_does(
     )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == len(
-        load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples
+        load_task_split(make_task_settings("ddi", data_dir=str(shared_data)), "test").examples
     )
     assert all(r["prompt_tokens"] == 0 for r in rows)
     assert all(r["encoder_tokens"] == r["source_tokens"] + 2 for r in rows)  # <s> ... </s>

@@ -13,7 +13,7 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
-from biogpt.data.tasks import Example, load_task_split, make_task_config
+from biogpt.data.tasks import Example, load_task_split, make_task_settings
 from biogpt.evaluation import Scores, score_predictions, write_scores
 
 # Documents whose gold targets survive names -> MeSH ids intact (6 + 8 + 6 relations), in an order
@@ -27,7 +27,7 @@ FIRST_FOUR = ["8701013", "439781", "22836123", "23433219"]
 
 @cache
 def _test_examples(data_dir: Path) -> dict[str, Example]:
-    config = make_task_config("bc5cdr", data_dir=str(data_dir))
+    config = make_task_settings("bc5cdr", data_dir=str(data_dir))
     return {example.id: example for example in load_task_split(config, "test").examples}
 
 
@@ -44,7 +44,7 @@ def _gold_relation_counts(data_dir: Path) -> Counter[str]:
 
 
 def _score(data_dir: Path, generations: list[str], ids: list[str] | None) -> Scores:
-    return score_predictions(make_task_config("bc5cdr", data_dir=str(data_dir)), generations, ids=ids)
+    return score_predictions(make_task_settings("bc5cdr", data_dir=str(data_dir)), generations, ids=ids)
 
 
 def test_gold_targets_of_a_subset_score_one(shared_data: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from biogpt.data.formats import Triplet, get_format
-from biogpt.data.tasks import Example, load_task_split, make_task_config
+from biogpt.data.tasks import Example, load_task_split, make_task_settings
 from biogpt.evaluation import Scores, score_predictions, write_scores
 
 # ---------------------------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ def _oracle_hoc(answers: list[str], gold_lines: list[str]) -> dict[str, float]:
 
 @cache
 def _examples(data_dir: Path, task: str) -> list[Example]:
-    return load_task_split(make_task_config(task, data_dir=str(data_dir)), "test").examples
+    return load_task_split(make_task_settings(task, data_dir=str(data_dir)), "test").examples
 
 
 def _shifted(targets: list[str]) -> list[str]:
@@ -271,7 +271,7 @@ def _garbage_lines(count: int, period: int, position: int, perturbation: str) ->
 
 
 def _score(shared_data: Path, task: str, generations: list[str]) -> Scores:
-    return score_predictions(make_task_config(task, data_dir=str(shared_data)), generations)
+    return score_predictions(make_task_settings(task, data_dir=str(shared_data)), generations)
 
 
 def _raw_json(path: Path) -> dict[str, Any]:
@@ -325,7 +325,7 @@ def test_gold_targets_score_one(shared_data: Path, task: str) -> None:
 @pytest.mark.parametrize(("task", "target_format"), [("ddi", "svo"), ("ddi", "structured")])
 def test_gold_targets_in_other_formats(shared_data: Path, task: str, target_format: str) -> None:
     """svo parses verbs back through the relation vocabulary; both formats round-trip DDI exactly."""
-    config = make_task_config(task, data_dir=str(shared_data), target_format=target_format)
+    config = make_task_settings(task, data_dir=str(shared_data), target_format=target_format)
     examples = load_task_split(config, "test").examples
     scores = score_predictions(config, [e.target for e in examples])
     assert scores.parse_failures == 0
@@ -335,7 +335,7 @@ def test_gold_targets_in_other_formats(shared_data: Path, task: str, target_form
 def test_keep_empty_documents_score_on_valid(shared_data: Path) -> None:
     """With keep_empty, DDI valid keeps its 9 relation-less documents; the empty target scores 1 on
     them (nothing predicted, nothing to find) and any triple there scores 0."""
-    config = make_task_config("ddi", data_dir=str(shared_data), keep_empty=True)
+    config = make_task_settings("ddi", data_dir=str(shared_data), keep_empty=True)
     examples = load_task_split(config, "valid").examples
     empty = [i for i, e in enumerate(examples) if not e.triplets]
     generations = [e.target for e in examples]

@@ -11,7 +11,7 @@ from hydra_config import compose_train
 from omegaconf.errors import InterpolationResolutionError
 
 from biogpt.experiment.config.settings import optim_config, select_settings
-from biogpt.training.optim import OptimConfig
+from biogpt.training.optim import OptimSettings
 from biogpt.training.selection import SelectSettings
 
 EXPERIMENTS = {"cdr": "cdr", "chemprot": "chemprot", "dce": "dce", "ddi": "ddi2013"}
@@ -34,7 +34,7 @@ DECODERS = (
     "microsoft/biogpt",
     "stanford-crfm/BioMedLM",
 )
-STUDY_OPTIM = OptimConfig(
+STUDY_OPTIM = OptimSettings(
     lr=5e-5,
     warmup_updates=0,
     betas=(0.9, 0.999),

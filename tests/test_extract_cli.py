@@ -18,7 +18,7 @@ from extraction_models import common_options
 from project_commands import PROJECT, run_command, run_project
 
 from biogpt.data.pubmed.corpus import iter_documents
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 from biogpt.evaluation.parsing import parse_relation_generations
 from biogpt.extraction.corpus import fold, read_shard
 
@@ -34,7 +34,7 @@ def _rows(out: Path) -> list[dict]:
 
 
 def _ddi_examples(shared_data: Path) -> list:
-    return load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples
+    return load_task_split(make_task_settings("ddi", data_dir=str(shared_data)), "test").examples
 
 
 def test_pubmed_xml_files_every_pmid_once_parsed_as_evaluate_parses_and_triples_recounted(
@@ -59,7 +59,7 @@ def test_pubmed_xml_files_every_pmid_once_parsed_as_evaluate_parses_and_triples_
     assert [row["id"] for row in rows] == list(expected)  # each PMID with an abstract, once, in input order
     # The relations are evaluate.py's parsing of the same generated texts.
     parsed = parse_relation_generations(
-        make_task_config("ddi", data_dir=str(shared_data)),
+        make_task_settings("ddi", data_dir=str(shared_data)),
         _ddi_examples(shared_data),
         [r["generated"] for r in rows],
     )

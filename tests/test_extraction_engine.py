@@ -11,7 +11,7 @@ from extraction_models import FINE_TUNED_SOURCE_POSITIONS, common_options
 from project_commands import run_project
 
 from biogpt.artifacts.task_record import TASK_FILE, read_task_record
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 from biogpt.errors import ConfigError
 from biogpt.evaluation.parsing import generation_reader
 from biogpt.evaluation.scoring import score_predictions
@@ -39,7 +39,7 @@ def test_extraction_equals_evaluate_py_on_a_task_split(
     """The fine-tuned model's own record of its task, applied to the test split's texts, generates and
     parses exactly what ``evaluate.py`` does (4 memorised documents and 12 others)."""
     trained = json.loads((fine_tuned_ddi.parent / "train_summary.json").read_text())["train_ids"]
-    examples = load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples
+    examples = load_task_split(make_task_settings("ddi", data_dir=str(shared_data)), "test").examples
     others = [e.id for e in examples if e.id not in trained][:12]
     ids = [*trained, *others]
     records = _evaluate(shared_data, token_cache, fine_tuned_ddi, ids, tmp_path / "eval")
@@ -75,7 +75,7 @@ def test_extraction_equals_evaluate_py_on_a_task_split(
 def test_fine_tuning_records_the_task_and_overrides_win(shared_data: Path, fine_tuned_ddi: Path) -> None:
     record = read_task_record(fine_tuned_ddi)
     assert record is not None
-    assert record.task == make_task_config("ddi", data_dir=str(shared_data))
+    assert record.task == make_task_settings("ddi", data_dir=str(shared_data))
     assert record.layout.max_source_positions == FINE_TUNED_SOURCE_POSITIONS
     trained_on = load_task_split(record.task, "test").examples  # the run trained on the test split
     assert record.relation_types == tuple(sorted({t.relation for e in trained_on for t in e.triplets}))
@@ -99,7 +99,7 @@ def test_a_model_without_a_task_record_needs_a_task(
             (bare / path.name).write_bytes(path.read_bytes())
     with pytest.raises(ConfigError, match="records no task"):
         Extractor.load(ExtractionSettings(ckpt=str(bare), vocab_root=shared_data / "vocab"))
-    task = make_task_config("ddi", data_dir=str(shared_data))
+    task = make_task_settings("ddi", data_dir=str(shared_data))
     layout = LayoutSettings(max_source_positions=FINE_TUNED_SOURCE_POSITIONS)
     settings = ExtractionSettings(ckpt=str(bare), vocab_root=shared_data / "vocab", task=task, layout=layout)
     extractor = Extractor.load(settings)
@@ -109,7 +109,7 @@ def test_a_model_without_a_task_record_needs_a_task(
             ExtractionSettings(
                 ckpt=str(bare),
                 vocab_root=shared_data / "vocab",
-                task=make_task_config("pubmedqa", data_dir=str(shared_data)),
+                task=make_task_settings("pubmedqa", data_dir=str(shared_data)),
                 layout=layout,
             )
         )
@@ -127,7 +127,7 @@ def test_a_model_without_a_task_record_needs_a_task(
 def test_the_reading_without_gold_is_the_scorers_reading(shared_data: Path, name: str, options: dict) -> None:
     """Gold targets (and mangled ones) read by :func:`generation_reader` equal the scorer's parsed
     records, failures included: one parsing path for evaluation and extraction."""
-    task = make_task_config(name, data_dir=str(shared_data), **options)
+    task = make_task_settings(name, data_dir=str(shared_data), **options)
     examples = load_task_split(task, "test").examples[:40]
     generations = [
         e.target if i % 3 else e.target[: len(e.target) // 2] + " x" for i, e in enumerate(examples)

@@ -16,7 +16,7 @@ import pytest
 import transformers
 from family_models import family_tokenizer
 
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 from biogpt.tokenizer.family import GPT2_END_OF_TEXT, FamilyTokenizer
 
 TASKS = ("bc5cdr", "kd-dti", "ddi", "pubmedqa", "hoc")
@@ -35,7 +35,7 @@ def corpus_texts(shared_data: Path) -> list[str]:
     shared KD-DTI release has no train split), each distinct text once."""
     texts: dict[str, None] = {}
     for task in TASKS:
-        config = make_task_config(task, data_dir=str(shared_data))
+        config = make_task_settings(task, data_dir=str(shared_data))
         loaded = 0
         for split in config.splits:
             try:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from biogpt import BioGPT, BioGPTConfig
-from biogpt.generation.decoding import GenerationConfig, _beam_search, _Decoding, _Scorer, generate
+from biogpt.generation.decoding import GenerationSettings, _beam_search, _Decoding, _Scorer, generate
 
 EOS, PAD = 2, 1
 
@@ -42,7 +42,7 @@ def _uncached_greedy(model: BioGPT, prefix: list[int], steps: int) -> list[int]:
 
 
 def test_batched_greedy_equals_one_by_one_and_uncached(model: BioGPT) -> None:
-    config = GenerationConfig(max_new_tokens=12)
+    config = GenerationSettings(max_new_tokens=12)
     batched = generate(model, PREFIXES, config, eos_id=EOS, pad_id=PAD)
     for prefix, output in zip(PREFIXES, batched, strict=True):
         assert generate(model, [prefix], config, eos_id=EOS, pad_id=PAD) == [output]
@@ -52,7 +52,7 @@ def test_batched_greedy_equals_one_by_one_and_uncached(model: BioGPT) -> None:
 
 def test_beam_of_one_equals_greedy(model: BioGPT) -> None:
     """With one beam, search is greedy; at the length limit it ends with a forced </s> (fairseq)."""
-    config = GenerationConfig(max_new_tokens=10, beam=1)
+    config = GenerationSettings(max_new_tokens=10, beam=1)
     greedy = generate(model, PREFIXES, config, eos_id=EOS, pad_id=PAD)
     scorer = _Scorer(config, EOS, None, model.config.vocab_size, torch.device("cpu"))
     decoding = _Decoding(model, None, PAD, torch.device("cpu"))
@@ -74,7 +74,7 @@ def test_wide_beam_finds_the_exhaustive_optimum(length_penalty: float) -> None:
     """Vocabulary 8, at most 2 tokens then </s>: a beam of 64 keeps every hypothesis, so it is exact."""
     small = _model(8, seed=3)
     prefix = [EOS, 5, 6]
-    config = GenerationConfig(max_new_tokens=3, beam=64, length_penalty=length_penalty)
+    config = GenerationSettings(max_new_tokens=3, beam=64, length_penalty=length_penalty)
     [found] = generate(small, [prefix], config, eos_id=EOS, pad_id=PAD)
     best, best_score = None, -math.inf
     for length in range(3):
@@ -86,16 +86,16 @@ def test_wide_beam_finds_the_exhaustive_optimum(length_penalty: float) -> None:
 
 
 def test_sampling_is_seeded_and_top_k_one_is_greedy(model: BioGPT) -> None:
-    greedy = generate(model, PREFIXES, GenerationConfig(max_new_tokens=8), eos_id=EOS, pad_id=PAD)
+    greedy = generate(model, PREFIXES, GenerationSettings(max_new_tokens=8), eos_id=EOS, pad_id=PAD)
     top1 = generate(
-        model, PREFIXES, GenerationConfig(max_new_tokens=8, sampling=True, top_k=1), eos_id=EOS, pad_id=PAD
+        model, PREFIXES, GenerationSettings(max_new_tokens=8, sampling=True, top_k=1), eos_id=EOS, pad_id=PAD
     )
     assert top1 == greedy
     sampled = [
         generate(
             model,
             PREFIXES,
-            GenerationConfig(max_new_tokens=8, sampling=True, temperature=50.0, seed=s),
+            GenerationSettings(max_new_tokens=8, sampling=True, temperature=50.0, seed=s),
             eos_id=EOS,
             pad_id=PAD,
         )
@@ -105,14 +105,14 @@ def test_sampling_is_seeded_and_top_k_one_is_greedy(model: BioGPT) -> None:
 
 
 def test_constraints_min_length_no_repeat_and_allowed_tokens(model: BioGPT) -> None:
-    config = GenerationConfig(max_new_tokens=20, no_repeat_ngram_size=2, min_new_tokens=20)
+    config = GenerationSettings(max_new_tokens=20, no_repeat_ngram_size=2, min_new_tokens=20)
     for output in generate(model, PREFIXES, config, eos_id=EOS, pad_id=PAD):
         assert len(output) == 20
         bigrams = list(zip(output, output[1:], strict=False))
         assert len(bigrams) == len(set(bigrams))
     allowed = [{50, 51, 52}, {60}, {70, 71}, {80, 81, 82, 83}]
     outputs = generate(
-        model, PREFIXES, GenerationConfig(max_new_tokens=6), eos_id=EOS, pad_id=PAD, allowed=allowed
+        model, PREFIXES, GenerationSettings(max_new_tokens=6), eos_id=EOS, pad_id=PAD, allowed=allowed
     )
     for output, ids in zip(outputs, allowed, strict=True):
         assert set(output) <= ids
@@ -126,7 +126,7 @@ def test_finished_rows_leave_the_batch_and_the_others_decode_as_alone(
     prefixes = PREFIXES + [[EOS, 50, 51], [EOS, 60, 61, 62, 63]]
     free = set(range(3, 200))
     allowed = [set(), free, free, set(), free, free]  # rows 0 and 3 may only end: they end at once
-    config = GenerationConfig(max_new_tokens=10, no_repeat_ngram_size=2)
+    config = GenerationSettings(max_new_tokens=10, no_repeat_ngram_size=2)
     rows_per_step: list[int] = []
     step = type(model).continue_decoding
 
@@ -144,8 +144,8 @@ def test_finished_rows_leave_the_batch_and_the_others_decode_as_alone(
 
 def test_bad_generation_settings_are_named(model: BioGPT) -> None:
     with pytest.raises(ValueError, match="sampling and beam search are exclusive"):
-        GenerationConfig(sampling=True, beam=4)
+        GenerationSettings(sampling=True, beam=4)
     with pytest.raises(ValueError, match="prefix 0 is empty"):
-        generate(model, [[]], GenerationConfig(), eos_id=EOS, pad_id=PAD)
+        generate(model, [[]], GenerationSettings(), eos_id=EOS, pad_id=PAD)
     with pytest.raises(ValueError, match="fills all 64 positions"):
-        generate(model, [[EOS] * 64], GenerationConfig(), eos_id=EOS, pad_id=PAD)
+        generate(model, [[EOS] * 64], GenerationSettings(), eos_id=EOS, pad_id=PAD)

@@ -13,10 +13,10 @@ from hydra import compose, initialize_config_dir
 from biogpt.artifacts.model_dir import load_generator, released_vocabulary, vocabulary_source
 from biogpt.experiment.config.paths import CONF_DIR
 from biogpt.experiment.generate import continue_text
-from biogpt.generation import GenerationConfig, generate
+from biogpt.generation import GenerationSettings, generate
 from biogpt.model import PRESETS, BioGPT, BioGPTConfig
 from biogpt.model.weights import LIGHTNING_CONFIG_KEY
-from biogpt.prompts import PromptConfig, prompt_tokens
+from biogpt.prompts import PromptSettings, prompt_tokens
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.training.progress import UpdateProgressBar
 
@@ -31,7 +31,7 @@ def _tiny(vocab_size: int, seed: int = 5) -> BioGPT:
 
 def _greedy(model: BioGPT, tokenizer: BioGPTTokenizer, new_tokens: int) -> str:
     prefix = [tokenizer.eos_id, *tokenizer.encode(TEXT)]
-    config = GenerationConfig(max_new_tokens=new_tokens, beam=1)
+    config = GenerationSettings(max_new_tokens=new_tokens, beam=1)
     [continuation] = generate(model, [prefix], config, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id)
     return tokenizer.decode(prefix[1:] + continuation)
 
@@ -97,7 +97,7 @@ def test_a_hub_id_uses_its_own_tokenizer_files(
         vocabulary_source(hub_id, model.config.vocab_size, tokenizer=None, vocab_root=shared_data / "vocab")
         == hub_id
     )
-    loaded = load_generator(hub_id, vocab_root=shared_data / "vocab", prompt=PromptConfig(kind="none"))
+    loaded = load_generator(hub_id, vocab_root=shared_data / "vocab", prompt=PromptSettings(kind="none"))
     assert loaded.tokenizer.added_tokens == ("<hub-one>", "<hub-two>")
     assert loaded.tokenizer.vocab_size == model.config.vocab_size
     assert continue_text(_generate_cfg(hub_id, shared_data, 5)) == _greedy(model, tokenizer, 5)
@@ -105,7 +105,7 @@ def test_a_hub_id_uses_its_own_tokenizer_files(
 
 def test_the_prompt_step_returns_what_it_adds_and_leaves_the_tokenizer_unchanged(biogpt_vocab: Path) -> None:
     tokenizer = BioGPTTokenizer.from_pretrained(biogpt_vocab)
-    soft = PromptConfig(kind="soft", length=3)
+    soft = PromptSettings(kind="soft", length=3)
     tokens = prompt_tokens(soft, tokenizer)
     assert tokenizer.vocab_size == 42_384 and tokenizer.added_tokens == ()
     assert tokens.ids == (42_384, 42_385, 42_386)
@@ -114,7 +114,7 @@ def test_the_prompt_step_returns_what_it_adds_and_leaves_the_tokenizer_unchanged
     assert [tokenizer.token_to_id(token) for token in tokens.new_tokens] == list(tokens.ids)
     again = prompt_tokens(soft, tokenizer)
     assert again.ids == tokens.ids and again.new_tokens == ()
-    hard = prompt_tokens(PromptConfig(kind="hard", text="we can conclude that"), tokenizer)
+    hard = prompt_tokens(PromptSettings(kind="hard", text="we can conclude that"), tokenizer)
     assert hard.ids == tuple(tokenizer.encode("we can conclude that")) and hard.new_tokens == ()
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from biogpt.generation import GenerationConfig, generate
+from biogpt.generation import GenerationSettings, generate
 from biogpt.model import network
 from biogpt.model.config import BioGPTConfig
 from biogpt.model.pretrained import BioGPT
@@ -124,7 +124,7 @@ def test_greedy_and_beam_tokens_match_f_linear(model: BioGPT, monkeypatch: pytes
     for flag in (False, True):
         _with_flag(monkeypatch, flag)
         tokens[flag] = [
-            generate(model, prefixes, GenerationConfig(max_new_tokens=8, beam=beam), eos_id=2, pad_id=1)
+            generate(model, prefixes, GenerationSettings(max_new_tokens=8, beam=beam), eos_id=2, pad_id=1)
             for beam in (1, 3)
         ]
     assert tokens[True] == tokens[False]

@@ -33,7 +33,7 @@ from biogpt.model.adapters import (
 )
 from biogpt.training.finetune import PromptFineTuner
 from biogpt.training.loss import summed_lm_loss
-from biogpt.training.optim import OptimConfig, build_optimizer
+from biogpt.training.optim import OptimSettings, build_optimizer
 
 peft = pytest.importorskip("peft")
 transformers = pytest.importorskip("transformers")
@@ -103,7 +103,7 @@ def test_only_adapters_and_prompt_rows_train_and_the_base_stays_bitwise(
     adapted(backbone)
     before = {name: p.detach().clone() for name, p in backbone.named_parameters()}
     module = PromptFineTuner(
-        backbone, OptimConfig(lr=1e-2, warmup_updates=0), base_vocab_size=base_rows, adapters=True
+        backbone, OptimSettings(lr=1e-2, warmup_updates=0), base_vocab_size=base_rows, adapters=True
     )
     optimizer, _ = build_optimizer(module.optim, module.optimizer_groups())
     batch = decoder_batch(base_rows)

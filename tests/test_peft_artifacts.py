@@ -16,12 +16,12 @@ from family_models import family_network, family_tokenizer
 from peft_models import LORA, adapted, decoder_batch, perturb_adapters
 
 from biogpt.artifacts.model_dir import save_model_dir
-from biogpt.generation import GenerationConfig, generate
+from biogpt.generation import GenerationSettings, generate
 from biogpt.model import BioGPT, BioGPTConfig
 from biogpt.model.adapters import ADAPTER_CONFIG_FILE, ADAPTER_DIR, ADAPTER_WEIGHTS_FILE, PROMPT_ROWS_FILE
 from biogpt.model.hf import HFBackbone
 from biogpt.model.loading import load_network
-from biogpt.prompts import PromptConfig
+from biogpt.prompts import PromptSettings
 from biogpt.tokenizer import BioGPTTokenizer
 
 peft = pytest.importorskip("peft")
@@ -90,7 +90,7 @@ def test_an_unmerged_final_loads_base_adapter_and_prompt_rows_and_decodes_as_the
     base, tokenizer = _biogpt_base(tmp_path / "base", biogpt_vocab)
     model = load_network(base)
     base_rows = model.vocab_size
-    prompt = PromptConfig(kind="soft", length=3)
+    prompt = PromptSettings(kind="soft", length=3)
     model.grow_embeddings(torch.randn(3, model.config.hidden_size) * 0.1)  # trained prompt rows
     tokenizer.add_tokens(prompt.soft_tokens)
     adapted(model, LORA, base=str(base))
@@ -109,7 +109,7 @@ def test_an_unmerged_final_loads_base_adapter_and_prompt_rows_and_decodes_as_the
     batch = decoder_batch(base_rows + 3)
     torch.testing.assert_close(_logits(unmerged, batch), _logits(merged, batch), atol=1e-5, rtol=1e-5)
     prefixes = [[2, 17, 400, 9, base_rows, base_rows + 1, base_rows + 2], [2, 33, base_rows, base_rows + 1]]
-    config = GenerationConfig(max_new_tokens=12)
+    config = GenerationSettings(max_new_tokens=12)
     kwargs = {"eos_id": tokenizer.eos_id, "pad_id": tokenizer.pad_id}
     assert generate(unmerged, prefixes, config, **kwargs) == generate(merged, prefixes, config, **kwargs)
 

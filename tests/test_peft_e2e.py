@@ -17,7 +17,7 @@ from peft_models import biogpt_base_dir, confident_base
 from project_commands import run_project
 from safetensors.torch import load_file
 
-from biogpt.data.tasks import load_task_split, task_config_class
+from biogpt.data.tasks import load_task_split, task_settings_class
 from biogpt.model.adapters import ADAPTER_CONFIG_FILE, ADAPTER_DIR, ADAPTER_WEIGHTS_FILE, PROMPT_ROWS_FILE
 
 pytest.importorskip("peft")
@@ -116,7 +116,7 @@ def test_lora_alone_memorises_four_documents_to_f1_one(
         base = biogpt_base_dir(tmp_path / "base", biogpt_vocab)
     else:
         ddi = load_task_split(
-            task_config_class("ddi")(name="ddi", data_dir=str(shared_data)), "test"
+            task_settings_class("ddi")(name="ddi", data_dir=str(shared_data)), "test"
         ).examples
         texts = [text for example in ddi for text in (example.source, example.target)]
         base = family_model_dir(

@@ -17,7 +17,7 @@ import pytest
 from project_commands import run_command
 
 from biogpt.data.pubmed.records import iter_records
-from biogpt.data.tasks import TaskSplit, load_task_split, make_task_config
+from biogpt.data.tasks import TaskSplit, load_task_split, make_task_settings
 from biogpt.errors import DataFileError
 from biogpt.evaluation.bc5cdr import read_cid_pairs, read_entity_ids
 from biogpt.tokenizer.family import byte_level_bpe
@@ -52,7 +52,7 @@ def _cut(path: Path, marker: bytes, skip: int = 0, middle: bool = False) -> int:
 
 
 def _load(name: str, data_dir: Path, split: str = "test", **fields: object) -> TaskSplit:
-    return load_task_split(make_task_config(name, data_dir=str(data_dir), **fields), split)
+    return load_task_split(make_task_settings(name, data_dir=str(data_dir), **fields), split)
 
 
 def _raises_at(path: Path, line: int, call: Callable[..., object], *args: object) -> str:

@@ -22,10 +22,10 @@ import pytest
 from project_commands import run_project
 from serve_process import HOST, PROJECT, Service, ended_within, running_service
 
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 from biogpt.extraction.corpus import read_shard
 from biogpt.extraction.engine import ExtractionSettings, Extractor
-from biogpt.generation import GenerationConfig
+from biogpt.generation import GenerationSettings
 from biogpt.serving.api import RESULT_FIELDS, extraction_json
 
 MAX_CHARS = 5000
@@ -41,7 +41,7 @@ DOCS_SCREENSHOT = PROJECT / "docs" / "serve-page.png"
 def ddi_texts(shared_data: Path, fine_tuned_ddi: Path) -> list[str]:
     """The 4 DDI test documents the model memorised (its run's ``train_ids``), 2 it did not, and a
     short sentence."""
-    examples = load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples
+    examples = load_task_split(make_task_settings("ddi", data_dir=str(shared_data)), "test").examples
     memorised = json.loads((fine_tuned_ddi.parent / "train_summary.json").read_text())["train_ids"]
     by_id = {example.id: example.source for example in examples}
     others = [example.source for example in examples if example.id not in memorised][:2]
@@ -55,7 +55,7 @@ def engine(fine_tuned_ddi: Path, shared_data: Path) -> Extractor:
         ExtractionSettings(
             ckpt=str(fine_tuned_ddi),
             vocab_root=shared_data / "vocab",
-            generation=GenerationConfig(max_new_tokens=DEFAULT_NEW_TOKENS, seed=1),
+            generation=GenerationSettings(max_new_tokens=DEFAULT_NEW_TOKENS, seed=1),
             dtype="fp32",
             batch_size=8,
         )
@@ -84,7 +84,7 @@ def service(
 
 
 def expected(engine: Extractor, texts: list[str], **generation: Any) -> list[dict[str, Any]]:
-    config = GenerationConfig(**{"max_new_tokens": DEFAULT_NEW_TOKENS, "seed": 1, **generation})
+    config = GenerationSettings(**{"max_new_tokens": DEFAULT_NEW_TOKENS, "seed": 1, **generation})
     return [extraction_json(extraction) for extraction in engine.extract(texts, generation=config)]
 
 

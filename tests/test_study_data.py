@@ -13,7 +13,7 @@ from biogpt.data.tasks import (
     StudyRelation,
     TaskSplit,
     load_task_split,
-    make_task_config,
+    make_task_settings,
     study_template,
 )
 from biogpt.generation.tasks import template_text
@@ -23,7 +23,7 @@ SPLITS = ("train", "valid", "test")
 
 @cache
 def _split(data_dir: Path, name: str, split: str, **fields: object) -> TaskSplit:
-    return load_task_split(make_task_config(name, data_dir=str(data_dir), **fields), split)
+    return load_task_split(make_task_settings(name, data_dir=str(data_dir), **fields), split)
 
 
 # (examples, gold relations) per split; ChemProt relations de-duplicated on (head, tail, class).
@@ -276,7 +276,7 @@ ROUND_TRIP_EXCEPTIONS = {
 
 @pytest.mark.parametrize("name", STUDY_TASKS)
 def test_gold_targets_extract_back_to_their_relations(shared_data: Path, name: str) -> None:
-    config = make_task_config(name, data_dir=str(shared_data))
+    config = make_task_settings(name, data_dir=str(shared_data))
     template = study_template(config)
 
     def keys(relations: list[StudyRelation]) -> set[object]:
@@ -303,7 +303,7 @@ def test_dce_official_classes_merge_comb_and_neg(shared_data: Path) -> None:
 
 
 def test_template_text_lists_the_template_words(shared_data: Path) -> None:
-    text = template_text(make_task_config("chemprot", data_dir=str(shared_data)), [])
+    text = template_text(make_task_settings("chemprot", data_dir=str(shared_data)), [])
     assert "the relation between  and  is substrate and/or product" in text
     assert "No drug-gene relationships are established." in text
 
@@ -319,7 +319,7 @@ def test_malformed_records_are_skipped_with_a_reason(shared_data: Path, tmp_path
     pubtator = _copy(shared_data, tmp_path, "BC5CDR/raw/CDR_Data/CDR_TestSet.PubTator.txt")
     lines = pubtator.read_text(encoding="utf8").splitlines(keepends=True)
     pubtator.write_text("".join(line for line in lines if not line.startswith("6453500|t|")), encoding="utf8")
-    cdr = load_task_split(make_task_config("cdr", data_dir=str(tmp_path)), "test")
+    cdr = load_task_split(make_task_settings("cdr", data_dir=str(tmp_path)), "test")
     assert [(s.record_id, s.reason) for s in cdr.skipped] == [
         ("6453500", "line 5685: document without a title (|t|) or abstract (|a|) line")
     ]
@@ -327,7 +327,7 @@ def test_malformed_records_are_skipped_with_a_reason(shared_data: Path, tmp_path
 
     dce = _copy(shared_data, tmp_path, "DCE/raw/final_test_set.jsonl")
     dce.write_text(dce.read_text(encoding="utf8") + '{"doc_id": "broken", "sentence": 3}\n', encoding="utf8")
-    result = load_task_split(make_task_config("dce", data_dir=str(tmp_path)), "test")
+    result = load_task_split(make_task_settings("dce", data_dir=str(tmp_path)), "test")
     assert [(s.record_id, s.reason) for s in result.skipped] == [
         ("broken", "line 273: field 'sentence' is int, expected str")
     ]
@@ -337,7 +337,7 @@ def test_malformed_records_are_skipped_with_a_reason(shared_data: Path, tmp_path
         _copy(shared_data, tmp_path, f"{folder}chemprot_development_{name}.tsv")
     gold = tmp_path / f"{folder}chemprot_development_gold_standard.tsv"
     gold.write_text(gold.read_text(encoding="utf8") + "15787205\tCPR:4\tArg1:T99\tArg2:T1\n", encoding="utf8")
-    chemprot = load_task_split(make_task_config("chemprot", data_dir=str(tmp_path)), "valid")
+    chemprot = load_task_split(make_task_settings("chemprot", data_dir=str(tmp_path)), "valid")
     assert [s.record_id for s in chemprot.skipped] == ["15787205"]
     assert "'Arg1:T99' is not Arg1:<id of an entity of the abstract>" in chemprot.skipped[0].reason
 
@@ -345,7 +345,7 @@ def test_malformed_records_are_skipped_with_a_reason(shared_data: Path, tmp_path
         (tmp_path / f"DDI2013/DDICorpus/Test/Test for DDI Extraction task/{part}").mkdir(parents=True)
     broken = tmp_path / "DDI2013/DDICorpus/Test/Test for DDI Extraction task/MedLine/1.xml"
     broken.write_text("<document id='x'><sentence id='x.s0'/></document>", encoding="utf8")
-    ddi = load_task_split(make_task_config("ddi2013", data_dir=str(tmp_path)), "test")
+    ddi = load_task_split(make_task_settings("ddi2013", data_dir=str(tmp_path)), "test")
     assert [(s.record_id, s.reason) for s in ddi.skipped] == [("1.xml", "sentence 'x.s0' has no text")]
 
 
@@ -357,4 +357,4 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
         ("ddi2013", "Test for DDI Extraction task"),
     ):
         with pytest.raises(FileNotFoundError, match=fragment):
-            load_task_split(make_task_config(name, data_dir=str(tmp_path)), "test")
+            load_task_split(make_task_settings(name, data_dir=str(tmp_path)), "test")

@@ -20,7 +20,7 @@ import pytest
 from family_models import family_model_dir
 from project_commands import run_project
 
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def backbones(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> di
     texts = [
         text
         for name in ("dce", "chemprot")
-        for example in load_task_split(make_task_config(name, data_dir=str(shared_data)), "train").examples
+        for example in load_task_split(make_task_settings(name, data_dir=str(shared_data)), "train").examples
         for text in (example.source, example.target)
     ]
     return {
@@ -147,7 +147,7 @@ def test_export_and_evaluate_predictions_follow_the_study(
     common = ["experiment=study/dce", f"model.init={backbones['t5']}"]
     _run("-m biogpt.data.export", [*common, "split=test", f"out={out}"], shared_data, token_cache)
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    examples = load_task_split(make_task_config("dce", data_dir=str(shared_data)), "test").examples
+    examples = load_task_split(make_task_settings("dce", data_dir=str(shared_data)), "test").examples
     assert [(r["id"], r["source"], r["target"]) for r in rows] == [
         (e.id, e.source, e.target) for e in examples
     ]

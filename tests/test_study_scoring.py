@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from biogpt.data.tasks import Example, StudyRelation, load_task_split, make_task_config
+from biogpt.data.tasks import Example, StudyRelation, load_task_split, make_task_settings
 from biogpt.evaluation.scoring import score_predictions
 from biogpt.evaluation.study import score_study
 
@@ -16,7 +16,7 @@ def _relation(*arguments: tuple[str, ...], label: str) -> StudyRelation:
 
 
 def _counts(name: str, scoring: str, gold: list[tuple[StudyRelation, ...]], generations: list[str]) -> dict:
-    config = make_task_config(name, data_dir="unused", scoring=scoring)
+    config = make_task_settings(name, data_dir="unused", scoring=scoring)
     examples = [Example(str(i), "", "", relations=r) for i, r in enumerate(gold)]
     scores = score_study(config, "test", examples, generations)
     counts = {key: int(scores.metrics[key]) for key in ("tp", "fp", "fn", "redundant")}
@@ -97,7 +97,7 @@ GOLD_AS_PREDICTIONS = {
 
 @pytest.mark.parametrize(("name", "scoring"), list(GOLD_AS_PREDICTIONS))
 def test_gold_targets_as_predictions(shared_data: Path, name: str, scoring: str) -> None:
-    config = make_task_config(name, data_dir=str(shared_data), scoring=scoring)
+    config = make_task_settings(name, data_dir=str(shared_data), scoring=scoring)
     for split, expected in zip(("train", "valid", "test"), GOLD_AS_PREDICTIONS[name, scoring], strict=True):
         examples = load_task_split(config, split).examples
         scores = score_predictions(config, [e.target for e in examples], split=split)
@@ -108,7 +108,7 @@ def test_gold_targets_as_predictions(shared_data: Path, name: str, scoring: str)
 
 
 def test_dce_end_to_end_through_score_predictions(shared_data: Path) -> None:
-    config = make_task_config("dce", data_dir=str(shared_data), dce_classes="official")
+    config = make_task_settings("dce", data_dir=str(shared_data), dce_classes="official")
     examples = load_task_split(config, "test").examples
     scores = score_predictions(config, [e.target for e in examples], split="test")
     assert (scores.metrics["precision"], scores.metrics["recall"], scores.metrics["f1"]) == (1.0, 1.0, 1.0)

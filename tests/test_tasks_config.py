@@ -5,21 +5,21 @@ from __future__ import annotations
 import pytest
 
 from biogpt.data.tasks import (
-    HoCConfig,
-    PubMedQAConfig,
-    RelationTaskConfig,
+    HoCSettings,
+    PubMedQASettings,
+    RelationTaskSettings,
     load_task_split,
-    make_task_config,
+    make_task_settings,
 )
 
 
 def test_make_task_config_builds_the_right_dataclass() -> None:
-    assert make_task_config("ddi", data_dir="d") == RelationTaskConfig(name="ddi", data_dir="d")
-    assert make_task_config("pubmedqa", data_dir="d", fold=3) == PubMedQAConfig(data_dir="d", fold=3)
-    assert make_task_config("hoc", data_dir="d", splits=("train",)) == HoCConfig(
+    assert make_task_settings("ddi", data_dir="d") == RelationTaskSettings(name="ddi", data_dir="d")
+    assert make_task_settings("pubmedqa", data_dir="d", fold=3) == PubMedQASettings(data_dir="d", fold=3)
+    assert make_task_settings("hoc", data_dir="d", splits=("train",)) == HoCSettings(
         data_dir="d", splits=("train",)
     )
-    defaults = make_task_config("kd-dti", data_dir="d")
+    defaults = make_task_settings("kd-dti", data_dir="d")
     assert (defaults.target_format, defaults.order, defaults.keep_empty) == ("rel-is", "release", False)
 
 
@@ -41,11 +41,11 @@ def test_make_task_config_builds_the_right_dataclass() -> None:
 )
 def test_invalid_configs_list_valid_choices(name: str, fields: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        make_task_config(name, data_dir="d", **fields)
+        make_task_settings(name, data_dir="d", **fields)
 
 
 def test_unknown_split_lists_configured_splits() -> None:
-    config = make_task_config("kd-dti", data_dir="d", splits=("valid", "test"))
+    config = make_task_settings("kd-dti", data_dir="d", splits=("valid", "test"))
     with pytest.raises(
         ValueError, match="unknown split 'train' for task 'kd-dti'; valid splits: valid, test"
     ):

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 
 
 def _split(data_dir: Path, split: str):
-    return load_task_split(make_task_config("hoc", data_dir=str(data_dir)), split)
+    return load_task_split(make_task_settings("hoc", data_dir=str(data_dir)), split)
 
 
 @pytest.mark.parametrize(("split", "count"), [("train", 9972), ("valid", 4947), ("test", 4947)])

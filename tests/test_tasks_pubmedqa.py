@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from biogpt.data.tasks import TaskSplit, load_task_split, make_task_config
+from biogpt.data.tasks import TaskSplit, load_task_split, make_task_settings
 
 
 @cache
 def _load(data_dir: Path, split: str, **fields: Any) -> TaskSplit:
-    return load_task_split(make_task_config("pubmedqa", data_dir=str(data_dir), **fields), split)
+    return load_task_split(make_task_settings("pubmedqa", data_dir=str(data_dir), **fields), split)
 
 
 def test_test_pmids_equal_official_ground_truth(shared_data: Path) -> None:

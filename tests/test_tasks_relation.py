@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from biogpt.data.formats import BC5CDR_RELATION, Triplet, get_format, parse_target, relation_to_verb
-from biogpt.data.tasks import DEFAULT_EMPTY_TARGET, Example, TaskSplit, load_task_split, make_task_config
+from biogpt.data.tasks import DEFAULT_EMPTY_TARGET, Example, TaskSplit, load_task_split, make_task_settings
 
 
 @cache
 def _load(data_dir: Path, task: str, split: str, **fields: Any) -> TaskSplit:
-    return load_task_split(make_task_config(task, data_dir=str(data_dir), **fields), split)
+    return load_task_split(make_task_settings(task, data_dir=str(data_dir), **fields), split)
 
 
 def _first(shared_data: Path, task: str, split: str) -> Example:

@@ -11,7 +11,7 @@ from typing import Any
 
 import datasets
 
-from biogpt.data.tasks import make_task_config
+from biogpt.data.tasks import make_task_settings
 from biogpt.data.tokenized import tokenized_split
 from biogpt.tokenizer import BioGPTTokenizer
 
@@ -47,7 +47,7 @@ def _race(data_dir: Path, vocab: Path, cache_dir: Path, start: Barrier, results:
             return encode(batch, tokenizer)
 
         tokenized._encode_columns = counting_encode
-        task = make_task_config(TASK, data_dir=str(data_dir))
+        task = make_task_settings(TASK, data_dir=str(data_dir))
         tokenizer = BioGPTTokenizer.from_pretrained(vocab)
         start.wait()
         dataset = tokenized_split(task, SPLIT, tokenizer, cache_dir)
@@ -83,7 +83,7 @@ def test_concurrent_cold_cache(shared_data: Path, biogpt_vocab: Path, tmp_path: 
     assert not errors, "\n".join(errors)
     assert [racer.exitcode for racer in racers] == [0] * RACERS
 
-    task = make_task_config(TASK, data_dir=str(shared_data))
+    task = make_task_settings(TASK, data_dir=str(shared_data))
     tokenizer = BioGPTTokenizer.from_pretrained(biogpt_vocab)
     reference = tokenized_split(task, SPLIT, tokenizer, tmp_path / "reference-cache")
     published = cache_dir / Path(reference.cache_files[0]["filename"]).name  # same key, same name

@@ -27,7 +27,7 @@ import torch
 from project_commands import run_command
 
 from biogpt import BioGPT, BioGPTConfig, BioGPTTokenizer
-from biogpt.data.tasks import load_task_split, make_task_config
+from biogpt.data.tasks import load_task_split, make_task_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Local state of a checkout that is no part of a build (and would only slow the copy down).
@@ -267,7 +267,7 @@ def test_evaluate_scores_gold_targets_perfectly(
     installed: Installation, tmp_path: Path, shared_data: Path
 ) -> None:
     """Gold targets parse back to the gold triplets, so every metric of the official scorer is exactly 1."""
-    examples = load_task_split(make_task_config("ddi", data_dir=str(shared_data)), "test").examples
+    examples = load_task_split(make_task_settings("ddi", data_dir=str(shared_data)), "test").examples
     predictions, run_dir, cwd = tmp_path / "gold.txt", tmp_path / "run", tmp_path / "cwd"
     predictions.write_text("".join(f"{example.target}\n" for example in examples), encoding="utf-8")
     cwd.mkdir()

@@ -23,7 +23,7 @@ from biogpt.artifacts.model_dir import save_model_dir
 from biogpt.errors import DataFileError, MissingFileError
 from biogpt.model import BioGPT
 from biogpt.model.weights import find_fairseq_checkpoint
-from biogpt.prompts import PromptConfig, prompt_tokens
+from biogpt.prompts import PromptSettings, prompt_tokens
 from biogpt.tokenizer import BioGPTTokenizer
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def convert(
         )
     prompt = None
     if extra_rows:
-        prompt = PromptConfig(kind="soft", length=extra_rows)
+        prompt = PromptSettings(kind="soft", length=extra_rows)
         tokenizer.add_tokens(prompt_tokens(prompt, tokenizer).new_tokens)
         logger.info("added %d learned prompt tokens: %s", extra_rows, prompt.echo())
     save_model_dir(output, model, tokenizer, prompt)

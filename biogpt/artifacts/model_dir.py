@@ -41,7 +41,7 @@ from biogpt.model.loading import (
 from biogpt.model.precision import inference_device
 from biogpt.model.quantized import load_quantized, quantized_modules, with_float_base
 from biogpt.model.weights import looks_like_hub_id
-from biogpt.prompts import PromptConfig, prompt_tokens
+from biogpt.prompts import PromptSettings, prompt_tokens
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.tokenizer.family import FamilyTokenizer
 from biogpt.tokenizer.protocol import Tokenizer
@@ -118,7 +118,7 @@ def save_model_dir(
     directory: Path,
     model: Backbone,
     tokenizer: Tokenizer,
-    prompt: PromptConfig | None = None,
+    prompt: PromptSettings | None = None,
     *,
     weights: dict[str, torch.Tensor] | None = None,
     merge: bool = True,
@@ -163,7 +163,7 @@ def _float_base(model: Backbone, config: Any) -> Backbone:
     return base
 
 
-def _save_tokenizer_and_prompt(directory: Path, tokenizer: Tokenizer, prompt: PromptConfig | None) -> Path:
+def _save_tokenizer_and_prompt(directory: Path, tokenizer: Tokenizer, prompt: PromptSettings | None) -> Path:
     tokenizer.save_pretrained(directory)
     if prompt is not None:
         (directory / PROMPT_FILE).write_text(json.dumps(asdict(prompt), indent=2) + "\n")
@@ -187,7 +187,7 @@ def load_generator(
     *,
     tokenizer: str | None = None,
     vocab_root: Path,
-    prompt: PromptConfig,
+    prompt: PromptSettings,
     dtype: torch.dtype = torch.float32,
 ) -> Generator:
     """Model, tokenizer and prompt from ``source`` (a model directory, HF directory or hub id, or a
@@ -205,10 +205,10 @@ def load_generator(
     loaded_tokenizer = load_vocabulary(vocabulary, model.family)
     path = Path(source)
     if (path / PROMPT_FILE).is_file():
-        prompt = PromptConfig(**json.loads((path / PROMPT_FILE).read_text()))
+        prompt = PromptSettings(**json.loads((path / PROMPT_FILE).read_text()))
         logger.info("prompt of %s: %s", source, prompt)
     elif model.family == BIOGPT_FAMILY and model.vocab_size > loaded_tokenizer.vocab_size:
-        prompt = PromptConfig(kind="soft", length=model.vocab_size - loaded_tokenizer.vocab_size)
+        prompt = PromptSettings(kind="soft", length=model.vocab_size - loaded_tokenizer.vocab_size)
         logger.info("%s carries %d learned prompt rows: prompt %s", source, prompt.length, prompt.echo())
     loaded_tokenizer.add_tokens(prompt_tokens(prompt, loaded_tokenizer).new_tokens)
     if loaded_tokenizer.vocab_size > model.vocab_size:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from biogpt.data.tasks import (
-    CustomTaskConfig,
-    RelationTaskConfig,
-    TaskConfig,
+    CustomTaskSettings,
+    RelationTaskSettings,
+    TaskSettings,
     load_task_split,
-    task_config_class,
+    task_settings_class,
 )
 from biogpt.errors import DataFileError
 from biogpt.prompts import LayoutSettings
@@ -32,18 +32,18 @@ TASK_FILE = "task.json"
 class TaskRecord:
     """What ``task.json`` holds: the task, its sequence layout and its relation types (sorted)."""
 
-    task: TaskConfig
+    task: TaskSettings
     layout: LayoutSettings
     relation_types: tuple[str, ...] = ()
 
 
-def trained_relation_types(task: TaskConfig, train_split: str) -> tuple[str, ...]:
+def trained_relation_types(task: TaskSettings, train_split: str) -> tuple[str, ...]:
     """The relation types of ``task``'s training examples (with a custom task's configured types):
     what the model learned to state. Classification, QA and the study's templates need none."""
-    if isinstance(task, RelationTaskConfig):
+    if isinstance(task, RelationTaskSettings):
         examples = load_task_split(task, train_split).examples
         return tuple(sorted({t.relation for e in examples for t in e.triplets}))
-    if isinstance(task, CustomTaskConfig) and task.kind == "relation":
+    if isinstance(task, CustomTaskSettings) and task.kind == "relation":
         examples = load_task_split(task, train_split).examples
         labels = {r.label for e in examples for r in e.relations}
         return tuple(sorted(labels | set(task.relation_types or ())))
@@ -77,7 +77,7 @@ def read_task_record(directory: Path) -> TaskRecord | None:
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
         task_values = content["task"]
-        task = _typed(task_config_class(task_values["name"]), task_values)
+        task = _typed(task_settings_class(task_values["name"]), task_values)
         layout = _typed(LayoutSettings, content["layout"])
         return TaskRecord(task, layout, tuple(content.get("relation_types", ())))
     except (ValueError, KeyError, TypeError) as error:

@@ -23,7 +23,7 @@ from biogpt.data.batching import MicroBatch, TokenBudgetBatchSampler
 from biogpt.data.resume import ResumableTrainData, already_collated
 from biogpt.data.sequences import IGNORE_INDEX, SequenceLayout, right_padded
 from biogpt.data.settings import DataSettings
-from biogpt.data.tasks import CustomTaskConfig, TaskConfig
+from biogpt.data.tasks import CustomTaskSettings, TaskSettings
 from biogpt.data.tokenized import tokenized_split
 from biogpt.tokenizer.protocol import Tokenizer
 
@@ -85,7 +85,7 @@ class TaskDataModule(ResumableTrainData, L.LightningDataModule):
     (:mod:`biogpt.data.resume`).
     """
 
-    def __init__(self, task: TaskConfig, settings: DataSettings, *, seed: int = 1) -> None:
+    def __init__(self, task: TaskSettings, settings: DataSettings, *, seed: int = 1) -> None:
         super().__init__()
         self.task = task
         self.settings = settings
@@ -108,7 +108,7 @@ class TaskDataModule(ResumableTrainData, L.LightningDataModule):
             raise RuntimeError("TaskDataModule.connect(tokenizer, layout) must be called before loading data")
         if role not in self.encoded:
             table = tokenized_split(self.task, self.split_names[role], self.tokenizer, self.cache_dir)
-            if role == "train" and isinstance(self.task, CustomTaskConfig):
+            if role == "train" and isinstance(self.task, CustomTaskSettings):
                 table = self._within_positions(table)
             if role == "train" and self.settings.train_shots is not None:
                 table = self._few_shot(table)

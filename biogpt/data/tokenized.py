@@ -39,14 +39,14 @@ import pyarrow as pa
 from datasets.arrow_writer import ArrowWriter
 from filelock import FileLock
 
-from biogpt.data.tasks import TaskConfig, load_task_split
+from biogpt.data.tasks import TaskSettings, load_task_split
 from biogpt.tokenizer.protocol import Tokenizer
 
 logger = logging.getLogger(__name__)
 
 
 def tokenized_split(
-    task: TaskConfig, split: str, tokenizer: Tokenizer, cache_dir: Path, num_proc: int | None = None
+    task: TaskSettings, split: str, tokenizer: Tokenizer, cache_dir: Path, num_proc: int | None = None
 ) -> datasets.Dataset:
     """Columns ``id``, ``source``, ``target``, ``source_ids``, ``target_ids`` of one split, cached.
 

@@ -16,7 +16,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from biogpt.data.formats import BC5CDR_RELATION, Triplet
-from biogpt.data.tasks import Example, RelationTaskConfig
+from biogpt.data.tasks import Example, RelationTaskSettings
 from biogpt.data.tasks.cdr import pubtator_documents, pubtator_path
 from biogpt.data.tasks.io import read_json_object
 from biogpt.errors import DataFileError, MissingFileError
@@ -75,7 +75,7 @@ def pubtator_line(pair: CidPair) -> str:
 
 
 def score_bc5cdr(
-    config: RelationTaskConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
+    config: RelationTaskSettings, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """BC5CDR generations scored against the gold relations of ``examples`` in the split's CDR corpus file.
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from biogpt.data.tasks import Example, HoCConfig, PubMedQAConfig
+from biogpt.data.tasks import Example, HoCSettings, PubMedQASettings
 from biogpt.data.tasks.pubmedqa import LABELS as PUBMEDQA_LABELS
 from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
 from biogpt.evaluation.parsing import generation_reader
@@ -79,7 +79,7 @@ def split_labels(answer: str | None) -> list[str]:
 
 
 def score_pubmedqa(
-    config: PubMedQAConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
+    config: PubMedQASettings, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """PubMedQA generations: the answer after the lead against each example's gold decision."""
     read = generation_reader(config)
@@ -92,7 +92,7 @@ def score_pubmedqa(
 
 
 def score_hoc(
-    config: HoCConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
+    config: HoCSettings, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """HoC generations: the labels after the lead against each sentence's gold labels."""
     read = generation_reader(config)

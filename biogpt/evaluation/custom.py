@@ -15,10 +15,10 @@ import logging
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
-from biogpt.data.custom.config import CustomTaskConfig
 from biogpt.data.custom.corpus import read_split
 from biogpt.data.custom.document import Question
 from biogpt.data.custom.examples import custom_wording
+from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.data.custom.writeback import WriteBack, write_back
 from biogpt.data.tasks import Example, StudyRelation, load_task_split
 from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
@@ -29,14 +29,14 @@ from biogpt.evaluation.study import RelationScoring, score_relations
 logger = logging.getLogger(__name__)
 
 
-def normalizer(config: CustomTaskConfig) -> Callable[[str], str]:
+def normalizer(config: CustomTaskSettings) -> Callable[[str], str]:
     """How ``config.match`` compares strings: as they are, or lower-cased with whitespace runs folded."""
     if config.match == "lower":
         return lambda text: " ".join(text.lower().split())
     return lambda text: text
 
 
-def _relation_scoring(config: CustomTaskConfig, examples: Sequence[Example]) -> RelationScoring:
+def _relation_scoring(config: CustomTaskSettings, examples: Sequence[Example]) -> RelationScoring:
     wording = custom_wording(config, examples)
     norm = normalizer(config)
     symmetric = set(config.symmetric)
@@ -67,11 +67,11 @@ def _relation_scoring(config: CustomTaskConfig, examples: Sequence[Example]) -> 
     )
 
 
-def _available_splits(config: CustomTaskConfig) -> list[str]:
+def _available_splits(config: CustomTaskSettings) -> list[str]:
     return [s for s in config.splits if s != "test" or config.test is not None]
 
 
-def closed_labels(config: CustomTaskConfig) -> tuple[str, ...]:
+def closed_labels(config: CustomTaskSettings) -> tuple[str, ...]:
     """The classification label set: ``task.labels``, else every gold label of the corpus's splits."""
     if config.labels is not None:
         return config.labels
@@ -84,7 +84,7 @@ def closed_labels(config: CustomTaskConfig) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def closed_answers(config: CustomTaskConfig) -> tuple[str, ...]:
+def closed_answers(config: CustomTaskSettings) -> tuple[str, ...]:
     """The QA answer set: ``task.answers``, else the records' choices; empty: free-text answers."""
     if config.answers is not None:
         return config.answers
@@ -99,7 +99,7 @@ def closed_answers(config: CustomTaskConfig) -> tuple[str, ...]:
 
 
 def _score_classification(
-    config: CustomTaskConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
+    config: CustomTaskSettings, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """Micro P/R/F1 over (example, label) cells as HoC (labels outside the set ignored), exact-set
     accuracy, and each label's P/R/F1 with their macro F1."""
@@ -128,7 +128,7 @@ def _score_classification(
 
 
 def _score_qa(
-    config: CustomTaskConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
+    config: CustomTaskSettings, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """Accuracy and macro F1 over a closed answer set (as PubMedQA), exact match for free text."""
     norm = normalizer(config)
@@ -150,7 +150,7 @@ def _score_qa(
 
 
 def score_custom(
-    config: CustomTaskConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
+    config: CustomTaskSettings, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """The generations of a custom task's split scored by its kind."""
     if config.kind == "classification":
@@ -160,7 +160,7 @@ def score_custom(
     return score_relations(config.name, split, examples, generations, _relation_scoring(config, examples))
 
 
-def write_predictions_back(config: CustomTaskConfig, scores: Scores, out_dir: Path) -> WriteBack | None:
+def write_predictions_back(config: CustomTaskSettings, scores: Scores, out_dir: Path) -> WriteBack | None:
     """The scored relations of a brat, BioC or PubTator corpus written back in its format under
     ``<out_dir>/predictions/``, with ``summary.json`` (what was written, the arguments not found)."""
     if config.kind != "relation":

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from biogpt.data.formats import ParseResult, Triplet
-from biogpt.data.tasks import Example, RelationTaskConfig
+from biogpt.data.tasks import Example, RelationTaskSettings
 from biogpt.evaluation.base import Scores, f1_score, make_record
 from biogpt.evaluation.parsing import parse_relation_generations, triplet_rows
 
@@ -159,7 +159,7 @@ def release_extracted_line(result: ParseResult) -> str:
 
 
 def score_hard_match(
-    config: RelationTaskConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
+    config: RelationTaskSettings, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """KD-DTI or DDI generations scored against the examples' gold triples by hard match.
 

@@ -17,12 +17,12 @@ from biogpt.data.custom.wording import relation_wording
 from biogpt.data.formats import ParseResult, Triplet, get_format, parse_answer, parse_target
 from biogpt.data.tasks import (
     Example,
-    HoCConfig,
-    PubMedQAConfig,
-    RelationTaskConfig,
+    HoCSettings,
+    PubMedQASettings,
+    RelationTaskSettings,
     StudyRelation,
-    StudyTaskConfig,
-    TaskConfig,
+    StudyTaskSettings,
+    TaskSettings,
     study_template,
 )
 from biogpt.data.tasks.hoc import ANSWER_LEAD as HOC_LEAD
@@ -35,7 +35,7 @@ def relation_vocabulary(examples: Sequence[Example]) -> list[str]:
 
 
 def triplet_parser(
-    config: RelationTaskConfig, relations: Sequence[str] | None
+    config: RelationTaskSettings, relations: Sequence[str] | None
 ) -> Callable[[str], ParseResult]:
     """How one generation of a release relation task parses: ``config``'s target format with the
     release's greedy defaults. Formats that render relations as verbs (svo) map verbs back through
@@ -48,7 +48,7 @@ def triplet_parser(
 
 
 def parse_relation_generations(
-    config: RelationTaskConfig, examples: Sequence[Example], generations: Sequence[str]
+    config: RelationTaskSettings, examples: Sequence[Example], generations: Sequence[str]
 ) -> list[ParseResult]:
     """Each generation parsed by :func:`triplet_parser`, the relation vocabulary being the split's
     gold relations (:func:`relation_vocabulary`)."""
@@ -107,14 +107,14 @@ def _answer_reader(lead: str) -> Callable[[str], ReadGeneration]:
 
 
 def generation_reader(
-    task: TaskConfig, relation_types: Sequence[str] = ()
+    task: TaskSettings, relation_types: Sequence[str] = ()
 ) -> Callable[[str], ReadGeneration]:
     """How ``task``'s scorer reads one generation, without the gold.
 
     ``relation_types``: the task's closed relation label set, which svo's verbs and a custom corpus's
     type words map back to (the scorers take it from the scored split's gold relations).
     """
-    if isinstance(task, RelationTaskConfig):
+    if isinstance(task, RelationTaskSettings):
         parse = triplet_parser(task, relation_types)
 
         def read_triplets(generated: str) -> ReadGeneration:
@@ -122,12 +122,12 @@ def generation_reader(
             return ReadGeneration(result.triplets, failed=result.failed)
 
         return read_triplets
-    if isinstance(task, StudyTaskConfig):
+    if isinstance(task, StudyTaskSettings):
         template = study_template(task)
         return _relation_reader(template.extract, template.empty_target)
-    if isinstance(task, HoCConfig):
+    if isinstance(task, HoCSettings):
         return _answer_reader(HOC_LEAD)
-    if isinstance(task, PubMedQAConfig):
+    if isinstance(task, PubMedQASettings):
         return _answer_reader(QA_LEAD)
     if task.kind == "relation":
         wording = relation_wording(task, relation_types)

@@ -11,12 +11,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biogpt.data.tasks import CustomTaskConfig, TaskConfig, load_task_split
+from biogpt.data.tasks import CustomTaskSettings, TaskSettings, load_task_split
 from biogpt.data.tokenized import tokenized_split
 from biogpt.evaluation.base import Scores
 from biogpt.evaluation.custom import write_predictions_back
 from biogpt.evaluation.scoring import score_predictions, write_scores
-from biogpt.generation import GenerationConfig
+from biogpt.generation import GenerationSettings
 from biogpt.generation.tasks import Generator, constrained_vocabularies, generate_texts, template_text
 from biogpt.model.precision import check_precision_name
 from biogpt.prompts import LayoutSettings, build_layout, prompt_tokens
@@ -46,7 +46,7 @@ class EvalSettings:
     batch_size: int = 8
     constrained: bool = False
     log_predictions: int = 100
-    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
     dtype: str = "fp32"
 
     def __post_init__(self) -> None:
@@ -60,7 +60,7 @@ class EvalSettings:
 
 
 def selected_ids(
-    settings: EvalSettings, task: TaskConfig, trained_ids: Sequence[str] | None = None
+    settings: EvalSettings, task: TaskSettings, trained_ids: Sequence[str] | None = None
 ) -> list[str] | None:
     """The example ids ``ids`` and ``limit`` select, in order; None: the whole split.
 
@@ -86,7 +86,7 @@ def selected_ids(
 
 def model_generations(
     generator: Generator,
-    task: TaskConfig,
+    task: TaskSettings,
     settings: EvalSettings,
     layout_settings: LayoutSettings,
     ids: list[str] | None,
@@ -124,7 +124,7 @@ def model_generations(
 
 def evaluate_generator(
     generator: Generator,
-    task: TaskConfig,
+    task: TaskSettings,
     settings: EvalSettings,
     layout_settings: LayoutSettings,
     out_dir: Path,
@@ -139,13 +139,13 @@ def evaluate_generator(
         generator, task, settings, layout_settings, ids, cache_dir=cache_dir, train_split=train_split
     )
     flagged: set[str] = set()
-    if isinstance(task, CustomTaskConfig):
+    if isinstance(task, CustomTaskSettings):
         flagged = over_length_ids(generator, task, _split(settings), layout_settings, cache_dir)
     return score_and_write(task, generations, settings, ids, out_dir, over_length=flagged)
 
 
 def over_length_ids(
-    generator: Generator, task: TaskConfig, split: str, layout_settings: LayoutSettings, cache_dir: Path
+    generator: Generator, task: TaskSettings, split: str, layout_settings: LayoutSettings, cache_dir: Path
 ) -> set[str]:
     """Ids of the split's examples the model reads cut (its source truncated, its target too long)."""
     prompt = prompt_tokens(generator.prompt, generator.tokenizer)
@@ -156,7 +156,7 @@ def over_length_ids(
 
 
 def score_and_write(
-    task: TaskConfig,
+    task: TaskSettings,
     generations: list[str],
     settings: EvalSettings,
     ids: list[str] | None,
@@ -170,7 +170,7 @@ def score_and_write(
     A custom task's ``predictions.jsonl`` flags each record with ``over_length``: whether the model
     read the example cut (``over_length`` names them)."""
     scores = score_predictions(task, generations, split=_split(settings), ids=ids)
-    if isinstance(task, CustomTaskConfig):
+    if isinstance(task, CustomTaskSettings):
         for record in scores.records:
             record["over_length"] = record["id"] in over_length
         if over_length:
@@ -178,7 +178,7 @@ def score_and_write(
                 "%d %s examples read cut (over_length in predictions.jsonl)", len(over_length), scores.split
             )
     write_scores(scores, out_dir)
-    if isinstance(task, CustomTaskConfig):
+    if isinstance(task, CustomTaskSettings):
         write_predictions_back(task, scores, out_dir)
     return scores
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from biogpt.data.tasks import TaskConfig, load_task_split
+from biogpt.data.tasks import TaskSettings, load_task_split
 from biogpt.errors import ConfigError
 from biogpt.evaluation.base import Scores
 from biogpt.evaluation.bc5cdr import score_bc5cdr
@@ -35,7 +35,7 @@ class GenerationCountError(ValueError):
 
 
 def score_predictions(
-    config: TaskConfig, generations: Sequence[str], *, split: str = "test", ids: Sequence[str] | None = None
+    config: TaskSettings, generations: Sequence[str], *, split: str = "test", ids: Sequence[str] | None = None
 ) -> Scores:
     """Score one generated text per example of ``split`` (in the task's example order), or per example
     of ``ids`` (in that order) when only some examples are scored.

@@ -24,12 +24,12 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from biogpt.data.tasks import Example, StudyRelation, StudyTaskConfig, study_template
+from biogpt.data.tasks import Example, StudyRelation, StudyTaskSettings, study_template
 from biogpt.evaluation.base import Scores, make_record, precision_recall_f1
 from biogpt.evaluation.parsing import states_nothing
 
 
-def _matcher(config: StudyTaskConfig) -> Callable[[StudyRelation, StudyRelation], bool]:
+def _matcher(config: StudyTaskSettings) -> Callable[[StudyRelation, StudyRelation], bool]:
     """Whether a predicted relation (one name per argument) states a gold relation, under ``config``."""
     lower = config.name == "chemprot" and config.scoring == "corrected"
 
@@ -156,7 +156,7 @@ def score_relations(
 
 
 def score_study(
-    config: StudyTaskConfig, split: str, examples: Sequence[Example], generations: Sequence[str]
+    config: StudyTaskSettings, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """The study task's generations scored under ``config.scoring`` (see the module docstring)."""
     template = study_template(config)

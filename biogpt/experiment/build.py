@@ -21,7 +21,7 @@ from biogpt.experiment.config.settings import RunSettings, backbone_settings, vo
 from biogpt.model.adapters import PeftSettings, add_adapters, check_device, lora_config
 from biogpt.model.backbone import Backbone
 from biogpt.model.precision import check_training_precision
-from biogpt.prompts import PromptConfig, build_layout, check_prompt_fits, fit_embeddings, prompt_tokens
+from biogpt.prompts import PromptSettings, build_layout, check_prompt_fits, fit_embeddings, prompt_tokens
 from biogpt.tokenizer.protocol import Tokenizer
 from biogpt.training.finetune import PromptFineTuner
 
@@ -102,7 +102,7 @@ class FineTuning:
     module: PromptFineTuner
     datamodule: TaskDataModule
     tokenizer: Tokenizer
-    prompt: PromptConfig
+    prompt: PromptSettings
     peft: PeftSettings = PeftSettings()
     base_rows: int = 0
 

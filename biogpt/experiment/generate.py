@@ -13,9 +13,9 @@ from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import load_generator
 from biogpt.experiment.config.settings import vocab_root
-from biogpt.generation import GenerationConfig, generate
+from biogpt.generation import GenerationSettings, generate
 from biogpt.model.precision import inference_dtype
-from biogpt.prompts import PromptConfig
+from biogpt.prompts import PromptSettings
 
 
 def continue_text(cfg: DictConfig) -> str:
@@ -23,11 +23,11 @@ def continue_text(cfg: DictConfig) -> str:
         str(cfg.ckpt),
         tokenizer=cfg.tokenizer,
         vocab_root=vocab_root(cfg),
-        prompt=PromptConfig(kind="none"),
+        prompt=PromptSettings(kind="none"),
         dtype=inference_dtype(str(cfg.dtype)),
     )
     model, tokenizer = loaded.model, loaded.tokenizer
-    config = GenerationConfig(
+    config = GenerationSettings(
         max_new_tokens=cfg.max_len,
         min_new_tokens=cfg.min_len,
         beam=cfg.beam,

@@ -15,15 +15,15 @@ from hydra import compose, initialize_config_dir
 
 from biogpt.data.custom.validate import check_corpus, fatal, over_length, render, validate_task
 from biogpt.data.files.requirements import check_task_files
-from biogpt.data.tasks import CustomTaskConfig, TaskConfig, load_task_split
+from biogpt.data.tasks import CustomTaskSettings, TaskSettings, load_task_split
 from biogpt.experiment.config.paths import CONF_DIR
-from biogpt.experiment.config.settings import layout_settings, prompt_config, task_config
+from biogpt.experiment.config.settings import layout_settings, prompt_config, task_settings
 from biogpt.prompts import build_layout, prompt_tokens
 
 
-def check_task_data(task: TaskConfig, splits: Sequence[str]) -> None:
+def check_task_data(task: TaskSettings, splits: Sequence[str]) -> None:
     """A built-in task's files present, or a custom corpus free of defects, before any model is built."""
-    if isinstance(task, CustomTaskConfig):
+    if isinstance(task, CustomTaskSettings):
         check_corpus(task, splits)
     else:
         check_task_files(task.name, task.data_dir, splits)
@@ -33,7 +33,7 @@ def main(overrides: Sequence[str]) -> int:
     """Print the report of the task the overrides configure; 1 when it has defects."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="train", overrides=list(overrides))
-    task = task_config(cfg)
+    task = task_settings(cfg)
     summaries = validate_task(task)
     keys = [override.split("=", 1)[0].lstrip("+~") for override in overrides]
     if any(key == "tokenizer" or key == "model" or key.startswith("model.") for key in keys):

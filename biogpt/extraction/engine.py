@@ -24,22 +24,22 @@ from biogpt.artifacts.task_record import TaskRecord, read_task_record, trained_r
 from biogpt.data.custom.examples import unit_source
 from biogpt.data.custom.wording import relation_wording
 from biogpt.data.tasks import (
-    CustomTaskConfig,
-    HoCConfig,
-    PubMedQAConfig,
-    RelationTaskConfig,
-    StudyTaskConfig,
-    TaskConfig,
+    CustomTaskSettings,
+    HoCSettings,
+    PubMedQASettings,
+    RelationTaskSettings,
+    StudyTaskSettings,
+    TaskSettings,
     study_template,
 )
 from biogpt.data.tasks.hoc import sentence_source
 from biogpt.data.tasks.relation import text_source
 from biogpt.errors import ConfigError
 from biogpt.evaluation.parsing import ReadGeneration, generation_reader
-from biogpt.generation import GenerationConfig
+from biogpt.generation import GenerationSettings
 from biogpt.generation.tasks import Generator, generate_continuations
 from biogpt.model.precision import check_precision_name, inference_dtype
-from biogpt.prompts import LayoutSettings, PromptConfig, build_layout, prompt_tokens
+from biogpt.prompts import LayoutSettings, PromptSettings, build_layout, prompt_tokens
 
 # Tasks whose examples are not a text alone: a question with its context.
 _QUESTION_TASKS = "PubMedQA and custom QA read a question with its contexts, not a text alone"
@@ -60,12 +60,12 @@ class ExtractionSettings:
     ckpt: str
     vocab_root: Path
     tokenizer: str | None = None
-    task: TaskConfig | None = None
+    task: TaskSettings | None = None
     target_format: str | None = None
     layout: LayoutSettings | None = None
     relation_types: tuple[str, ...] | None = None
-    prompt: PromptConfig = field(default_factory=lambda: PromptConfig(kind="none"))
-    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    prompt: PromptSettings = field(default_factory=lambda: PromptSettings(kind="none"))
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
     dtype: str = "fp32"
     batch_size: int = 8
 
@@ -111,17 +111,17 @@ def argument_span(text: str, name: str) -> tuple[int, int] | None:
     return None if found is None else (found.start(), found.end())
 
 
-def source_builder(task: TaskConfig, relation_types: Sequence[str]) -> Callable[[str], str]:
+def source_builder(task: TaskSettings, relation_types: Sequence[str]) -> Callable[[str], str]:
     """How ``task``'s reader turns a document's text into an example's source: lowercased as released
     (the release's relation tasks), the study's instruction around it, HoC's final ".", a custom
     corpus's wording."""
-    if isinstance(task, RelationTaskConfig):
+    if isinstance(task, RelationTaskSettings):
         return lambda text: text_source(task, text)
-    if isinstance(task, StudyTaskConfig):
+    if isinstance(task, StudyTaskSettings):
         return study_template(task).source
-    if isinstance(task, HoCConfig):
+    if isinstance(task, HoCSettings):
         return lambda text: sentence_source(text.strip())
-    if isinstance(task, PubMedQAConfig) or task.kind == "qa":
+    if isinstance(task, PubMedQASettings) or task.kind == "qa":
         raise ConfigError(f"task={task.name}: {_QUESTION_TASKS}; extraction applies a model to texts")
     if task.kind == "classification":
         return lambda text: sentence_source(text.strip())
@@ -129,10 +129,10 @@ def source_builder(task: TaskConfig, relation_types: Sequence[str]) -> Callable[
     return lambda text: unit_source(task, wording, text)
 
 
-def _needs_relation_types(task: TaskConfig) -> bool:
-    if isinstance(task, RelationTaskConfig):
+def _needs_relation_types(task: TaskSettings) -> bool:
+    if isinstance(task, RelationTaskSettings):
         return task.target_format == "svo"
-    return isinstance(task, CustomTaskConfig) and task.kind == "relation"
+    return isinstance(task, CustomTaskSettings) and task.kind == "relation"
 
 
 def resolve_task(settings: ExtractionSettings, record: TaskRecord | None) -> TaskRecord:
@@ -198,7 +198,7 @@ class Extractor:
         self,
         texts: Sequence[str],
         ids: Sequence[str] | None = None,
-        generation: GenerationConfig | None = None,
+        generation: GenerationSettings | None = None,
     ) -> list[Extraction]:
         """What the model states about each text, in input order (``ids``: default the texts'
         positions; ``generation``: default ``settings.generation``)."""

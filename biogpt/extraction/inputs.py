@@ -29,11 +29,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biogpt.data.custom.config import CustomTaskConfig
 from biogpt.data.custom.corpus import read_files
 from biogpt.data.custom.document import Document as AnnotatedDocument
 from biogpt.data.custom.document import LabelledText
 from biogpt.data.custom.files import detect_format
+from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.data.pubmed.corpus import PubmedCounts, iter_documents
 from biogpt.errors import ConfigError, DataFileError, MissingFileError
 
@@ -193,9 +193,9 @@ def _text_items(settings: InputSettings, per_line: bool) -> Iterator[_Text | Ski
                 yield _Text(f"{path.name}:{number}", line)
 
 
-def _custom_items(settings: InputSettings, task: CustomTaskConfig | None) -> Iterator[_Text | Skipped]:
+def _custom_items(settings: InputSettings, task: CustomTaskSettings | None) -> Iterator[_Text | Skipped]:
     files = input_files(settings.path)
-    config = task or CustomTaskConfig(kind="relation", train=settings.path)
+    config = task or CustomTaskSettings(kind="relation", train=settings.path)
     read = read_files(detect_format(files, f"input={settings.path}"), files, config)
     for _ in read.skipped:
         yield Skipped("unreadable record")
@@ -207,7 +207,7 @@ def _custom_items(settings: InputSettings, task: CustomTaskConfig | None) -> Ite
 
 
 def read_input(
-    settings: InputSettings, rank: int = 0, world: int = 1, *, task: CustomTaskConfig | None = None
+    settings: InputSettings, rank: int = 0, world: int = 1, *, task: CustomTaskSettings | None = None
 ) -> InputStream:
     """Rank ``rank``'s share of the input (of ``world`` ranks); ``task``: a custom task's reader settings
     for ``custom`` corpora (JSONL and CSV field names)."""

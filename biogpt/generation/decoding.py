@@ -9,7 +9,7 @@ the banned tokens' log-probabilities to ``-inf`` and leave the others as the mod
 
 The loop is the same for every backbone (:class:`~biogpt.model.backbone.Backbone`): a decoder-only
 model continues ``[prefix]``; an encoder-decoder reads its (right-padded) encoder inputs once and its
-decoder continues from its start token. Every setting comes from :class:`GenerationConfig`, never
+decoder continues from its start token. Every setting comes from :class:`GenerationSettings`, never
 from a checkpoint's own generation defaults.
 
 Beam search follows fairseq: at each step the ``2 * beam`` best continuations of a sentence are
@@ -31,7 +31,11 @@ from biogpt.model.backbone import Backbone, DecodingState
 
 
 @dataclass(frozen=True)
-class GenerationConfig:
+class GenerationSettings:
+    """How to decode: greedy (the paper's, ``beam=1`` without ``sampling``), beam search with
+    ``length_penalty``, or sampling (``temperature``, ``top_k``, ``top_p``, from ``seed``); length
+    limits and n-gram blocking apply to all three."""
+
     max_new_tokens: int = 128
     min_new_tokens: int = 0
     beam: int = 1
@@ -88,7 +92,7 @@ class _Scorer:
 
     def __init__(
         self,
-        config: GenerationConfig,
+        config: GenerationSettings,
         eos_id: int,
         allowed: Sequence[set[int]] | None,
         vocab_size: int,
@@ -130,7 +134,7 @@ class _Scorer:
             logprobs[row, banned] = float("-inf")
 
 
-def _sample(logprobs: Tensor, config: GenerationConfig, generator: torch.Generator) -> Tensor:
+def _sample(logprobs: Tensor, config: GenerationSettings, generator: torch.Generator) -> Tensor:
     scores = logprobs / config.temperature
     if config.top_k:
         kth = scores.topk(min(config.top_k, scores.shape[-1]), dim=-1).values[:, -1:]
@@ -147,7 +151,7 @@ def _sample(logprobs: Tensor, config: GenerationConfig, generator: torch.Generat
 def generate(
     model: Backbone,
     prefixes: Sequence[Sequence[int]],
-    config: GenerationConfig,
+    config: GenerationSettings,
     *,
     eos_id: int,
     pad_id: int,
@@ -202,7 +206,7 @@ class _Decoding:
 def _greedy_or_sample(
     decoding: _Decoding,
     prefixes: Sequence[Sequence[int]],
-    config: GenerationConfig,
+    config: GenerationSettings,
     scorer: _Scorer,
     eos_id: int,
     pad_id: int,
@@ -243,7 +247,7 @@ def _worth_dropping(done: Tensor) -> bool:
 def _beam_search(
     decoding: _Decoding,
     prefixes: Sequence[Sequence[int]],
-    config: GenerationConfig,
+    config: GenerationSettings,
     scorer: _Scorer,
     eos_id: int,
     pad_id: int,
@@ -303,7 +307,7 @@ def _advance(
     step: int,
     hypotheses: list[list[list[int]]],
     finished: list[list[tuple[float, list[int]]]],
-    config: GenerationConfig,
+    config: GenerationSettings,
     eos_id: int,
 ) -> list[tuple[int, int, float]]:
     """One sentence's step: finish ``</s>`` candidates ranked within the beam, keep the best live ones."""

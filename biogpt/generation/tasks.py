@@ -17,16 +17,16 @@ from biogpt.data.custom.examples import custom_wording
 from biogpt.data.formats import Triplet, get_format
 from biogpt.data.sequences import SequenceLayout
 from biogpt.data.tasks import (
-    CustomTaskConfig,
+    CustomTaskSettings,
     Example,
-    RelationTaskConfig,
-    StudyTaskConfig,
-    TaskConfig,
+    RelationTaskSettings,
+    StudyTaskSettings,
+    TaskSettings,
     template_words,
 )
-from biogpt.generation.decoding import GenerationConfig, generate
+from biogpt.generation.decoding import GenerationSettings, generate
 from biogpt.model.backbone import Backbone
-from biogpt.prompts import PromptConfig
+from biogpt.prompts import PromptSettings
 from biogpt.tokenizer.protocol import Tokenizer
 
 logger = logging.getLogger(__name__)
@@ -38,10 +38,10 @@ class Generator:
 
     model: Backbone
     tokenizer: Tokenizer
-    prompt: PromptConfig
+    prompt: PromptSettings
 
 
-def template_text(config: TaskConfig, train_examples: Sequence[Example]) -> str:
+def template_text(config: TaskSettings, train_examples: Sequence[Example]) -> str:
     """The task's output words apart from entity names: what constrained decoding adds to the source.
 
     Relation tasks: the format's clause template with empty entity slots, for each relation of the
@@ -50,13 +50,13 @@ def template_text(config: TaskConfig, train_examples: Sequence[Example]) -> str:
     gives them; PubMedQA, HoC and custom classification and QA: their training targets (a closed set of
     sentences).
     """
-    if isinstance(config, RelationTaskConfig):
+    if isinstance(config, RelationTaskSettings):
         fmt = get_format(config.name, config.target_format)
         relations = {triplet.relation for example in train_examples for triplet in example.triplets}
         parts = {fmt.render_clause(Triplet("", relation, "")) for relation in relations} | {fmt.joiner, "."}
-    elif isinstance(config, StudyTaskConfig):
+    elif isinstance(config, StudyTaskSettings):
         parts = template_words(config)
-    elif isinstance(config, CustomTaskConfig) and config.kind == "relation":
+    elif isinstance(config, CustomTaskSettings) and config.kind == "relation":
         parts = custom_wording(config, train_examples).words()
     else:
         parts = {example.target for example in train_examples}
@@ -75,7 +75,7 @@ def generate_texts(
     generator: Generator,
     layout: SequenceLayout,
     sources: list[list[int]],
-    config: GenerationConfig,
+    config: GenerationSettings,
     batch_size: int,
     allowed: list[set[int]] | None = None,
 ) -> list[str]:
@@ -88,7 +88,7 @@ def generate_continuations(
     generator: Generator,
     layout: SequenceLayout,
     sources: list[list[int]],
-    config: GenerationConfig,
+    config: GenerationSettings,
     batch_size: int,
     allowed: list[set[int]] | None = None,
 ) -> list[list[int]]:

@@ -21,7 +21,7 @@ import litserve as ls
 
 from biogpt.extraction.corpus import extraction_row
 from biogpt.extraction.engine import Extraction, ExtractionSettings, Extractor
-from biogpt.generation import GenerationConfig
+from biogpt.generation import GenerationSettings
 from biogpt.serving.examples import example_text
 from biogpt.serving.requests import ExtractRequest, parse_request
 from biogpt.serving.settings import ServeSettings
@@ -59,7 +59,7 @@ class ExtractionAPI(ls.LitAPI):
         logger.info("serving %s on %s", description, device)
 
     @property
-    def base_generation(self) -> GenerationConfig:
+    def base_generation(self) -> GenerationSettings:
         return self.extraction.generation
 
     # LitServe reads decode_request's parameter annotation as the endpoint's body type and
@@ -79,7 +79,7 @@ class ExtractionAPI(ls.LitAPI):
         settings go to the engine in one call."""
         assert self.extractor is not None, "setup() loads the extractor"
         answers: list[list[Extraction]] = [[] for _ in requests]
-        groups: dict[GenerationConfig, list[int]] = {}
+        groups: dict[GenerationSettings, list[int]] = {}
         for index, request in enumerate(requests):
             groups.setdefault(request.generation, []).append(index)
         for generation, members in groups.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from biogpt.data.tasks import TaskConfig, load_task_split
+from biogpt.data.tasks import TaskSettings, load_task_split
 from biogpt.errors import DataFileError
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ class ExampleText:
     source: str
 
 
-def example_text(task: TaskConfig, data_dir: str | None) -> ExampleText:
+def example_text(task: TaskSettings, data_dir: str | None) -> ExampleText:
     """The first document of ``task``'s test split (its last split where it has no ``test``), read
     under ``data_dir`` (None: the task's own)."""
     task = task if data_dir is None else replace(task, data_dir=data_dir)

@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from biogpt.generation import GenerationConfig
+from biogpt.generation import GenerationSettings
 from biogpt.serving.requests import RequestError, decode_body, max_body_bytes, parse_request
 from biogpt.serving.settings import ServeSettings
 
@@ -48,7 +48,7 @@ class ExtractRequestGuard:
     """The middleware: bad ``/extract`` bodies answered here, good ones passed on and counted."""
 
     def __init__(
-        self, app: ASGIApp, *, generation: GenerationConfig, settings: ServeSettings, served: RequestCounter
+        self, app: ASGIApp, *, generation: GenerationSettings, settings: ServeSettings, served: RequestCounter
     ) -> None:
         self.app = app
         self.generation = generation

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from biogpt.generation import GenerationConfig
+from biogpt.generation import GenerationSettings
 from biogpt.serving.settings import ServeSettings
 
 # Bytes a JSON string may spend on one character (a \uXXXX escape); a body longer than the largest
@@ -44,7 +44,7 @@ class ExtractRequest:
     """The texts of one request and the decoding settings they are generated with."""
 
     texts: tuple[str, ...]
-    generation: GenerationConfig
+    generation: GenerationSettings
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Bound:
 
 
 def generation_bounds(settings: ServeSettings) -> dict[str, Bound]:
-    """The overridable decoding settings (every field of GenerationConfig) and their bounds; the costly
+    """The overridable decoding settings (every field of GenerationSettings) and their bounds; the costly
     ones (``max_new_tokens``, ``min_new_tokens``, ``beam``) are capped by the server's settings."""
     return {
         "max_new_tokens": Bound(int, 1, settings.max_new_tokens),
@@ -144,7 +144,7 @@ def _texts(body: Mapping[str, Any], settings: ServeSettings) -> tuple[str, ...]:
     return tuple(_text(text, f"texts[{index}]", settings) for index, text in enumerate(texts))
 
 
-def _generation(value: Any, base: GenerationConfig, settings: ServeSettings) -> GenerationConfig:
+def _generation(value: Any, base: GenerationSettings, settings: ServeSettings) -> GenerationSettings:
     if not isinstance(value, dict):
         raise RequestError(422, "generation", f"expected an object, got {_json_type(value)}")
     bounds = generation_bounds(settings)
@@ -160,7 +160,7 @@ def _generation(value: Any, base: GenerationConfig, settings: ServeSettings) -> 
         raise RequestError(422, "generation", str(error)) from None
 
 
-def parse_request(body: Any, base: GenerationConfig, settings: ServeSettings) -> ExtractRequest:
+def parse_request(body: Any, base: GenerationSettings, settings: ServeSettings) -> ExtractRequest:
     """The request in a decoded JSON body; ``base``: the server's decoding settings."""
     if not isinstance(body, dict):
         raise RequestError(422, "body", f"expected a JSON object, got {_json_type(body)}")

@@ -16,14 +16,14 @@ import torch
 
 from biogpt.model.backbone import Backbone
 from biogpt.training.module import CausalLMModule
-from biogpt.training.optim import OptimConfig
+from biogpt.training.optim import OptimSettings
 
 
 class PromptFineTuner(CausalLMModule):
     def __init__(
         self,
         model: Backbone,
-        optim: OptimConfig,
+        optim: OptimSettings,
         *,
         base_vocab_size: int,
         train_only_prompt: bool = False,

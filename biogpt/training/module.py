@@ -34,7 +34,7 @@ import torch
 from biogpt.model.backbone import Backbone
 from biogpt.model.quantized import quantized_entries
 from biogpt.training.loss import perplexity, scored_logits, summed_lm_loss, update_normalised
-from biogpt.training.optim import OptimConfig, build_optimizer
+from biogpt.training.optim import OptimSettings, build_optimizer
 
 # The prefix of the network's weights in the module's state dict (the module's ``model`` attribute).
 MODEL_PREFIX = "model."
@@ -46,7 +46,7 @@ class CausalLMModule(L.LightningModule):
     """A backbone trained with the language-model loss under fairseq's normalisation and the paper's
     optimiser."""
 
-    def __init__(self, model: Backbone, optim: OptimConfig) -> None:
+    def __init__(self, model: Backbone, optim: OptimSettings) -> None:
         super().__init__()
         self.model = model
         self.optim = optim

@@ -28,7 +28,7 @@ SCHEDULES: tuple[str, ...] = ("inverse_sqrt", "linear")
 
 
 @dataclass(frozen=True)
-class OptimConfig:
+class OptimSettings:
     """AdamW's settings and the schedule: ``inverse_sqrt`` (``warmup_updates``, ``warmup_init_lr``) or
     ``linear`` (``warmup_fraction`` of the run's updates)."""
 
@@ -52,7 +52,7 @@ class OptimConfig:
             raise ValueError(f"optim.warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
 
 
-def inverse_sqrt_factor(config: OptimConfig, update: int) -> float:
+def inverse_sqrt_factor(config: OptimSettings, update: int) -> float:
     """Multiplier of ``config.lr`` after ``update`` optimizer updates."""
     if update < config.warmup_updates:
         return (
@@ -61,12 +61,12 @@ def inverse_sqrt_factor(config: OptimConfig, update: int) -> float:
     return (max(config.warmup_updates, 1) / max(update, 1)) ** 0.5
 
 
-def linear_warmup_updates(config: OptimConfig, total_updates: int) -> int:
+def linear_warmup_updates(config: OptimSettings, total_updates: int) -> int:
     """The linear schedule's warm-up: ``ceil(warmup_fraction * total_updates)`` updates, as transformers."""
     return math.ceil(config.warmup_fraction * total_updates)
 
 
-def linear_factor(config: OptimConfig, update: int, total_updates: int) -> float:
+def linear_factor(config: OptimSettings, update: int, total_updates: int) -> float:
     """Multiplier of ``config.lr`` after ``update`` updates: 0 -> 1 over the warm-up, then 1 -> 0 at
     ``total_updates`` (and 0 past it)."""
     warmup = linear_warmup_updates(config, total_updates)
@@ -76,7 +76,7 @@ def linear_factor(config: OptimConfig, update: int, total_updates: int) -> float
 
 
 def build_optimizer(
-    config: OptimConfig, param_groups: Iterable[dict], *, total_updates: int | None = None
+    config: OptimSettings, param_groups: Iterable[dict], *, total_updates: int | None = None
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW and the configured schedule, stepped once per update; ``linear`` needs ``total_updates``."""
     optimizer = torch.optim.AdamW(

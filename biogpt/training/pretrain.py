@@ -21,7 +21,7 @@ import torch
 from biogpt.model import BioGPT
 from biogpt.training.loss import perplexity
 from biogpt.training.module import CausalLMModule
-from biogpt.training.optim import OptimConfig
+from biogpt.training.optim import OptimSettings
 
 
 def dropout_seed(seed: int, epoch: int, batch_index: int, rank: int) -> int:
@@ -30,7 +30,7 @@ def dropout_seed(seed: int, epoch: int, batch_index: int, rank: int) -> int:
 
 
 class CausalLMPretrainer(CausalLMModule):
-    def __init__(self, model: BioGPT, optim: OptimConfig, *, seed: int) -> None:
+    def __init__(self, model: BioGPT, optim: OptimSettings, *, seed: int) -> None:
         super().__init__(model, optim)
         self.seed = seed
         self._update_tokens = 0

@@ -27,7 +27,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from biogpt.evaluation.protocol import model_generations, selected_ids
 from biogpt.evaluation.scoring import score_predictions
 from biogpt.generation.tasks import Generator
-from biogpt.prompts import PromptConfig
+from biogpt.prompts import PromptSettings
 from biogpt.tokenizer.protocol import Tokenizer
 from biogpt.training.settings import VALID_PREFIX, SelectSettings, ValidationData
 
@@ -39,7 +39,7 @@ class GenerationValidation(Callback):
     module's current network decoding the validation split with ``tokenizer`` and ``prompt``."""
 
     def __init__(
-        self, tokenizer: Tokenizer, prompt: PromptConfig, data: ValidationData, select: SelectSettings
+        self, tokenizer: Tokenizer, prompt: PromptSettings, data: ValidationData, select: SelectSettings
     ) -> None:
         if data.settings.split is None or data.settings.ids is not None:
             raise ValueError("the validation score decodes a whole split (or its first eval.limit examples)")
@@ -112,7 +112,11 @@ class BestEpochCheckpoint(ModelCheckpoint):
 
 
 def best_model_callbacks(
-    directory: Path, tokenizer: Tokenizer, prompt: PromptConfig, data: ValidationData, select: SelectSettings
+    directory: Path,
+    tokenizer: Tokenizer,
+    prompt: PromptSettings,
+    data: ValidationData,
+    select: SelectSettings,
 ) -> list[Callback]:
     """The scorer and the checkpoint of the best score (``directory/best-epochNNN.ckpt``), in this order:
     the score of an epoch is logged before the checkpoint reads it."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from biogpt.data.tasks import TaskConfig
+from biogpt.data.tasks import TaskSettings
 from biogpt.evaluation.protocol import EvalSettings
 from biogpt.prompts import LayoutSettings
 
@@ -53,7 +53,7 @@ class ValidationData:
     sequence layout, the tokenized-corpus cache, and the training split whose targets give constrained
     decoding's template words."""
 
-    task: TaskConfig
+    task: TaskSettings
     settings: EvalSettings
     layout: LayoutSettings
     cache_dir: Path

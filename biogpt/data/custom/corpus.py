@@ -7,17 +7,17 @@ from pathlib import Path
 from biogpt.data.custom.bigbio import read_bigbio
 from biogpt.data.custom.bioc import read_bioc
 from biogpt.data.custom.brat import read_brat
-from biogpt.data.custom.config import CustomTaskConfig
 from biogpt.data.custom.delimited import read_delimited
 from biogpt.data.custom.document import CorpusRead
 from biogpt.data.custom.files import corpus_files, detect_format
 from biogpt.data.custom.jsonl import read_jsonl
 from biogpt.data.custom.pubtator import read_pubtator
+from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.data.tasks.study_documents import holdout
 from biogpt.errors import DataFileError
 
 
-def split_format(config: CustomTaskConfig, split: str) -> tuple[str, list[Path]]:
+def split_format(config: CustomTaskSettings, split: str) -> tuple[str, list[Path]]:
     """The format and files of ``split`` (a hold-out ``valid`` reads ``train``'s)."""
     pattern = config.path(split) or config.train
     files = corpus_files(pattern)
@@ -25,7 +25,7 @@ def split_format(config: CustomTaskConfig, split: str) -> tuple[str, list[Path]]
     return fmt, files
 
 
-def read_files(fmt: str, files: list[Path], config: CustomTaskConfig) -> CorpusRead:
+def read_files(fmt: str, files: list[Path], config: CustomTaskSettings) -> CorpusRead:
     """Every record of ``files`` in format ``fmt``."""
     if fmt == "brat":
         return read_brat(files)
@@ -40,7 +40,7 @@ def read_files(fmt: str, files: list[Path], config: CustomTaskConfig) -> CorpusR
     return read_delimited(files, config)
 
 
-def read_split(config: CustomTaskConfig, split: str) -> CorpusRead:
+def read_split(config: CustomTaskSettings, split: str) -> CorpusRead:
     """The records of ``split`` in file order. Without ``task.valid``, ``valid`` is ``valid_fraction`` of
     the training records drawn with ``split_seed`` and ``train`` the rest (as DCE and DDI-2013 do)."""
     if split not in config.splits:

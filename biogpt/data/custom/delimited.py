@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from biogpt.data.custom.config import CustomTaskConfig
 from biogpt.data.custom.document import CorpusRead, Defect, LabelledText, Location, Question
+from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.errors import DataFileError
 
 
-def read_delimited(files: list[Path], config: CustomTaskConfig) -> CorpusRead:
+def read_delimited(files: list[Path], config: CustomTaskSettings) -> CorpusRead:
     """Every row of every ``.csv``/``.tsv`` file; a row with an empty required cell is skipped, a file
     without the required columns raises naming them."""
     if config.kind == "relation":

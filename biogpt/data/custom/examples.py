@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from biogpt.data.custom.config import CustomTaskConfig
 from biogpt.data.custom.corpus import read_split
 from biogpt.data.custom.document import Defect, Document, Entity, LabelledText, Question, Relation
+from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.data.custom.wording import FormatWording, RelationWording, relation_wording
 from biogpt.data.tasks.hoc import ANSWER_LEAD as HOC_LEAD
 from biogpt.data.tasks.hoc import sentence_source
@@ -99,7 +99,7 @@ def units(document: Document, unit: str, defects: list[Defect]) -> list[Unit]:
 class _Arguments:
     """Argument names within one unit: entity texts, grouped by concept where mentions share one."""
 
-    def __init__(self, unit: Unit, config: CustomTaskConfig) -> None:
+    def __init__(self, unit: Unit, config: CustomTaskSettings) -> None:
         self.config = config
         self.entities = {entity.id: entity for entity in unit.entities}
         self.concept_names: dict[str, list[str]] = {}
@@ -131,7 +131,7 @@ class _Arguments:
 
 
 def unit_relations(
-    unit: Unit, config: CustomTaskConfig, defects: list[Defect], filtered: Counter[str]
+    unit: Unit, config: CustomTaskSettings, defects: list[Defect], filtered: Counter[str]
 ) -> tuple[StudyRelation, ...]:
     """The unit's renderable relations in file order (filtered, resolved, optionally de-duplicated)."""
     arguments = _Arguments(unit, config)
@@ -162,7 +162,7 @@ def unit_relations(
 
 
 def _relation_examples(
-    documents: Sequence[Document], config: CustomTaskConfig, defects: list[Defect], filtered: Counter[str]
+    documents: Sequence[Document], config: CustomTaskSettings, defects: list[Defect], filtered: Counter[str]
 ) -> list[Example]:
     rendered: list[tuple[Unit, tuple[StudyRelation, ...]]] = []
     for document in documents:
@@ -184,7 +184,7 @@ def _relation_examples(
     return examples
 
 
-def unit_source(config: CustomTaskConfig, wording: RelationWording, text: str) -> str:
+def unit_source(config: CustomTaskSettings, wording: RelationWording, text: str) -> str:
     """The source of a relation unit's text in ``wording`` (lower-cased with ``task.lowercase=all``)."""
     text = text.rstrip("\r\n")  # a text file's final line break is no part of the source
     return wording.source(text.lower() if config.lowercase == "all" else text)
@@ -202,7 +202,7 @@ def qa_example(record: Question) -> Example:
     return Example(record.id, source, f"{QA_LEAD} {record.answer}.", answer=record.answer)
 
 
-def custom_wording(config: CustomTaskConfig, examples: Sequence[Example]) -> RelationWording:
+def custom_wording(config: CustomTaskSettings, examples: Sequence[Example]) -> RelationWording:
     """The relation wording of a split's examples (for scoring and constrained decoding)."""
     return relation_wording(config, {r.label for e in examples for r in e.relations})
 
@@ -210,7 +210,7 @@ def custom_wording(config: CustomTaskConfig, examples: Sequence[Example]) -> Rel
 RECORD_OF_KIND: dict[str, type] = {"relation": Document, "classification": LabelledText, "qa": Question}
 
 
-def load_custom_split(config: CustomTaskConfig, split: str) -> TaskSplit:
+def load_custom_split(config: CustomTaskSettings, split: str) -> TaskSplit:
     """The examples of ``split``, with every record or relation that could not be used in ``skipped``.
 
     Records of another kind than ``task.kind`` (annotated documents read for a classification task)

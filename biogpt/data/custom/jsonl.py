@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from biogpt.data.custom.config import CustomTaskConfig
 from biogpt.data.custom.document import (
     CorpusRead,
     Defect,
@@ -28,6 +27,7 @@ from biogpt.data.custom.document import (
     Record,
     Relation,
 )
+from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.errors import DataFileError
 from biogpt.textfiles import numbered_lines, parse_json, read_json
 
@@ -70,7 +70,7 @@ def _strings(value: Any, key: str) -> tuple[str, ...]:
     raise ValueError(f"field {key!r} is {type(value).__name__}, expected a string or a list of strings")
 
 
-def _relation_record(record: dict[str, Any], config: CustomTaskConfig, location: Location) -> Document:
+def _relation_record(record: dict[str, Any], config: CustomTaskSettings, location: Location) -> Document:
     doc_id, text = text_field(record, config.id_field), text_field(record, config.text_field)
     raw = record.get("relations", [])
     if not isinstance(raw, list):
@@ -90,7 +90,7 @@ def _relation_record(record: dict[str, Any], config: CustomTaskConfig, location:
     return Document(doc_id, passages, tuple(entities.values()), tuple(relations), location)
 
 
-def _labelled(record: dict[str, Any], config: CustomTaskConfig, location: Location) -> LabelledText:
+def _labelled(record: dict[str, Any], config: CustomTaskSettings, location: Location) -> LabelledText:
     doc_id, text = text_field(record, config.id_field), text_field(record, config.text_field)
     key = config.label_field if config.label_field in record else "labels"
     if key not in record:
@@ -103,7 +103,7 @@ def _labelled(record: dict[str, Any], config: CustomTaskConfig, location: Locati
     return LabelledText(doc_id, text, labels, location)
 
 
-def _question(record: dict[str, Any], config: CustomTaskConfig, location: Location) -> Question:
+def _question(record: dict[str, Any], config: CustomTaskSettings, location: Location) -> Question:
     choices = _strings(record["choices"], "choices") if record.get("choices") else ()
     return Question(
         text_field(record, config.id_field),
@@ -118,7 +118,7 @@ def _question(record: dict[str, Any], config: CustomTaskConfig, location: Locati
 READERS = {"relation": _relation_record, "classification": _labelled, "qa": _question}
 
 
-def read_jsonl(files: list[Path], config: CustomTaskConfig) -> CorpusRead:
+def read_jsonl(files: list[Path], config: CustomTaskSettings) -> CorpusRead:
     """The ``.jsonl``/``.json`` records of ``files`` as ``config.kind`` reads them; a record with a
     wrong field is skipped with its line, a line that is not JSON raises naming it."""
     result = CorpusRead()

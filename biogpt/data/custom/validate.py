@@ -14,11 +14,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from biogpt.data.custom.config import CustomTaskConfig
 from biogpt.data.custom.corpus import read_split, split_format
 from biogpt.data.custom.document import Defect, Document
+from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.data.sequences import SequenceLayout
-from biogpt.data.tasks import TaskConfig, TaskSplit, load_task_split
+from biogpt.data.tasks import TaskSettings, TaskSplit, load_task_split
 from biogpt.errors import DataFileError
 from biogpt.tokenizer.protocol import Tokenizer
 
@@ -104,12 +104,12 @@ def _example_counts(summary: SplitSummary, task_split: TaskSplit) -> None:
     summary.skipped = [f"{s.record_id}: {s.reason}" for s in task_split.skipped]
 
 
-def validate_split(config: TaskConfig, split: str) -> SplitSummary:
+def validate_split(config: TaskSettings, split: str) -> SplitSummary:
     """One split read and checked; a file that cannot be read at all raises (DataFileError)."""
     task_split = load_task_split(config, split)
     summary = SplitSummary(split, len(task_split.examples))
     _example_counts(summary, task_split)
-    if isinstance(config, CustomTaskConfig):
+    if isinstance(config, CustomTaskSettings):
         summary.format, files = split_format(config, split)
         summary.files = len(files)
         read = read_split(config, split)
@@ -123,12 +123,12 @@ def validate_split(config: TaskConfig, split: str) -> SplitSummary:
     return summary
 
 
-def validate_task(config: TaskConfig) -> list[SplitSummary]:
+def validate_task(config: TaskSettings) -> list[SplitSummary]:
     """Every split of the task (a custom task without ``test``: train and valid)."""
     splits = [
         s
         for s in config.splits
-        if not (isinstance(config, CustomTaskConfig) and s == "test" and config.test is None)
+        if not (isinstance(config, CustomTaskSettings) and s == "test" and config.test is None)
     ]
     return [validate_split(config, split) for split in splits]
 
@@ -166,7 +166,7 @@ def fatal(summaries: Sequence[SplitSummary]) -> list[Defect]:
     return [d for s in summaries for d in s.defects if d.fatal]
 
 
-def check_corpus(config: CustomTaskConfig, splits: Sequence[str]) -> None:
+def check_corpus(config: CustomTaskSettings, splits: Sequence[str]) -> None:
     """Raise a DataFileError listing every defect of ``splits`` that makes the corpus unusable, each at
     its place (what ``train.py`` runs before building a model)."""
     found = [d for split in dict.fromkeys(splits) for d in validate_split(config, split).defects if d.fatal]

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from biogpt.data.custom.config import STUDY_CLAUSE, CustomTaskConfig
+from biogpt.data.custom.settings import STUDY_CLAUSE, CustomTaskSettings
 from biogpt.data.formats import GENERIC_FORMATS, TargetFormat, Triplet, parse_target
 from biogpt.data.tasks.study_templates import JOINER, PairTemplate
 from biogpt.data.tasks.types import StudyRelation
@@ -116,7 +116,7 @@ class FormatWording(RelationWording):
         return clauses | {self.fmt.joiner, ".", self.empty_target}
 
 
-def relation_wording(config: CustomTaskConfig, types: Iterable[str]) -> RelationWording:
+def relation_wording(config: CustomTaskSettings, types: Iterable[str]) -> RelationWording:
     """The wording of ``config`` for relations of ``types`` (and those ``config`` names)."""
     known = sorted({*types, *(config.relation_types or ()), *(config.verbalize or {})})
     type_words = {relation_type: config.words(relation_type) for relation_type in known}

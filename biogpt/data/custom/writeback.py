@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biogpt.data.custom.config import CustomTaskConfig
 from biogpt.data.custom.corpus import read_split, split_format
 from biogpt.data.custom.document import Document, Entity, Location, Relation, Span
 from biogpt.data.custom.examples import units
+from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.data.custom.writers import bioc_xml, pubtator_lines, write_brat
 
 WRITABLE_FORMATS: tuple[str, ...] = ("brat", "bioc", "pubtator")
@@ -45,7 +45,7 @@ def find_word(text: str, name: str) -> Span | None:
 
 def _predicted_document(
     document: Document,
-    config: CustomTaskConfig,
+    config: CustomTaskSettings,
     predicted: Mapping[str, Sequence[PredictedRelation]],
     result: WriteBack,
 ) -> Document:
@@ -75,7 +75,7 @@ def _predicted_document(
 
 
 def write_back(
-    config: CustomTaskConfig,
+    config: CustomTaskSettings,
     split: str,
     predicted: Mapping[str, Sequence[PredictedRelation]],
     directory: Path,

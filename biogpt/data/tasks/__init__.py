@@ -1,6 +1,6 @@
 """String-level readers of the downstream tasks: raw release files to ordered (source, target) examples.
 
-``load_task_split(make_task_config("ddi", data_dir=...), "train")`` gives the examples of one split
+``load_task_split(make_task_settings("ddi", data_dir=...), "train")`` gives the examples of one split
 exactly as the BioGPT release's rebuild_data.py scripts write them (or, for the domain-specificity
 study's cdr, chemprot, dce and ddi2013, as that study's templates do), with the structured gold labels
 and a report of every raw record that did not become an example.
@@ -11,29 +11,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from biogpt.data.tasks.config import (
+from biogpt.data.tasks.hoc import load_hoc_split
+from biogpt.data.tasks.pubmedqa import load_pubmedqa_split
+from biogpt.data.tasks.relation import load_relation_split
+from biogpt.data.tasks.settings import (
     DEFAULT_EMPTY_TARGET,
     ORDERS,
     STUDY_TASKS,
     TASK_NAMES,
-    CustomTaskConfig,
-    HoCConfig,
-    PubMedQAConfig,
-    RelationTaskConfig,
-    StudyTaskConfig,
-    TaskConfig,
-    make_task_config,
-    task_config_class,
+    CustomTaskSettings,
+    HoCSettings,
+    PubMedQASettings,
+    RelationTaskSettings,
+    StudyTaskSettings,
+    TaskSettings,
+    make_task_settings,
+    task_settings_class,
 )
-from biogpt.data.tasks.hoc import load_hoc_split
-from biogpt.data.tasks.pubmedqa import load_pubmedqa_split
-from biogpt.data.tasks.relation import load_relation_split
 from biogpt.data.tasks.study import load_study_split
 from biogpt.data.tasks.study_templates import StudyTemplate, study_template, template_words
 from biogpt.data.tasks.types import Example, SkippedRecord, StudyRelation, TaskSplit
 
 
-def _load_custom_split(config: CustomTaskConfig, split: str) -> TaskSplit:
+def _load_custom_split(config: CustomTaskSettings, split: str) -> TaskSplit:
     """``task=custom``'s loader, imported when called: its readers import this package's modules (the
     CDR PubTator reader, the study's templates), so a module-level import would be circular."""
     from biogpt.data.custom.examples import load_custom_split
@@ -42,15 +42,15 @@ def _load_custom_split(config: CustomTaskConfig, split: str) -> TaskSplit:
 
 
 _LOADERS: dict[type, Callable[[Any, str], TaskSplit]] = {
-    RelationTaskConfig: load_relation_split,
-    PubMedQAConfig: load_pubmedqa_split,
-    HoCConfig: load_hoc_split,
-    StudyTaskConfig: load_study_split,
-    CustomTaskConfig: _load_custom_split,
+    RelationTaskSettings: load_relation_split,
+    PubMedQASettings: load_pubmedqa_split,
+    HoCSettings: load_hoc_split,
+    StudyTaskSettings: load_study_split,
+    CustomTaskSettings: _load_custom_split,
 }
 
 
-def load_task_split(config: TaskConfig, split: str) -> TaskSplit:
+def load_task_split(config: TaskSettings, split: str) -> TaskSplit:
     """The examples of ``split`` (one of ``config.splits``) of the task ``config`` describes."""
     if split not in config.splits:
         raise ValueError(
@@ -63,22 +63,22 @@ __all__ = [
     "DEFAULT_EMPTY_TARGET",
     "ORDERS",
     "TASK_NAMES",
-    "CustomTaskConfig",
+    "CustomTaskSettings",
     "Example",
-    "HoCConfig",
-    "PubMedQAConfig",
-    "RelationTaskConfig",
+    "HoCSettings",
+    "PubMedQASettings",
+    "RelationTaskSettings",
     "STUDY_TASKS",
     "SkippedRecord",
     "StudyRelation",
-    "StudyTaskConfig",
+    "StudyTaskSettings",
     "StudyTemplate",
-    "TaskConfig",
+    "TaskSettings",
     "TaskSplit",
     "load_study_split",
     "load_task_split",
-    "make_task_config",
+    "make_task_settings",
     "study_template",
-    "task_config_class",
+    "task_settings_class",
     "template_words",
 ]

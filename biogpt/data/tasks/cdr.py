@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from biogpt.data.formats import BC5CDR_RELATION
-from biogpt.data.tasks.config import StudyTaskConfig
+from biogpt.data.tasks.settings import StudyTaskSettings
 from biogpt.data.tasks.study_documents import StudyDocument, StudyRead
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
 from biogpt.errors import DataFileError, MissingFileError
@@ -155,7 +155,7 @@ def _pmid(block: list[tuple[int, str]]) -> str:
     return block[0][1].split("|", 1)[0].split("\t", 1)[0]
 
 
-def read_cdr(config: StudyTaskConfig, split: str) -> StudyRead:
+def read_cdr(config: StudyTaskSettings, split: str) -> StudyRead:
     """The documents of the split's PubTator file (training, development, test = train, valid, test)."""
     result = StudyRead()
     for block in pubtator_documents(pubtator_path(config.data_dir, split)):

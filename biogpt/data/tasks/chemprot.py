@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from biogpt.data.tasks.config import StudyTaskConfig
 from biogpt.data.tasks.io import raw_file
+from biogpt.data.tasks.settings import StudyTaskSettings
 from biogpt.data.tasks.study_documents import StudyDocument, StudyRead
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
 from biogpt.errors import DataFileError
@@ -67,7 +67,7 @@ def _argument(value: str, prefix: str, names: dict[str, str]) -> str:
     return names[value[len(prefix) :]]
 
 
-def read_chemprot(config: StudyTaskConfig, split: str) -> StudyRead:
+def read_chemprot(config: StudyTaskSettings, split: str) -> StudyRead:
     """The split's abstracts in file order with their de-duplicated gold relations."""
     folder, *files = SPLIT_FILES[split]
     abstracts, entities, gold = (raw_file(config.data_dir, "ChemProt", f"{folder}/{name}") for name in files)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from biogpt.data.tasks.config import StudyTaskConfig
 from biogpt.data.tasks.io import raw_file, read_json_object, require_str
+from biogpt.data.tasks.settings import StudyTaskSettings
 from biogpt.data.tasks.study_documents import StudyDocument, StudyRead, holdout
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
 from biogpt.textfiles import numbered_lines, parse_json
@@ -27,7 +27,7 @@ SPLIT_FILES: dict[str, str] = {
 }
 
 
-def dce_class_map(config: StudyTaskConfig) -> dict[str, str]:
+def dce_class_map(config: StudyTaskSettings) -> dict[str, str]:
     """Raw class -> class under ``config.dce_classes``.
 
     ``official`` reads the release's ``label2idx.json``: classes sharing an index are one class, named
@@ -72,7 +72,7 @@ def _document(record: Any, classes: dict[str, str]) -> StudyDocument:
     return StudyDocument(doc_id, sentence, tuple(_relation(record, raw, classes) for raw in record["rels"]))
 
 
-def read_dce(config: StudyTaskConfig, split: str) -> StudyRead:
+def read_dce(config: StudyTaskSettings, split: str) -> StudyRead:
     """The split's sentences; a record missing a field is skipped under its doc_id (or its line number).
 
     Every line is parsed before the hold-out is drawn, so a line that is not JSON (a cut-off file)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from biogpt.data.tasks.config import StudyTaskConfig
+from biogpt.data.tasks.settings import StudyTaskSettings
 from biogpt.data.tasks.study_documents import StudyDocument, StudyRead, holdout
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
 from biogpt.errors import MissingFileError
@@ -80,7 +80,7 @@ def _document(path: Path, root: ET.Element, skipped: list[SkippedRecord]) -> Stu
     return StudyDocument(doc_id, " ".join(texts), tuple(relations))
 
 
-def read_ddi2013(config: StudyTaskConfig, split: str) -> StudyRead:
+def read_ddi2013(config: StudyTaskSettings, split: str) -> StudyRead:
     """The split's documents; a document with a wrong field is skipped under its file name.
 
     A file that is not well-formed XML (cut off, not XML) raises naming its line: it is not a document

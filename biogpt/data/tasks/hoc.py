@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import logging
 
-from biogpt.data.tasks.config import HoCConfig
 from biogpt.data.tasks.io import raw_file
+from biogpt.data.tasks.settings import HoCSettings
 from biogpt.data.tasks.types import Example, SkippedRecord, TaskSplit
 from biogpt.errors import DataFileError
 from biogpt.textfiles import numbered_lines
@@ -24,7 +24,7 @@ def sentence_source(sentence: str) -> str:
     return sentence if sentence.endswith(".") else sentence + "."
 
 
-def load_hoc_split(config: HoCConfig, split: str) -> TaskSplit:
+def load_hoc_split(config: HoCSettings, split: str) -> TaskSplit:
     """The examples of ``<data_dir>/HoC/raw/<split>.tsv``; ids count the file's non-blank lines from 0.
 
     Blank lines separate records (valid.tsv and test.tsv alternate them) and are not records, as in

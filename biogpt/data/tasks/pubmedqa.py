@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from biogpt.data.tasks.config import PUBMEDQA_FOLDS, PubMedQAConfig
 from biogpt.data.tasks.io import raw_file, read_json_object, require_str
+from biogpt.data.tasks.settings import PUBMEDQA_FOLDS, PubMedQASettings
 from biogpt.data.tasks.types import Example, SkippedRecord, TaskSplit
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _source(question: _Question, with_long_answer: bool) -> str:
     return source
 
 
-def load_pubmedqa_split(config: PubMedQAConfig, split: str) -> TaskSplit:
+def load_pubmedqa_split(config: PubMedQASettings, split: str) -> TaskSplit:
     """The examples of one split of ``<data_dir>/PubMedQA/raw/ori_pqal.json``, in official split order.
 
     Malformed records cannot be assigned by the official procedure; they are left out of it and

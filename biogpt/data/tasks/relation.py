@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from biogpt.data.formats import BC5CDR_RELATION, Triplet, get_format
-from biogpt.data.tasks.config import RelationTaskConfig
 from biogpt.data.tasks.io import raw_file, read_json_object, require_str
+from biogpt.data.tasks.settings import RelationTaskSettings
 from biogpt.data.tasks.types import Example, SkippedRecord, TaskSplit
 
 logger = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ _DATASETS: dict[str, _RelationDataset] = {
 }
 
 
-def text_source(config: RelationTaskConfig, text: str) -> str:
+def text_source(config: RelationTaskSettings, text: str) -> str:
     """A document's text (its title and abstract, already joined) as ``config``'s reader renders it into
     a source: lowercased as released (DDI: stripped, newlines as spaces, too)."""
     return _DATASETS[config.name].text(text)
@@ -163,7 +163,7 @@ def _order(
     return relations
 
 
-def load_relation_split(config: RelationTaskConfig, split: str) -> TaskSplit:
+def load_relation_split(config: RelationTaskSettings, split: str) -> TaskSplit:
     """The examples of ``<data_dir>/<DATASET>/raw/<split>.json`` under ``config``."""
     dataset = _DATASETS[config.name]
     path = raw_file(config.data_dir, dataset.directory, f"{split}.json")

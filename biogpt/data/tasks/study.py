@@ -12,16 +12,16 @@ from collections.abc import Callable
 
 from biogpt.data.tasks.cdr import read_cdr
 from biogpt.data.tasks.chemprot import read_chemprot
-from biogpt.data.tasks.config import StudyTaskConfig
 from biogpt.data.tasks.dce import read_dce
 from biogpt.data.tasks.ddi2013 import read_ddi2013
+from biogpt.data.tasks.settings import StudyTaskSettings
 from biogpt.data.tasks.study_documents import StudyRead
 from biogpt.data.tasks.study_templates import study_template
 from biogpt.data.tasks.types import Example, TaskSplit
 
 logger = logging.getLogger(__name__)
 
-_READERS: dict[str, Callable[[StudyTaskConfig, str], StudyRead]] = {
+_READERS: dict[str, Callable[[StudyTaskSettings, str], StudyRead]] = {
     "cdr": read_cdr,
     "chemprot": read_chemprot,
     "dce": read_dce,
@@ -29,7 +29,7 @@ _READERS: dict[str, Callable[[StudyTaskConfig, str], StudyRead]] = {
 }
 
 
-def load_study_split(config: StudyTaskConfig, split: str) -> TaskSplit:
+def load_study_split(config: StudyTaskSettings, split: str) -> TaskSplit:
     """The examples of ``split`` of the study task ``config`` names, in corpus order."""
     read = _READERS[config.name](config, split)
     template = study_template(config)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from biogpt.data.custom.config import CustomTaskConfig
-from biogpt.data.tasks.config import StudyTaskConfig
+from biogpt.data.custom.settings import CustomTaskSettings
+from biogpt.data.tasks.settings import StudyTaskSettings
 from biogpt.data.tasks.types import SkippedRecord, StudyRelation
 
 T = TypeVar("T")
@@ -32,7 +32,7 @@ class StudyRead:
     skipped: list[SkippedRecord] = field(default_factory=list)
 
 
-def holdout(records: Sequence[T], config: StudyTaskConfig | CustomTaskConfig, split: str) -> list[T]:
+def holdout(records: Sequence[T], config: StudyTaskSettings | CustomTaskSettings, split: str) -> list[T]:
     """The ``train`` or ``valid`` part of a corpus that ships training data only, order preserved.
 
     ``valid`` is ``ceil(valid_fraction * n)`` records (the size Hugging Face's ``train_test_split``

@@ -20,8 +20,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from biogpt.data.formats import BC5CDR_RELATION
-from biogpt.data.tasks.config import StudyTaskConfig
 from biogpt.data.tasks.dce import POSITIVE, dce_class_map
+from biogpt.data.tasks.settings import StudyTaskSettings
 from biogpt.data.tasks.types import StudyRelation
 
 JOINER = "; "
@@ -184,7 +184,7 @@ _DCE_INSTRUCTION = (
 )
 
 
-def study_template(config: StudyTaskConfig) -> StudyTemplate:
+def study_template(config: StudyTaskSettings) -> StudyTemplate:
     """The template of the study task ``config`` describes (DCE's depends on its class mapping)."""
     if config.name != "dce":
         return _PAIR_TEMPLATES[config.name]
@@ -197,7 +197,7 @@ def study_template(config: StudyTaskConfig) -> StudyTemplate:
     return CombinationTemplate(_DCE_INSTRUCTION, "No drug combinations are established.", other=others[0])
 
 
-def template_words(config: StudyTaskConfig) -> set[str]:
+def template_words(config: StudyTaskSettings) -> set[str]:
     """The task's output text apart from entity names: clause words, joiners and the no-relation sentence."""
     template = study_template(config)
     return template.words() | {JOINER.strip(), ".", template.empty_target}

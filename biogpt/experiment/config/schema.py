@@ -26,12 +26,18 @@ from omegaconf import MISSING
 
 from biogpt.artifacts.model_dir import BackboneSettings
 from biogpt.data.settings import DataSettings
-from biogpt.data.tasks import CustomTaskConfig, HoCConfig, PubMedQAConfig, RelationTaskConfig, StudyTaskConfig
+from biogpt.data.tasks import (
+    CustomTaskSettings,
+    HoCSettings,
+    PubMedQASettings,
+    RelationTaskSettings,
+    StudyTaskSettings,
+)
 from biogpt.evaluation.protocol import EvalSettings
 from biogpt.model.adapters import PeftSettings
-from biogpt.prompts import LayoutSettings, PromptConfig
+from biogpt.prompts import LayoutSettings, PromptSettings
 from biogpt.serving.settings import LOCALHOST, ServeSettings
-from biogpt.training.optim import OptimConfig
+from biogpt.training.optim import OptimSettings
 from biogpt.training.settings import SelectSettings
 
 _PRIMITIVES = (int, float, str, bool)
@@ -144,13 +150,13 @@ class TaskRecipe:
 # name theirs; a new kind of task is one entry here and one line in its file).
 TaskSchema = schema_of(LayoutSettings, exclude=("loss_on",), bases=(TaskRecipe,), name="TaskSchema")
 TASK_SCHEMAS: dict[str, type] = {
-    "relation": schema_of(RelationTaskConfig, exclude=_JOB_SET, bases=(TaskSchema,)),
-    "pubmedqa": schema_of(PubMedQAConfig, exclude=_JOB_SET, bases=(TaskSchema,)),
-    "hoc": schema_of(HoCConfig, exclude=_JOB_SET, bases=(TaskSchema,)),
-    "study": schema_of(StudyTaskConfig, exclude=_JOB_SET, bases=(TaskSchema,)),
+    "relation": schema_of(RelationTaskSettings, exclude=_JOB_SET, bases=(TaskSchema,)),
+    "pubmedqa": schema_of(PubMedQASettings, exclude=_JOB_SET, bases=(TaskSchema,)),
+    "hoc": schema_of(HoCSettings, exclude=_JOB_SET, bases=(TaskSchema,)),
+    "study": schema_of(StudyTaskSettings, exclude=_JOB_SET, bases=(TaskSchema,)),
     # a user's corpus; its scoring's ``match`` is eval.match's
     "custom": schema_of(
-        CustomTaskConfig, exclude=_JOB_SET | {"match"}, untyped=("verbalize",), bases=(TaskSchema,)
+        CustomTaskSettings, exclude=_JOB_SET | {"match"}, untyped=("verbalize",), bases=(TaskSchema,)
     ),
 }
 
@@ -174,8 +180,8 @@ class BackboneExtras:
 
 
 ModelSchema = schema_of(BackboneSettings, bases=(BackboneExtras,), name="ModelSchema")
-OptimSchema = schema_of(OptimConfig)
-PromptSchema = schema_of(PromptConfig)
+OptimSchema = schema_of(OptimSettings)
+PromptSchema = schema_of(PromptSettings)
 SelectSchema = schema_of(SelectSettings, nullable=("final",))
 
 

@@ -19,13 +19,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from biogpt.artifacts.model_dir import BackboneSettings
 from biogpt.data.settings import DataSettings
-from biogpt.data.tasks import CustomTaskConfig, TaskConfig, task_config_class
+from biogpt.data.tasks import CustomTaskSettings, TaskSettings, task_settings_class
 from biogpt.evaluation.protocol import EvalSettings
 from biogpt.extraction.engine import ExtractionSettings
-from biogpt.generation import GenerationConfig
+from biogpt.generation import GenerationSettings
 from biogpt.model.adapters import PeftSettings
-from biogpt.prompts import LayoutSettings, PromptConfig
-from biogpt.training.optim import OptimConfig
+from biogpt.prompts import LayoutSettings, PromptSettings
+from biogpt.training.optim import OptimSettings
 from biogpt.training.settings import SelectSettings, ValidationData
 
 SettingsT = TypeVar("SettingsT")
@@ -45,25 +45,25 @@ def settings(cls: type[SettingsT], *nodes: Any, **values: Any) -> SettingsT:
     return cls(**(chosen | values))
 
 
-def task_config(cfg: DictConfig) -> TaskConfig:
+def task_settings(cfg: DictConfig) -> TaskSettings:
     """The reader settings of ``task`` (with ``target_format`` for relation tasks) over ``data_dir``
     (``task=custom``: with ``eval.match``, which its scoring reads)."""
-    cls = task_config_class(cfg.task.name)
+    cls = task_settings_class(cfg.task.name)
     extra: dict[str, Any] = {"data_dir": str(cfg.data_dir)}
     if "target_format" in {field.name for field in fields(cls)}:
         extra["target_format"] = cfg.target_format.name
-    if cls is CustomTaskConfig:
+    if cls is CustomTaskSettings:
         extra["match"] = cfg.eval.match
     return settings(cls, cfg.task, **extra)
 
 
-def prompt_config(cfg: DictConfig) -> PromptConfig:
-    return settings(PromptConfig, cfg.prompt)
+def prompt_config(cfg: DictConfig) -> PromptSettings:
+    return settings(PromptSettings, cfg.prompt)
 
 
-def optim_config(cfg: DictConfig) -> OptimConfig:
+def optim_config(cfg: DictConfig) -> OptimSettings:
     optim = plain(cfg.optim)
-    return settings(OptimConfig, optim, betas=tuple(optim["betas"]))
+    return settings(OptimSettings, optim, betas=tuple(optim["betas"]))
 
 
 def layout_settings(cfg: DictConfig) -> LayoutSettings:
@@ -89,7 +89,7 @@ def eval_settings(cfg: DictConfig) -> EvalSettings:
         EvalSettings,
         block,
         ids=tuple(str(i) for i in ids) if isinstance(ids, list) else ids,
-        generation=settings(GenerationConfig, block["generation"]),
+        generation=settings(GenerationSettings, block["generation"]),
     )
 
 
@@ -123,14 +123,14 @@ class RunSettings:
     ``vocab_root``); ``seed``: the run's; ``train_only_prompt``: freeze the backbone.
     """
 
-    task: TaskConfig
-    prompt: PromptConfig
+    task: TaskSettings
+    prompt: PromptSettings
     layout: LayoutSettings
     backbone: BackboneSettings
     peft: PeftSettings
     data: DataSettings
     evaluation: EvalSettings
-    optim: OptimConfig
+    optim: OptimSettings
     select: SelectSettings
     vocab_root: Path
     tokenizer: str | None
@@ -149,7 +149,7 @@ class RunSettings:
 def run_settings(cfg: DictConfig) -> RunSettings:
     """The typed settings of a composed (and validated) fine-tuning, evaluation or export config."""
     return RunSettings(
-        task=task_config(cfg),
+        task=task_settings(cfg),
         prompt=prompt_config(cfg),
         layout=layout_settings(cfg),
         backbone=backbone_settings(cfg),
@@ -172,15 +172,15 @@ def validation_data(run: RunSettings) -> ValidationData:
     return ValidationData(run.task, evaluation, run.layout, run.cache_dir, train_split=run.split("train"))
 
 
-def _task_override(cfg: DictConfig) -> TaskConfig | None:
+def _task_override(cfg: DictConfig) -> TaskSettings | None:
     """The task given on the command line (``task=...``), None where the model's record applies."""
     if cfg.task is None:
         return None
-    cls = task_config_class(cfg.task.name)
+    cls = task_settings_class(cfg.task.name)
     extra: dict[str, Any] = {"data_dir": str(cfg.data_dir)}
     if cfg.target_format is not None and "target_format" in {f.name for f in fields(cls)}:
         extra["target_format"] = cfg.target_format.name
-    if cls is CustomTaskConfig:
+    if cls is CustomTaskSettings:
         extra["match"] = cfg.eval.match
     return settings(cls, cfg.task, **extra)
 
@@ -195,8 +195,8 @@ def extraction_settings(cfg: DictConfig) -> ExtractionSettings:
         task=task,
         target_format=None if cfg.target_format is None or task is not None else str(cfg.target_format.name),
         layout=None if task is None else settings(LayoutSettings, cfg.task),
-        prompt=prompt_config(cfg) if cfg.prompt is not None else PromptConfig(kind="none"),
-        generation=settings(GenerationConfig, cfg.eval.generation),
+        prompt=prompt_config(cfg) if cfg.prompt is not None else PromptSettings(kind="none"),
+        generation=settings(GenerationSettings, cfg.eval.generation),
         dtype=str(cfg.eval.dtype),
         batch_size=int(cfg.eval.batch_size),
     )

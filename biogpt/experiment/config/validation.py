@@ -22,10 +22,10 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from biogpt.data.custom.config import CORPUS_FORMATS, KINDS, LOWERCASE, MATCHES, MENTIONS, UNITS
+from biogpt.data.custom.settings import CORPUS_FORMATS, KINDS, LOWERCASE, MATCHES, MENTIONS, UNITS
 from biogpt.data.formats import FORMATS
 from biogpt.data.pubmed.packing import INDEX_FILE
-from biogpt.data.tasks.config import (
+from biogpt.data.tasks.settings import (
     CDR_MENTIONS,
     DCE_CLASSES,
     DEFAULT_SPLITS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from biogpt.data.custom.config import CustomTaskConfig
+from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.data.formats import FORMATS, get_format
 
 RELATION_TASKS: tuple[str, ...] = tuple(sorted(FORMATS))
@@ -28,7 +28,7 @@ def _check_choice(kind: str, value: str, valid: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RelationTaskConfig:
+class RelationTaskSettings:
     """BC5CDR, KD-DTI or DDI: which target format, triplet order and treatment of relation-less documents.
 
     ``order="release"`` reproduces the release's order (KD-DTI and DDI: sorted by where the head's
@@ -53,7 +53,7 @@ class RelationTaskConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PubMedQAConfig:
+class PubMedQASettings:
     """PubMedQA PQA-L with the official split: ``fold`` picks the cross-validation fold for train/valid.
 
     ``long_answer`` appends the expert long answer to the source ("answer: ..."), the release's
@@ -75,7 +75,7 @@ class PubMedQAConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class HoCConfig:
+class HoCSettings:
     """Hallmarks of Cancer sentence classification; nothing to choose beyond the data and split names."""
 
     data_dir: str
@@ -93,7 +93,7 @@ DCE_CLASSES: tuple[str, ...] = ("study", "official")
 
 
 @dataclass(frozen=True, kw_only=True)
-class StudyTaskConfig:
+class StudyTaskSettings:
     """CDR, ChemProt, DCE or DDI-2013 under the domain-specificity study's protocol.
 
     ``target_format`` names the study's instruction templates (``study``, the only one so far).
@@ -132,21 +132,21 @@ class StudyTaskConfig:
             raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction}")
 
 
-TaskConfig = RelationTaskConfig | PubMedQAConfig | HoCConfig | StudyTaskConfig | CustomTaskConfig
+TaskSettings = RelationTaskSettings | PubMedQASettings | HoCSettings | StudyTaskSettings | CustomTaskSettings
 
 
-def task_config_class(name: str) -> type[TaskConfig]:
+def task_settings_class(name: str) -> type[TaskSettings]:
     """The settings class of task ``name`` (one of TASK_NAMES); unknown names list the valid ones."""
     _check_choice("task", name, TASK_NAMES)
     if name in RELATION_TASKS:
-        return RelationTaskConfig
+        return RelationTaskSettings
     if name in STUDY_TASKS:
-        return StudyTaskConfig
+        return StudyTaskSettings
     if name == "custom":
-        return CustomTaskConfig
-    return PubMedQAConfig if name == "pubmedqa" else HoCConfig
+        return CustomTaskSettings
+    return PubMedQASettings if name == "pubmedqa" else HoCSettings
 
 
-def make_task_config(name: str, **fields: Any) -> TaskConfig:
-    """The config of task ``name`` (one of TASK_NAMES) with ``fields`` set."""
-    return task_config_class(name)(name=name, **fields)
+def make_task_settings(name: str, **fields: Any) -> TaskSettings:
+    """The settings of task ``name`` (one of TASK_NAMES) with ``fields`` set."""
+    return task_settings_class(name)(name=name, **fields)

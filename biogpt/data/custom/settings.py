@@ -36,7 +36,7 @@ def _strings(option: str, value: Any) -> tuple[str, ...] | None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class CustomTaskConfig:
+class CustomTaskSettings:
     """A user's corpus: where its splits are, how to read them and how to render their examples.
 
     ``kind``: relation extraction, document classification or question answering. ``format``: the
@@ -88,7 +88,7 @@ class CustomTaskConfig:
 
     def __post_init__(self) -> None:
         if self.name != "custom":
-            raise ValueError(f"CustomTaskConfig is the settings of task 'custom', not {self.name!r}")
+            raise ValueError(f"CustomTaskSettings is the settings of task 'custom', not {self.name!r}")
         if self.kind == MISSING:
             raise ValueError(f"task.kind is not set: one of {', '.join(KINDS)}")
         _choice("kind", self.kind, KINDS)

@@ -891,7 +891,7 @@ def check_pretrain(ctx: Context, results: dict[str, Any]) -> None:
     from biogpt.data.pubmed.packed import BlockDataset, TrainBlockSampler
     from biogpt.data.pubmed.packing import PackedSplit
     from biogpt.experiment.build import load_model_and_tokenizer
-    from biogpt.experiment.config.settings import optim_config
+    from biogpt.experiment.config.settings import optim_settings
     from biogpt.experiment.pretrain import pretrain
     from biogpt.model import count_parameters
     from biogpt.tokenizer import BioGPTTokenizer
@@ -945,7 +945,7 @@ def check_pretrain(ctx: Context, results: dict[str, Any]) -> None:
             )
         ]
         free_memory()
-        optim = optim_config(cfg)
+        optim = optim_settings(cfg)
         ours = plain_loop(ctx, model.to(ctx.device), lambda m, ids: m(ids), batches, update_freq, optim)
         rows.append(
             throughput_row(

@@ -20,7 +20,7 @@ import transformers
 from family_models import DECODER_FAMILIES, FAMILIES, family_model_dir
 from project_commands import run_command
 
-from biogpt.artifacts.model_dir import BackboneSettings, load_backbone
+from biogpt.artifacts.backbone_source import BackboneSettings, load_backbone
 from biogpt.model.loading import load_network
 from biogpt.model.weights import CheckpointError
 

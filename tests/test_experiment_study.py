@@ -10,7 +10,7 @@ import pytest
 from hydra_config import compose_train
 from omegaconf.errors import InterpolationResolutionError
 
-from biogpt.experiment.config.settings import optim_config, select_settings
+from biogpt.experiment.config.settings import optim_settings, select_settings
 from biogpt.training.optim import OptimSettings
 from biogpt.training.selection import SelectSettings
 
@@ -55,7 +55,7 @@ def test_full_data_runs_train_30_epochs_and_test_the_best_validated_epoch(
     cfg = compose_train(tmp_path, shared_data, [f"experiment=study/{experiment}", f"model={model}"])
     assert cfg.task.name == EXPERIMENTS[experiment] and cfg.model.init == model
     assert cfg.target_format.name == "study" and cfg.prompt.kind == "none"
-    assert optim_config(cfg) == STUDY_OPTIM
+    assert optim_settings(cfg) == STUDY_OPTIM
     assert cfg.data.batch_size == 1 and cfg.data.max_tokens is None and cfg.data.update_freq == 32
     assert cfg.data.loss_on == "target" and cfg.data.train_shots is None
     assert cfg.trainer.max_epochs == 30 and cfg.trainer.precision == "32-true"
@@ -81,7 +81,7 @@ def test_few_shot_runs_take_the_backbones_epochs_and_test_the_last_weights(
             assert cfg.model.init == model and cfg.data.train_shots == shots
             assert cfg.trainer.max_epochs == expected and cfg.task.max_epochs == expected
             assert select_settings(cfg).final == "last" and cfg.eval.split == "test"
-            assert optim_config(cfg) == STUDY_OPTIM
+            assert optim_settings(cfg) == STUDY_OPTIM
 
 
 def test_the_default_backbone_is_flan_t5_large(tmp_path: Path, shared_data: Path) -> None:
@@ -122,7 +122,7 @@ def test_the_paper_experiments_keep_their_schedule_and_final_model(
     task: str, tmp_path: Path, shared_data: Path
 ) -> None:
     cfg = compose_train(tmp_path, shared_data, [f"experiment=paper/{task}"])
-    optim = optim_config(cfg)
+    optim = optim_settings(cfg)
     assert optim.schedule == "inverse_sqrt" and optim.betas == (0.9, 0.98) and optim.weight_decay == 0.01
     assert select_settings(cfg).final == ("average" if cfg.task.average_checkpoints else "last")
     assert cfg.trainer.max_epochs == cfg.task.max_epochs and cfg.keep_last_epochs == 5

@@ -10,7 +10,8 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from biogpt.artifacts.model_dir import load_generator, released_vocabulary, vocabulary_source
+from biogpt.artifacts.model_dir import load_generator
+from biogpt.artifacts.vocabulary import released_vocabulary, vocabulary_source
 from biogpt.experiment.config.paths import CONF_DIR
 from biogpt.experiment.generate import continue_text
 from biogpt.generation import GenerationSettings, generate

@@ -21,7 +21,7 @@ from peft_models import (
 )
 from project_commands import run_command
 
-from biogpt.artifacts.model_dir import BackboneSettings, adapter_base_reference
+from biogpt.artifacts.backbone_source import BackboneSettings, adapter_base_reference
 from biogpt.model import BioGPT, network
 from biogpt.model.adapters import (
     AdapterSetupError,

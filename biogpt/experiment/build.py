@@ -14,8 +14,12 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
 from omegaconf import DictConfig
 
-from biogpt.artifacts.model_dir import BackboneSettings, adapter_base_reference, load_backbone
-from biogpt.artifacts.model_dir import load_tokenizer as load_vocabulary
+from biogpt.artifacts.backbone_source import (
+    BackboneSettings,
+    adapter_base_reference,
+    load_backbone,
+    load_backbone_tokenizer,
+)
 from biogpt.data.datamodule import TaskDataModule
 from biogpt.experiment.config.settings import RunSettings, backbone_settings, vocab_root
 from biogpt.model.adapters import PeftSettings, add_adapters, check_device, lora_config
@@ -90,7 +94,9 @@ def load_seeded(
 
 def load_tokenizer(cfg: DictConfig) -> Tokenizer:
     """The vocabulary of the configured model, without building it (exports, pre-training checks)."""
-    return load_vocabulary(backbone_settings(cfg), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg))
+    return load_backbone_tokenizer(
+        backbone_settings(cfg), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg)
+    )
 
 
 @dataclass

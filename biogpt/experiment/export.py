@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from biogpt.artifacts.model_dir import load_tokenizer, outline_backbone
+from biogpt.artifacts.backbone_source import load_backbone_tokenizer, outline_backbone
 from biogpt.data.export import write_examples
 from biogpt.data.tokenized import tokenized_split
 from biogpt.experiment.config.settings import run_settings
@@ -19,7 +19,7 @@ def export(cfg: DictConfig) -> Path:
     kind and positions, read from its config without loading weights) and write it."""
     settings = run_settings(cfg)
     check_task_data(settings.task, [cfg.split])
-    tokenizer = load_tokenizer(
+    tokenizer = load_backbone_tokenizer(
         settings.backbone, tokenizer=settings.tokenizer, vocab_root=settings.vocab_root
     )
     model = outline_backbone(settings.backbone)

@@ -20,20 +20,19 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import save_model_dir
-from biogpt.artifacts.summary import RunSummary
 from biogpt.artifacts.task_record import TaskRecord, trained_relation_types, write_task_record
 from biogpt.data.tasks import load_task_split
 from biogpt.experiment.build import FineTuning, build_finetuning, build_trainer
-from biogpt.experiment.config.settings import RunSettings, plain, run_settings, validation_data
+from biogpt.experiment.config.settings import RunSettings, run_settings, validation_data
 from biogpt.experiment.evaluate import evaluate_model
+from biogpt.experiment.fitting import CHECKPOINTS, fitted
 from biogpt.experiment.logging import print_lightning_logs_once
 from biogpt.experiment.validate import check_task_data
 from biogpt.model.safe_pickle import safe_load
 from biogpt.model.weights import lightning_weights
 from biogpt.training.averaging import average_checkpoints
-from biogpt.training.checkpoint_io import AtomicCheckpointIO, resume_path, step_checkpoints
-from biogpt.training.loggers import closing_loggers, live_loggers, log_evaluation, log_run_config
-from biogpt.training.module import full_model_weights
+from biogpt.training.checkpoint_io import step_checkpoints
+from biogpt.training.loggers import live_loggers, log_evaluation
 from biogpt.training.selection import BestEpochCheckpoint, best_model_callbacks
 
 logger = logging.getLogger(__name__)
@@ -56,36 +55,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.run_dir)
     L.seed_everything(settings.seed, workers=True)
     run = build_finetuning(settings)
-    select = settings.select
-    every = cfg.checkpoint.every_n_updates
-    steps = [] if every is None else step_checkpoints(run_dir / "checkpoints", every, epoch_ends=True)
+    every = settings.checkpoint.every_n_updates
+    steps = [] if every is None else step_checkpoints(run_dir / CHECKPOINTS, every, epoch_ends=True)
     # Before the step checkpoints: an epoch's step checkpoint records the best score of that epoch.
     scoring = selection_callbacks(run_dir, run, settings)
     trainer = build_trainer(cfg, callbacks=[*scoring, *steps], model=run.module.model)
-    trainer.strategy.checkpoint_io = AtomicCheckpointIO()
-    resumed_from = resume_path(cfg.checkpoint.resume, run_dir / "checkpoints")
-    log_run_config(trainer.loggers, plain(cfg))
-    with closing_loggers(trainer):
-        trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=resumed_from)
+    resume = settings.checkpoint.resume
+    with fitted(trainer, run.module, run.datamodule, cfg=cfg, run_dir=run_dir, resume=resume) as fit:
         final_dir = run_dir / "final"
         # The examples a few-shot run trained on, to reproduce or evaluate on exactly them.
         trained_ids = run.datamodule.split("train").ids if settings.data.train_shots is not None else None
-        summary = RunSummary(
-            run_dir=run_dir,
-            updates=trainer.global_step,
-            metrics={key: float(value) for key, value in trainer.callback_metrics.items()},
-            resumed_from=resumed_from,
-            extra={"train_ids": trained_ids},
-        )
-        last_weights = full_model_weights(trainer)  # on every rank: a collective under FSDP
+        fit.summary.extra["train_ids"] = trained_ids
         if trainer.is_global_zero:  # one writer under DDP
             checkpointers = [c for c in trainer.checkpoint_callbacks if c not in steps]
-            save_final(run, select.final, checkpointers, final_dir, last_weights)
+            save_final(run, settings.select.final, checkpointers, final_dir, fit.last_weights)
             record_task(settings, final_dir)
             if evaluated is not None:
-                summary.evaluation = evaluate_final(settings, trainer, run_dir, trained_ids)
-            summary.write(run_dir / "train_summary.json")
-    return summary.to_dict()
+                fit.summary.evaluation = evaluate_final(settings, trainer, run_dir, trained_ids)
+            fit.summary.write(run_dir / "train_summary.json")
+    return fit.summary.to_dict()
 
 
 def selection_callbacks(run_dir: Path, run: FineTuning, settings: RunSettings) -> list[Callback]:
@@ -93,7 +81,7 @@ def selection_callbacks(run_dir: Path, run: FineTuning, settings: RunSettings) -
     (``checkpoints/best-epochNNN.ckpt``); no callbacks otherwise."""
     if settings.select.final != "best":
         return []
-    directory = run_dir / "checkpoints"
+    directory = run_dir / CHECKPOINTS
     return best_model_callbacks(
         directory, run.tokenizer, run.prompt, validation_data(settings), settings.select
     )

@@ -4,7 +4,7 @@ A decoder-only model continues ``[</s>; text]`` (fairseq language models start s
 ``</s>``, GPT-2 starts documents with its ``<|endoftext|>``, the same role) and the text is printed
 with its continuation, detokenized together. An encoder-decoder reads the text (in its family's
 special tokens) with its encoder and generates a target, printed after the text. The model's
-vocabulary is the one that goes with its source (:func:`biogpt.artifacts.model_dir.vocabulary_source`).
+vocabulary is the one that goes with its source (:func:`biogpt.artifacts.vocabulary.vocabulary_source`).
 """
 
 from __future__ import annotations

@@ -20,16 +20,16 @@ import lightning as L
 from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import save_model_dir
-from biogpt.artifacts.summary import RunSummary
 from biogpt.data.pubmed.packed import PackedDataModule, check_corpus
 from biogpt.experiment.build import build_trainer, load_model_and_tokenizer
-from biogpt.experiment.config.settings import optim_config, plain
+from biogpt.experiment.config.settings import optim_settings, pretrain_settings
+from biogpt.experiment.fitting import CHECKPOINTS, fitted
 from biogpt.experiment.logging import print_lightning_logs_once
 from biogpt.model import BioGPT
 from biogpt.tokenizer import BioGPTTokenizer
-from biogpt.training.checkpoint_io import AtomicCheckpointIO, resume_path, step_checkpoints
-from biogpt.training.loggers import closing_loggers, live_loggers, log_evaluation, log_run_config
-from biogpt.training.module import full_model_weights, validation_loss
+from biogpt.training.checkpoint_io import step_checkpoints
+from biogpt.training.loggers import live_loggers, log_evaluation
+from biogpt.training.module import validation_loss
 from biogpt.training.pretrain import CausalLMPretrainer
 
 
@@ -37,7 +37,7 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
     """Pre-train, resuming when checkpoints exist; returns what ``pretrain_summary.json`` holds."""
     print_lightning_logs_once()
     run_dir = Path(cfg.run_dir)
-    settings = cfg.pretrain
+    settings = pretrain_settings(cfg)
     L.seed_everything(cfg.seed, workers=True)
     model, tokenizer = load_model_and_tokenizer(cfg)
     if not isinstance(model, BioGPT) or not isinstance(tokenizer, BioGPTTokenizer):
@@ -52,8 +52,8 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
         num_workers=settings.num_workers,
     )
     check_corpus(datamodule.index, tokenizer, model.config, settings.tokens_per_sample)
-    module = CausalLMPretrainer(model, optim_config(cfg), seed=cfg.seed)
-    checkpoints = step_checkpoints(run_dir / "checkpoints", settings.save_every_n_updates, link_last=True)
+    module = CausalLMPretrainer(model, optim_settings(cfg), seed=cfg.seed)
+    checkpoints = step_checkpoints(run_dir / CHECKPOINTS, settings.save_every_n_updates, link_last=True)
     trainer = build_trainer(
         cfg,
         callbacks=checkpoints,
@@ -62,31 +62,20 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
         val_check_interval=settings.valid_every_n_updates * cfg.trainer.accumulate_grad_batches,
         check_val_every_n_epoch=None,
     )
-    trainer.strategy.checkpoint_io = AtomicCheckpointIO()
-    resumed_from = resume_path(settings.resume, run_dir / "checkpoints")
-    log_run_config(trainer.loggers, plain(cfg))
-    with closing_loggers(trainer):
-        trainer.fit(module, datamodule=datamodule, ckpt_path=resumed_from)
-        summary = RunSummary(
-            run_dir=run_dir,
-            updates=trainer.global_step,
-            metrics={key: float(value) for key, value in trainer.callback_metrics.items()},
-            resumed_from=resumed_from,
-        )
-        last_weights = full_model_weights(trainer)  # on every rank: a collective under FSDP
+    with fitted(trainer, module, datamodule, cfg=cfg, run_dir=run_dir, resume=settings.resume) as fit:
         if trainer.is_global_zero:
-            save_model_dir(run_dir / "final", module.model, tokenizer, weights=last_weights)
+            save_model_dir(run_dir / "final", module.model, tokenizer, weights=fit.last_weights)
             if settings.validate_final:
-                summary.evaluation = validate_final(module, datamodule, run_dir)
+                fit.summary.evaluation = validate_final(module, datamodule, run_dir)
                 log_evaluation(
                     live_loggers(trainer),
-                    summary.evaluation["metrics"],
+                    fit.summary.evaluation["metrics"],
                     [],
                     prefix="valid",
                     step=trainer.global_step,
                 )
-            summary.write(run_dir / "pretrain_summary.json")
-    return summary.to_dict()
+            fit.summary.write(run_dir / "pretrain_summary.json")
+    return fit.summary.to_dict()
 
 
 def validate_final(module: CausalLMPretrainer, datamodule: PackedDataModule, run_dir: Path) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from biogpt.data.custom.validate import check_corpus, fatal, over_length, render
 from biogpt.data.files.requirements import check_task_files
 from biogpt.data.tasks import CustomTaskSettings, TaskSettings, load_task_split
 from biogpt.experiment.config.paths import CONF_DIR
-from biogpt.experiment.config.settings import layout_settings, prompt_config, task_settings
+from biogpt.experiment.config.settings import layout_settings, prompt_settings, task_settings
 from biogpt.prompts import build_layout, prompt_tokens
 
 
@@ -42,7 +42,7 @@ def main(overrides: Sequence[str]) -> int:
         from biogpt.experiment.build import load_tokenizer
 
         tokenizer = load_tokenizer(cfg)
-        prompt = prompt_tokens(prompt_config(cfg), tokenizer)
+        prompt = prompt_tokens(prompt_settings(cfg), tokenizer)
         layout = build_layout(layout_settings(cfg), tokenizer, prompt.ids)
         for summary in summaries:
             summary.over_length = over_length(load_task_split(task, summary.split), tokenizer, layout)

@@ -24,7 +24,7 @@ from typing import Any, Optional, Union
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from biogpt.artifacts.model_dir import BackboneSettings
+from biogpt.artifacts.backbone_source import BackboneSettings
 from biogpt.data.settings import DataSettings
 from biogpt.data.tasks import (
     CustomTaskSettings,
@@ -221,8 +221,9 @@ class PretrainData:
 
 
 @dataclass
-class CheckpointSchema:
-    """Step checkpoints of a fine-tuning run and where it resumes from."""
+class CheckpointSettings:
+    """Step checkpoints of a fine-tuning run and where it resumes from (``checkpoint.*``; the job reads
+    the block as these typed settings)."""
 
     every_n_updates: Optional[int] = 200  # noqa: UP045
     resume: Optional[str] = "auto"  # noqa: UP045
@@ -254,8 +255,9 @@ class TrainerSchema:
 
 
 @dataclass
-class PretrainBlock:
-    """The pre-training run (``pretrain.*``)."""
+class PretrainSettings:
+    """The pre-training run (``pretrain.*``): its packed corpus, batches, validation and checkpoint
+    cadence, where it resumes from (the job reads the block as these typed settings)."""
 
     corpus_dir: str = MISSING
     tokens_per_sample: int = 1024
@@ -305,7 +307,7 @@ class TrainRoot(CommonRoot):
     train_only_prompt: bool = False
     keep_last_epochs: int = 5
     select: SelectSchema = field(default_factory=SelectSchema)  # type: ignore[valid-type]
-    checkpoint: CheckpointSchema = field(default_factory=CheckpointSchema)
+    checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
     eval: EvalSchema = field(default_factory=EvalSchema)  # type: ignore[valid-type]
     peft: PeftSchema = field(default_factory=PeftSchema)  # type: ignore[valid-type]
     search: SearchSchema = field(default_factory=SearchSchema)
@@ -332,7 +334,7 @@ class PretrainRoot(CommonRoot):
     """``pretrain.yaml``: pre-training."""
 
     data: PretrainData = field(default_factory=PretrainData)
-    pretrain: PretrainBlock = field(default_factory=PretrainBlock)
+    pretrain: PretrainSettings = field(default_factory=PretrainSettings)
 
 
 @dataclass

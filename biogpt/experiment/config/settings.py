@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
-from biogpt.artifacts.model_dir import BackboneSettings
+from biogpt.artifacts.backbone_source import BackboneSettings
 from biogpt.data.settings import DataSettings
 from biogpt.data.tasks import CustomTaskSettings, TaskSettings, task_settings_class
 from biogpt.evaluation.protocol import EvalSettings
+from biogpt.experiment.config.schema import CheckpointSettings, PretrainSettings
 from biogpt.extraction.engine import ExtractionSettings
 from biogpt.generation import GenerationSettings
 from biogpt.model.adapters import PeftSettings
@@ -57,11 +58,11 @@ def task_settings(cfg: DictConfig) -> TaskSettings:
     return settings(cls, cfg.task, **extra)
 
 
-def prompt_config(cfg: DictConfig) -> PromptSettings:
+def prompt_settings(cfg: DictConfig) -> PromptSettings:
     return settings(PromptSettings, cfg.prompt)
 
 
-def optim_config(cfg: DictConfig) -> OptimSettings:
+def optim_settings(cfg: DictConfig) -> OptimSettings:
     optim = plain(cfg.optim)
     return settings(OptimSettings, optim, betas=tuple(optim["betas"]))
 
@@ -102,6 +103,14 @@ def select_settings(cfg: DictConfig) -> SelectSettings:
     return settings(SelectSettings, block)
 
 
+def checkpoint_settings(cfg: DictConfig) -> CheckpointSettings:
+    return settings(CheckpointSettings, cfg.checkpoint)
+
+
+def pretrain_settings(cfg: DictConfig) -> PretrainSettings:
+    return settings(PretrainSettings, cfg.pretrain)
+
+
 def vocab_root(cfg: DictConfig) -> Path:
     """Where the released vocabularies are (``<data_dir>/vocab/biogpt``, ``.../biogpt-large``)."""
     return Path(str(cfg.data_dir)) / "vocab"
@@ -132,6 +141,7 @@ class RunSettings:
     evaluation: EvalSettings
     optim: OptimSettings
     select: SelectSettings
+    checkpoint: CheckpointSettings
     vocab_root: Path
     tokenizer: str | None
     seed: int
@@ -150,14 +160,15 @@ def run_settings(cfg: DictConfig) -> RunSettings:
     """The typed settings of a composed (and validated) fine-tuning, evaluation or export config."""
     return RunSettings(
         task=task_settings(cfg),
-        prompt=prompt_config(cfg),
+        prompt=prompt_settings(cfg),
         layout=layout_settings(cfg),
         backbone=backbone_settings(cfg),
         peft=peft_settings(cfg),
         data=data_settings(cfg),
         evaluation=eval_settings(cfg),
-        optim=optim_config(cfg),
+        optim=optim_settings(cfg),
         select=select_settings(cfg),
+        checkpoint=checkpoint_settings(cfg),
         vocab_root=vocab_root(cfg),
         tokenizer=None if cfg.tokenizer is None else str(cfg.tokenizer),
         seed=int(cfg.seed),
@@ -195,7 +206,7 @@ def extraction_settings(cfg: DictConfig) -> ExtractionSettings:
         task=task,
         target_format=None if cfg.target_format is None or task is not None else str(cfg.target_format.name),
         layout=None if task is None else settings(LayoutSettings, cfg.task),
-        prompt=prompt_config(cfg) if cfg.prompt is not None else PromptSettings(kind="none"),
+        prompt=prompt_settings(cfg) if cfg.prompt is not None else PromptSettings(kind="none"),
         generation=settings(GenerationSettings, cfg.eval.generation),
         dtype=str(cfg.eval.dtype),
         batch_size=int(cfg.eval.batch_size),

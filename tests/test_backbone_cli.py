@@ -60,14 +60,14 @@ def _transformers_greedy(family: str, directory: Path, text: str, steps: int) ->
     exactly ``steps`` tokens, nothing taken from the checkpoint's own generation config), and the
     generated ids."""
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(directory))
-    declared = transformers.GenerationSettings.from_pretrained(str(directory))
+    declared = transformers.GenerationConfig.from_pretrained(str(directory))
     decoder_only = family in DECODER_FAMILIES
     network = _auto_class(family).from_pretrained(str(directory), dtype=torch.float32).eval()
     # transformers fills every unset field of a given config from the model's own (BART's num_beams=4,
     # no_repeat_ngram_size=3, forced_eos_token_id): the model keeps none here, and every field is set.
-    network.generation_config = transformers.GenerationSettings()
+    network.generation_config = transformers.GenerationConfig()
     eos = tokenizer.eos_token_id
-    greedy = transformers.GenerationSettings(
+    greedy = transformers.GenerationConfig(
         do_sample=False,
         num_beams=1,
         max_new_tokens=steps,
@@ -112,7 +112,7 @@ def test_generate_cli_continues_a_text_as_transformers_greedy_decoding_does(
     directory = family_model_dir(family, tmp_path / family, shared_data)
     _redraw_weights(family, directory)
     if family == "bart":  # what the checkpoint asks for, and neither side may use
-        declared = transformers.GenerationSettings.from_pretrained(str(directory))
+        declared = transformers.GenerationConfig.from_pretrained(str(directory))
         assert (declared.num_beams, declared.no_repeat_ngram_size) == (4, 3)
     expected, generated = _transformers_greedy(family, directory, TEXT, NEW_TOKENS)
     specials = set(transformers.AutoTokenizer.from_pretrained(str(directory)).all_special_ids)

@@ -181,12 +181,12 @@ def padded(
 
 @contextlib.contextmanager
 def without_generation_defaults(network: nn.Module) -> Iterator[None]:
-    """transformers 5 fills every field a passed ``GenerationSettings`` leaves unset (None) from the model's
+    """transformers 5 fills every field a passed ``GenerationConfig`` leaves unset (None) from the model's
     own ``generation_config``: BART's ``forced_eos_token_id=2`` (a BartConfig default) would reach the
     oracle although the test sets nothing of the kind. With a bare model default, the oracle decodes with
     exactly the explicit settings."""
     saved = network.generation_config
-    network.generation_config = transformers.GenerationSettings()
+    network.generation_config = transformers.GenerationConfig()
     try:
         yield
     finally:
@@ -205,7 +205,7 @@ def reference_generate(
     first ``eos``."""
     encoder_decoder = network.config.is_encoder_decoder
     ids, mask = padded(rows, tokenizer.pad_id, left=not encoder_decoder)
-    settings = transformers.GenerationSettings(
+    settings = transformers.GenerationConfig(
         do_sample=False,
         num_beams=config.beam,
         num_return_sequences=1,

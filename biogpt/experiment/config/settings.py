@@ -1,9 +1,11 @@
 """From a composed Hydra config to the typed settings the library takes.
 
-Each config block maps onto a frozen dataclass whose fields it shares by name (:func:`settings`), so
-a new field is one line in the dataclass and one in the YAML, with no mapping code between them; keys
-of a block that are not fields (the task's ``lr`` is the optimiser's) are left to their readers. The
-same dataclasses are the config's typed schema (:mod:`biogpt.experiment.config.schema`).
+Each config block maps onto a dataclass whose fields it shares by name (:func:`settings`), so a new
+field is one line in the dataclass and one in the YAML, with no mapping code between them; keys of a
+block that are not fields (the task's ``lr`` is the optimiser's) are left to their readers. The
+library's settings are frozen dataclasses from which the config's typed schema is derived
+(:mod:`biogpt.experiment.config.schema`); the blocks only jobs read (``checkpoint``, ``pretrain``) are
+declared in the schema itself and read through the same function.
 
 A job builds its :class:`RunSettings` once (:func:`run_settings`), after the config was validated, and
 hands them down: nothing past the job's entry reads the config again.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from biogpt.model.precision import cpu_computes_bf16
+from biogpt.model.precision import cpu_computes_bf16, cpu_runs_amx
 
 # The flags that decide which float kernels run.
 _ISA_FLAG = re.compile(r"^(avx\w*|amx\w*|fma|f16c|sse4_2)$")
@@ -34,12 +34,13 @@ def cpu_model_and_flags() -> tuple[str, list[str]]:
 
 
 def describe_machine() -> str:
-    """One line for a benchmark's header: CPU, ISA flags, kernel limits in force, torch's kernel level."""
+    """One line for a benchmark's header: CPU, ISA flags, kernel limits in force, torch's kernel level,
+    and what our model's kernel choices follow (native bf16, AMX for one-row bf16 products)."""
     model, flags = cpu_model_and_flags()
     limits = ", ".join(f"{name}={os.environ[name]}" for name in KERNEL_LIMITS if name in os.environ) or "none"
     kernels = torch.backends.cpu.get_cpu_capability()
     return (
         f"machine: {model}, {os.cpu_count()} cores; ISA flags: {' '.join(flags) or 'unknown'}; "
         f"kernel limits: {limits}; torch {torch.__version__} kernels: {kernels}; "
-        f"native bf16: {cpu_computes_bf16()}"
+        f"native bf16: {cpu_computes_bf16()}; oneDNN AMX: {cpu_runs_amx()}"
     )

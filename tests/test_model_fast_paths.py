@@ -1,5 +1,6 @@
 """The oneDNN projections (``network.ONEDNN_LINEAR``) compute what ``F.linear`` computes: logits,
-cached decoding and gradients agree within fp32 tolerance, and every other case takes ``F.linear``."""
+cached decoding and gradients agree within fp32 tolerance, and every other case takes ``F.linear``. So
+do one-row bf16 products through ``torch.mv`` (``network.BF16_MATVEC``), within bf16 rounding."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch.nn.functional as F
 from biogpt.generation import GenerationSettings, generate
 from biogpt.model import network
 from biogpt.model.config import BioGPTConfig
+from biogpt.model.precision import cpu_runs_amx
 from biogpt.model.pretrained import BioGPT
 
 # Available is enough: the tests switch the path on themselves, whatever the default (F.linear below AVX2).
@@ -208,3 +210,69 @@ def test_the_vendor_is_read_from_cpuinfo(
     assert network._blas_is_mkl_on_intel(str(path)) is expected
     monkeypatch.setattr(torch.backends.mkl, "is_available", lambda: False)
     assert network._blas_is_mkl_on_intel(str(path)) is False
+
+
+def test_one_bf16_row_takes_the_matrix_vector_product_where_it_is_switched_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``BF16_MATVEC`` on: a single bf16 row without gradients (with or without a bias, whatever its leading
+    dimensions) goes through ``torch.mv``/``torch.addmv`` and gives ``F.linear``'s values; several rows,
+    float32 and products autograd records take ``F.linear``. Off, nothing takes it."""
+    calls: list[str] = []
+    for name in ("mv", "addmv"):
+        original = getattr(torch, name)
+        monkeypatch.setattr(torch, name, lambda *args, _n=name, _f=original: calls.append(_n) or _f(*args))
+    generator = torch.Generator().manual_seed(0)
+    weight, bias = torch.randn(8, 16, generator=generator), torch.randn(8, generator=generator)
+    row = torch.randn(1, 1, 16, generator=generator)
+    for switched_on in (True, False):
+        monkeypatch.setattr(network, "BF16_MATVEC", switched_on)
+        calls.clear()
+        for x, b in ((row, bias), (row, None), (row[0, 0], bias), (row.expand(1, 3, 16), bias)):
+            x, w, b = x.bfloat16(), weight.bfloat16(), None if b is None else b.bfloat16()
+            got, expected = network.linear(x, w, b), F.linear(x, w, b)
+            assert got.shape == expected.shape and got.dtype == torch.bfloat16
+            torch.testing.assert_close(got.float(), expected.float(), atol=0.02, rtol=0.01)
+        network.linear(row, weight, bias)
+        trained = network.linear(row.bfloat16(), weight.bfloat16().requires_grad_(), bias.bfloat16())
+        assert trained.grad_fn is not None
+        assert calls == (["addmv", "mv", "addmv"] if switched_on else [])
+
+
+def test_cached_bf16_decoding_through_the_matrix_vector_product(
+    model: BioGPT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch-1 bf16 decoding (every cached step a one-row product) with and without ``BF16_MATVEC``: the
+    logits of every step agree within bf16 rounding."""
+    model = model.bfloat16().eval()
+    ids = torch.randint(4, 300, (1, 12), generator=torch.Generator().manual_seed(3))
+    results = {}
+    for switched_on in (False, True):
+        monkeypatch.setattr(network, "BF16_MATVEC", switched_on)
+        with torch.no_grad():
+            cache = model.new_cache(1, 12)
+            steps = [model(ids[:, :6], cache=cache)]
+            steps += [model(ids[:, t : t + 1], cache=cache) for t in range(6, 12)]
+        results[switched_on] = torch.cat(steps, 1)
+    torch.testing.assert_close(results[True], results[False], atol=0.05, rtol=0.02)
+
+
+@pytest.mark.parametrize(
+    ("amx_tiles", "onednn_limit", "expected"),
+    [
+        (True, None, True),
+        (True, "AVX512_CORE_AMX", True),
+        (True, "AVX512_CORE_BF16", False),
+        (True, "avx2", False),
+        (False, None, False),
+    ],
+)
+def test_amx_counts_where_the_cpu_has_it_and_onednn_may_use_it(
+    amx_tiles: bool, onednn_limit: str | None, expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx_tiles, raising=False)
+    if onednn_limit is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", onednn_limit)
+    assert cpu_runs_amx() is expected

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from biogpt.model.attention import attend
 from biogpt.model.config import POSITION_OFFSET, BioGPTConfig
+from biogpt.model.precision import cpu_runs_amx
 
 # fp32 on CPU, the projections (forward and backward) run through oneDNN's matmul, the kernel
 # torch.compile uses on CPU, instead of the BLAS sgemm behind F.linear: same weights (no copy or
@@ -70,6 +71,15 @@ ONEDNN_TRAINING = not _MKL_ON_INTEL
 # BLAS's time; at 256, 0.95-1.15x; from 512 on, 0.91-0.96x). No published backbone is that narrow; the
 # tiny and mini presets of the tests and the demo are.
 ONEDNN_MIN_FEATURES = 256
+# One-row bf16 products without gradients (batch-1 decoding of a bf16 model) take torch.mv (with the
+# bias, torch.addmv: the same sums as F.linear), oneDNN's matrix-vector kernel, where oneDNN runs AMX.
+# On a 2-core Intel Xeon with AMX, F.linear's bf16 one-row product read a 4096 x 1024 projection no
+# faster than its float32 one (661-690 us out of cache, against 441-462 us for torch.mv), so bf16 greedy
+# decoding at batch 1 was slower than float32; through torch.mv it is 1.12x float32 at the biogpt shape
+# (was 0.90x) and 0.92x at 6 layers (was 0.73x; there the float32 logits weigh more), 2 threads,
+# benchmarks/bench_bf16.py. Elsewhere F.linear stays: with oneDNN limited to AVX-512 BF16 the same
+# torch.mv took 1.56x F.linear's time, and with bf16 emulated (AVX2) torch.addmv up to 7x.
+BF16_MATVEC = cpu_runs_amx()
 
 
 def _onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -108,7 +118,8 @@ def _cpu_autocast() -> bool:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``F.linear``, through oneDNN for fp32 on CPU without autocast where it is the faster (see
-    ``ONEDNN_LINEAR``, ``ONEDNN_MIN_ROWS``, ``ONEDNN_TRAINING``)."""
+    ``ONEDNN_LINEAR``, ``ONEDNN_MIN_ROWS``, ``ONEDNN_TRAINING``), and through ``torch.mv`` for one bf16 row
+    where that is (``BF16_MATVEC``)."""
     recorded = torch.is_grad_enabled() and (
         x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
     )
@@ -124,6 +135,17 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         and not _cpu_autocast()
     ):
         return _OneDNNLinear.apply(x, weight, bias) if recorded else _onednn_linear(x, weight, bias)
+    if (
+        BF16_MATVEC
+        and not recorded
+        and x.device.type == "cpu"
+        and x.numel() == x.shape[-1]
+        and x.dtype == weight.dtype == torch.bfloat16
+        and (bias is None or bias.dtype == torch.bfloat16)
+    ):
+        vector = x.reshape(-1)
+        product = torch.mv(weight, vector) if bias is None else torch.addmv(bias, weight, vector)
+        return product.view(*x.shape[:-1], -1)
     return F.linear(x, weight, bias)
 
 

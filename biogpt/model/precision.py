@@ -32,8 +32,17 @@ INFERENCE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch
 # bf16 where the device computes it natively, float32 elsewhere.
 AUTO = "auto"
 PRECISION_NAMES = (*INFERENCE_DTYPES, AUTO)
-# oneDNN ISA limits (ONEDNN_MAX_CPU_ISA) whose kernels include bf16 arithmetic.
-_ONEDNN_BF16_ISAS = ("ALL", "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX10_1_512_AMX")
+# oneDNN ISA limits (ONEDNN_MAX_CPU_ISA) that leave its AMX kernels, and those whose kernels include bf16
+# arithmetic (the AMX ones among them).
+_ONEDNN_AMX_ISAS = (
+    "ALL",
+    "AVX512_CORE_AMX",
+    "AVX10_1_512_AMX",
+    "AVX512_CORE_AMX_FP16",
+    "AVX10_1_512_AMX_FP16",
+    "AVX10_2_512_AMX_2",
+)
+_ONEDNN_BF16_ISAS = (*_ONEDNN_AMX_ISAS, "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX10_1_512", "AVX10_2_512")
 _warned_emulated_bf16: set[str] = set()
 
 
@@ -59,6 +68,12 @@ def cpu_computes_bf16() -> bool:
     aten = torch.backends.cpu.get_cpu_capability() in ("AVX512", "AMX")
     onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper() in _ONEDNN_BF16_ISAS
     return bool(hardware and aten and onednn)
+
+
+def cpu_runs_amx() -> bool:
+    """Whether this CPU has AMX tiles and ``ONEDNN_MAX_CPU_ISA`` leaves oneDNN its AMX kernels."""
+    hardware = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    return bool(hardware and os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper() in _ONEDNN_AMX_ISAS)
 
 
 def computes_bf16(device: torch.device) -> bool:

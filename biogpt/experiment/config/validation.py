@@ -1,9 +1,10 @@
 """The one validation step of a composed config: what each key allows, checked before any work.
 
 The schema (:mod:`biogpt.experiment.config.schema`) has already refused a value of the wrong type while Hydra
-composed the config; :func:`check_config` then checks every value against its key's :class:`Rule`
-(ranges, positive counts, allowed names, paths that must exist) and the :data:`CONSTRAINTS` between keys
-(options that exclude each other), before any data is read or a model is built. The first problem ends
+composed the config; :func:`check_config` then checks every value against its key's
+:class:`~biogpt.experiment.config.rules.Rule` (ranges, positive counts, allowed names, paths that must
+exist) and the root config's constraints between keys (options that exclude each other), before any
+data is read or a model is built. The first problem ends
 the command with :class:`~biogpt.errors.ConfigError` naming the key, the value and what is allowed.
 
 The tables are also the README's pages of options (:mod:`biogpt.experiment.config.options_doc`): one source.
@@ -12,9 +13,8 @@ The tables are also the README's pages of options (:mod:`biogpt.experiment.confi
 from __future__ import annotations
 
 import glob
-import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,6 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from biogpt.data.custom.settings import CORPUS_FORMATS, KINDS, LOWERCASE, MATCHES, MENTIONS, UNITS
 from biogpt.data.formats import FORMATS
-from biogpt.data.pubmed.packing import INDEX_FILE
 from biogpt.data.tasks.settings import (
     CDR_MENTIONS,
     DCE_CLASSES,
@@ -36,12 +35,28 @@ from biogpt.data.tasks.settings import (
     STUDY_TEMPLATES,
 )
 from biogpt.errors import ConfigError
+from biogpt.experiment.config.rules import (
+    Constraint,
+    Rule,
+    at_most,
+    choice,
+    count,
+    exactly_one,
+    existing_file,
+    expected,
+    is_int,
+    is_number,
+    model_source,
+    number,
+    packed_corpus,
+    resume_point,
+    writable_file,
+)
 from biogpt.extraction.corpus import SHARD_FORMATS
 from biogpt.extraction.inputs import INPUT_FORMATS
 from biogpt.model.adapters import PEFT_METHODS
 from biogpt.model.config import PRESETS
 from biogpt.model.precision import PRECISION_NAMES
-from biogpt.model.weights import looks_like_hub_id
 from biogpt.prompts import PROMPT_KINDS, SOFT_INITS
 from biogpt.serving.settings import BIND_ADDRESSES
 from biogpt.training.optim import SCHEDULES
@@ -64,166 +79,26 @@ PRECISIONS: tuple[str, ...] = (
     "64",
 )
 ACCELERATORS: tuple[str, ...] = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
-RESUME_AUTO = "auto"
 # search.direction: which way a hyperparameter search's objective is better (Optuna's names).
 SEARCH_DIRECTIONS: tuple[str, ...] = ("minimize", "maximize")
 # search.metric: a logged metric's name, "<stage>/<name>" as Lightning records it (valid/loss, valid/f1).
 METRIC_NAME = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
-@dataclass(frozen=True)
-class Rule:
-    """What a key allows: ``allowed`` says it (in errors and the README); ``problem`` returns what is
-    wrong with a value (empty when ``allowed`` says it all), or None when the value is allowed."""
-
-    allowed: str
-    problem: Callable[[Any], str | None]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _expected(allowed: str, accepts: Callable[[Any], bool]) -> Rule:
-    return Rule(allowed, lambda value: None if accepts(value) else "")
-
-
-def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
-    if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    if low is not None:
-        return f"{'>' if low_open else '>='} {low}"
-    return f"{'<' if high_open else '<='} {high}" if high is not None else ""
-
-
-def number(
-    low: float | None = None,
-    high: float | None = None,
-    *,
-    low_open: bool = False,
-    high_open: bool = False,
-    integer: bool = False,
-    nullable: bool = False,
-) -> Rule:
-    """A number (an integer where ``integer``) within the bounds (``*_open``: the bound excluded)."""
-    kind = "an integer" if integer else "a number"
-    bounds = _bounds(low, high, low_open, high_open)
-    allowed = f"{'null or ' if nullable else ''}{kind}{' ' + bounds if bounds else ''}"
-
-    def accepts(value: Any) -> bool:
-        if value is None:
-            return nullable
-        if not (_is_int(value) if integer else _is_number(value)):
-            return False
-        above = low is None or (value > low if low_open else value >= low)
-        below = high is None or (value < high if high_open else value <= high)
-        return above and below
-
-    return _expected(allowed, accepts)
-
-
-def count(minimum: int = 1, *, nullable: bool = False) -> Rule:
-    """An integer of at least ``minimum``."""
-    return number(minimum, integer=True, nullable=nullable)
-
-
-def choice(names: Iterable[str], *, nullable: bool = False) -> Rule:
-    """One of ``names``."""
-    valid = tuple(names)
-    allowed = f"{'null or ' if nullable else ''}one of: {', '.join(valid)}"
-    return _expected(allowed, lambda value: (value is None and nullable) or value in valid)
-
-
-def _path_problem(value: Any, *, directory: bool) -> str | None:
-    path = Path(str(value)).expanduser()
-    if not path.exists():
-        return "no such file or directory"
-    if directory and not path.is_dir():
-        return "not a directory"
-    if not directory and path.is_dir():
-        return "a directory"
-    if not os.access(path, os.R_OK | (os.X_OK if directory else 0)):
-        return "not readable"
-    return None
-
-
-def existing_file(what: str, *, nullable: bool = False) -> Rule:
-    allowed = f"{'null or ' if nullable else ''}{what} (an existing, readable file)"
-    return Rule(
-        allowed, lambda value: None if value is None and nullable else _path_problem(value, directory=False)
-    )
-
-
-def packed_corpus() -> Rule:
-    """A directory :mod:`biogpt.data.pubmed.packing` wrote (its ``index.json`` names the blocks)."""
-
-    def problem(value: Any) -> str | None:
-        kind = _path_problem(value, directory=True)
-        if kind is not None or (Path(str(value)).expanduser() / INDEX_FILE).is_file():
-            return kind
-        return (
-            f"no {INDEX_FILE}, not a packed corpus "
-            "(python -m biogpt.data.pubmed.packing --corpus DIR --out DIR)"
-        )
-
-    return Rule(f"a packed corpus: a directory with {INDEX_FILE}, train.bin and valid.bin", problem)
-
-
-def model_source(what: str, *, nullable: bool = True) -> Rule:
-    """A local directory or file, or a hub id (``org/name``), which is fetched (or found in the cache)."""
-    allowed = f"{'null or ' if nullable else ''}{what}: an existing directory or file, or a hub id 'org/name'"
-
-    def problem(value: Any) -> str | None:
-        if value is None:
-            return None if nullable else ""
-        if Path(str(value)).expanduser().exists():
-            return _path_problem(value, directory=Path(str(value)).expanduser().is_dir())
-        if looks_like_hub_id(str(value)):
-            return None
-        return "no such file or directory, and not a hub id of the form 'org/name'"
-
-    return Rule(allowed, problem)
-
-
-def resume_point(nullable: bool = True) -> Rule:
-    """``auto`` (the run directory's newest checkpoint), null (start over) or a checkpoint file."""
-    checkpoint = existing_file("a .ckpt file")
-
-    def problem(value: Any) -> str | None:
-        return None if value is None or value == RESUME_AUTO else checkpoint.problem(value)
-
-    return Rule(f"{RESUME_AUTO}, null, or {checkpoint.allowed}", problem)
-
-
-def writable_file() -> Rule:
-    def problem(value: Any) -> str | None:
-        path = Path(str(value)).expanduser()
-        if path.is_dir():
-            return "a directory"
-        parent = path.parent if str(path.parent) else Path(".")
-        return None if parent.is_dir() else f"its directory {parent} does not exist"
-
-    return Rule("a file to write, in an existing directory", problem)
-
-
 def _devices(value: Any) -> bool:
-    if value == "auto" or (_is_int(value) and (value >= 1 or value == -1)):
+    if value == "auto" or (is_int(value) and (value >= 1 or value == -1)):
         return True
     if isinstance(value, list):
-        return bool(value) and all(_is_int(index) and index >= 0 for index in value)
+        return bool(value) and all(is_int(index) and index >= 0 for index in value)
     return isinstance(value, str) and all(part.strip().isdigit() for part in value.split(","))
 
 
 def _val_batches(value: Any) -> bool:
-    return (_is_int(value) and value >= 0) or (isinstance(value, float) and 0 <= value <= 1)
+    return (is_int(value) and value >= 0) or (isinstance(value, float) and 0 <= value <= 1)
 
 
 def _fast_dev_run(value: Any) -> bool:
-    return isinstance(value, bool) or (_is_int(value) and value >= 0)
+    return isinstance(value, bool) or (is_int(value) and value >= 0)
 
 
 def _ids(value: Any) -> bool:
@@ -247,10 +122,10 @@ OPTIM_RULES: dict[str, Rule] = {
     "optim.lr": number(0, low_open=True),
     "optim.warmup_updates": count(0),
     "optim.warmup_init_lr": number(0),
-    "optim.betas": _expected(
+    "optim.betas": expected(
         "two numbers in [0, 1)",
         lambda value: (
-            isinstance(value, list) and len(value) == 2 and all(_is_number(b) and 0 <= b < 1 for b in value)
+            isinstance(value, list) and len(value) == 2 and all(is_number(b) and 0 <= b < 1 for b in value)
         ),
     ),
     "optim.eps": number(0, low_open=True),
@@ -260,7 +135,7 @@ OPTIM_RULES: dict[str, Rule] = {
 }
 TRAINER_RULES: dict[str, Rule] = {
     "trainer.accelerator": choice(ACCELERATORS),
-    "trainer.devices": _expected("auto, an integer >= 1 (or -1: all), or a list of device indices", _devices),
+    "trainer.devices": expected("auto, an integer >= 1 (or -1: all), or a list of device indices", _devices),
     "trainer.num_nodes": count(1),
     "trainer.precision": choice(PRECISIONS, nullable=True),
     "trainer.max_epochs": number(-1, integer=True, nullable=True),
@@ -269,10 +144,10 @@ TRAINER_RULES: dict[str, Rule] = {
     "trainer.gradient_clip_val": number(0, nullable=True),
     "trainer.log_every_n_steps": count(1),
     "trainer.num_sanity_val_steps": number(-1, integer=True),
-    "trainer.limit_val_batches": _expected(
+    "trainer.limit_val_batches": expected(
         "an integer >= 0 (batches) or a number in [0, 1] (a fraction)", _val_batches
     ),
-    "trainer.fast_dev_run": _expected("true, false, or an integer >= 0 (batches)", _fast_dev_run),
+    "trainer.fast_dev_run": expected("true, false, or an integer >= 0 (batches)", _fast_dev_run),
 }
 TASK_RULES: dict[str, Rule] = {
     "task.max_source_positions": count(1),
@@ -290,7 +165,7 @@ TASK_RULES: dict[str, Rule] = {
     "task.format": choice(CORPUS_FORMATS, nullable=True),
     "task.unit": choice(UNITS),
     "task.lowercase": choice(LOWERCASE),
-    "task.verbalize": _expected(
+    "task.verbalize": expected(
         "null or a mapping {TYPE: words}",
         lambda value: (
             value is None
@@ -321,7 +196,7 @@ FINETUNE_RULES: dict[str, Rule] = {
     "checkpoint.every_n_updates": count(1, nullable=True),
     "checkpoint.resume": resume_point(),
     "eval.split": choice(DEFAULT_SPLITS, nullable=True),
-    "eval.ids": _expected("null, train (the few-shot examples trained on), or a list of example ids", _ids),
+    "eval.ids": expected("null, train (the few-shot examples trained on), or a list of example ids", _ids),
     "eval.limit": count(1, nullable=True),
     "eval.batch_size": count(1),
     "eval.log_predictions": count(0),
@@ -342,7 +217,7 @@ FINETUNE_RULES: dict[str, Rule] = {
     "eval.generation.seed": number(0, 2**32 - 1, integer=True),
 }
 SEARCH_RULES: dict[str, Rule] = {
-    "search.metric": _expected(
+    "search.metric": expected(
         "a logged metric's name, <stage>/<name> (valid/loss, valid/ppl, valid/f1, ...)",
         lambda value: isinstance(value, str) and METRIC_NAME.fullmatch(value) is not None,
     ),
@@ -394,7 +269,7 @@ def existing_input() -> Rule:
 EXTRACT_RULES: dict[str, Rule] = {
     "ckpt": model_source("the model", nullable=False),
     "input": existing_input(),
-    "out": _expected("a directory path", lambda value: isinstance(value, str) and bool(value.strip())),
+    "out": expected("a directory path", lambda value: isinstance(value, str) and bool(value.strip())),
     "input_format": choice(INPUT_FORMATS),
     "format": choice(SHARD_FORMATS),
     "window": count(1),
@@ -432,15 +307,6 @@ SERVE_RULES: dict[str, Rule] = {
 }
 
 
-@dataclass(frozen=True)
-class Constraint:
-    """A rule between keys: ``text`` says it; ``problem`` gets the keys' values and returns what is wrong."""
-
-    keys: tuple[str, ...]
-    text: str
-    problem: Callable[[Mapping[str, Any]], str | None]
-
-
 def _target_formats(task: str) -> tuple[str, ...]:
     if task in FORMATS:
         return tuple(FORMATS[task])
@@ -466,14 +332,6 @@ def _both_unbounded(values: Mapping[str, Any]) -> str | None:
     if values["trainer.fast_dev_run"] or values["trainer.max_steps"] != -1:
         return None
     return None if values["trainer.max_epochs"] not in (None, -1) else "the run would never end"
-
-
-def _exactly_one(first: str, second: str) -> Constraint:
-    return Constraint(
-        (first, second),
-        f"exactly one of {first} and {second} is set (the other null)",
-        lambda values: None if (values[first] is None) != (values[second] is None) else "set exactly one",
-    )
 
 
 UNBOUNDED = Constraint(
@@ -529,25 +387,17 @@ FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
             else None
         ),
     ),
-    _exactly_one("data.max_tokens", "data.batch_size"),
+    exactly_one("data.max_tokens", "data.batch_size"),
     NEW_TOKEN_BOUNDS,
     UNBOUNDED,
 )
 
 
-def _at_most(key: str, limit: str) -> Constraint:
-    return Constraint(
-        (key, limit),
-        f"{key} <= {limit}",
-        lambda v: None if v[key] <= v[limit] else "the default exceeds what a request may ask",
-    )
-
-
 SERVE_CONSTRAINTS: tuple[Constraint, ...] = (
     TASK_FORMAT,
     NEW_TOKEN_BOUNDS,
-    _at_most("eval.generation.max_new_tokens", "serve.max_new_tokens"),
-    _at_most("eval.generation.beam", "serve.max_beam"),
+    at_most("eval.generation.max_new_tokens", "serve.max_new_tokens"),
+    at_most("eval.generation.beam", "serve.max_beam"),
 )
 
 
@@ -577,7 +427,7 @@ CHECKS: dict[str, Checks] = {
         },
         (
             *FINETUNE_CONSTRAINTS,
-            _exactly_one("ckpt", "predictions"),
+            exactly_one("ckpt", "predictions"),
             Constraint(
                 ("eval.split",),
                 "eval.split is not null",

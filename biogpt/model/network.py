@@ -72,7 +72,8 @@ ONEDNN_TRAINING = not _MKL_ON_INTEL
 # tiny and mini presets of the tests and the demo are.
 ONEDNN_MIN_FEATURES = 256
 # One-row bf16 products without gradients (batch-1 decoding of a bf16 model) take torch.mv (with the
-# bias, torch.addmv: the same sums as F.linear), oneDNN's matrix-vector kernel, where oneDNN runs AMX.
+# bias, torch.addmv, which adds it before rounding as F.linear does), oneDNN's matrix-vector kernel,
+# where oneDNN runs AMX.
 # On a 2-core Intel Xeon with AMX, F.linear's bf16 one-row product read a 4096 x 1024 projection no
 # faster than its float32 one (661-690 us out of cache, against 441-462 us for torch.mv), so bf16 greedy
 # decoding at batch 1 was slower than float32; through torch.mv it is 1.12x float32 at the biogpt shape

@@ -73,13 +73,14 @@ ONEDNN_TRAINING = not _MKL_ON_INTEL
 ONEDNN_MIN_FEATURES = 256
 # One-row bf16 products without gradients (batch-1 decoding of a bf16 model) take torch.mv (with the
 # bias, torch.addmv, which adds it before rounding as F.linear does), oneDNN's matrix-vector kernel,
-# where oneDNN runs AMX.
-# On a 2-core Intel Xeon with AMX, F.linear's bf16 one-row product read a 4096 x 1024 projection no
-# faster than its float32 one (661-690 us out of cache, against 441-462 us for torch.mv), so bf16 greedy
-# decoding at batch 1 was slower than float32; through torch.mv it is 1.12x float32 at the biogpt shape
-# (was 0.90x) and 0.92x at 6 layers (was 0.73x; there the float32 logits weigh more), 2 threads,
-# benchmarks/bench_bf16.py. Elsewhere F.linear stays: with oneDNN limited to AVX-512 BF16 the same
-# torch.mv took 1.56x F.linear's time, and with bf16 emulated (AVX2) torch.addmv up to 7x.
+# where oneDNN runs AMX. On a 2-core Intel Xeon with AMX, F.linear's bf16 one-row product read BioGPT's
+# projections no faster than its float32 one (benchmarks/bench_linear.py --bf16-row, weights out of
+# cache: 601-795 us against 711-757 us for the feed-forward ones), so bf16 greedy decoding at batch 1
+# was slower than float32; torch.mv takes 0.71-0.85x F.linear's time, and bf16 decoding at batch 1 is
+# 1.12x float32 at the biogpt shape (was 0.90x) and 0.92x at 6 layers (was 0.73x; there the float32
+# logits weigh more; benchmarks/bench_bf16.py). Elsewhere F.linear stays: with oneDNN limited to
+# AVX-512 BF16 (the AMD EPYC kind) torch.mv took 1.51-1.71x F.linear's time, with bf16 emulated (AVX2)
+# 4.3x.
 BF16_MATVEC = cpu_runs_amx()
 
 

@@ -8,7 +8,8 @@ continuation is identical, and the share of tokens generated before a row's firs
 bf16 (float32 residual stream and logits) and for ``transformers``' (bf16 throughout) against our
 float32, beside the bound any bf16 copy of the weights has (those weights run wholly in float32). Then
 interleaved runs are timed and medians, tokens/s and the ratios printed (bf16 against fp32 on our side;
-ours against ``transformers`` with the same dtype on both sides).
+ours against ``transformers`` with the same dtype on both sides), with each side's median count of
+minor page faults per run (memory the process had to get from the kernel again).
 
     python benchmarks/bench_bf16.py                                  # batch 1 and 8, 128 new tokens
     python benchmarks/bench_bf16.py --layers 4 --new-tokens 16       # a quick check that it runs
@@ -19,6 +20,7 @@ ours against ``transformers`` with the same dtype on both sides).
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import tempfile
 import time
@@ -120,17 +122,23 @@ def main() -> None:
             compared = agreement(outputs[candidate], outputs[reference])
             print(f"  batch {batch_size}  tokens of {candidate} vs {reference}: {compared}")
         times: dict[str, list[float]] = {name: [] for name in runs}
+        faults: dict[str, list[int]] = {name: [] for name in runs}
         for _ in range(args.repeats):
             for name, run in runs.items():
                 synchronize(device)
+                faulted = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 start = time.perf_counter()
                 run()
                 synchronize(device)
                 times[name].append(time.perf_counter() - start)
+                faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faulted)
         medians = {name: statistics.median(values) for name, values in times.items()}
         tokens = batch_size * args.new_tokens
         for name, median in medians.items():
-            print(f"  batch {batch_size}  {name:18s} median {median:7.3f} s  {tokens / median:8.1f} tokens/s")
+            print(
+                f"  batch {batch_size}  {name:18s} median {median:7.3f} s  {tokens / median:8.1f} tokens/s  "
+                f"{statistics.median(faults[name]):8.0f} page faults"
+            )
         for reference in ("ours fp32", "transformers bf16"):
             speedup = medians[reference] / medians["ours bf16"]
             print(f"  batch {batch_size}  ours bf16 vs {reference}: {speedup:.2f}x")

@@ -1,8 +1,11 @@
 """The oneDNN projections (``network.ONEDNN_LINEAR``) compute what ``F.linear`` computes: logits,
 cached decoding and gradients agree within fp32 tolerance, and every other case takes ``F.linear``. So
-do one-row bf16 products through ``torch.mv`` (``network.BF16_MATVEC``), within bf16 rounding."""
+do one-row bf16 products through ``torch.mv`` (``network.BF16_MATVEC``), within bf16 rounding; and the
+float32 logits of a bf16 embedding, whose copies reuse one buffer per thread without gradients."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -276,3 +279,61 @@ def test_amx_counts_where_the_cpu_has_it_and_onednn_may_use_it(
     else:
         monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", onednn_limit)
     assert cpu_runs_amx() is expected
+
+
+def _bf16_embedding_and_expected(seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A bf16 embedding the output projection takes in three chunks, float32 states, and their logits
+    through a float32 copy of the whole embedding."""
+    generator = torch.Generator().manual_seed(seed)
+    embedding = torch.randn(2 * network.LOGIT_CHUNK + 100, 32, generator=generator).bfloat16()
+    hidden = torch.randn(2, 3, 32, generator=generator)
+    return embedding, hidden, F.linear(hidden, embedding.float())
+
+
+def test_bf16_logits_reuse_one_buffer_and_return_fresh_results() -> None:
+    embedding, hidden, expected = _bf16_embedding_and_expected(0)
+    with torch.no_grad():
+        first = network._logits(hidden, embedding)
+        buffer = network._ROW_BUFFERS.buffer
+        second = network._logits(hidden * 2, embedding)
+    assert network._ROW_BUFFERS.buffer is buffer and buffer.shape == (network.LOGIT_CHUNK, 32)
+    torch.testing.assert_close(first, expected, atol=1e-5, rtol=1e-5)  # not overwritten by the next call
+    torch.testing.assert_close(second, expected * 2, atol=1e-5, rtol=1e-5)
+
+
+def test_bf16_logits_buffer_made_in_inference_mode_serves_later_calls_without_it() -> None:
+    """The first call of a thread in inference mode (as a server's), the next outside it."""
+    embedding, hidden, expected = _bf16_embedding_and_expected(1)
+
+    def calls() -> list[torch.Tensor]:
+        with torch.inference_mode():
+            in_inference = network._logits(hidden, embedding)
+        with torch.no_grad():
+            return [in_inference.clone(), network._logits(hidden, embedding)]
+
+    with ThreadPoolExecutor(1) as fresh_thread:
+        for logits in fresh_thread.submit(calls).result():
+            torch.testing.assert_close(logits, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_concurrent_threads_get_their_own_bf16_logits() -> None:
+    cases = [_bf16_embedding_and_expected(seed) for seed in range(4)]
+
+    def decode(case: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> float:
+        embedding, hidden, expected = case
+        with torch.no_grad():
+            return max(float((network._logits(hidden, embedding) - expected).abs().max()) for _ in range(20))
+
+    with ThreadPoolExecutor(4) as threads:
+        assert max(threads.map(decode, cases)) <= 1e-4
+
+
+def test_bf16_logits_that_autograd_records_keep_their_own_copies() -> None:
+    """Gradients through the chunked output projection are those of the float32 product (a shared buffer
+    would have been overwritten by the later chunks before the backward pass reads it)."""
+    embedding, hidden, _ = _bf16_embedding_and_expected(2)
+    grad = torch.randn(2, 3, embedding.shape[0], generator=torch.Generator().manual_seed(3))
+    ours, reference = hidden.clone().requires_grad_(), hidden.clone().requires_grad_()
+    network._logits(ours, embedding).backward(grad)
+    F.linear(reference, embedding.float()).backward(grad)
+    torch.testing.assert_close(ours.grad, reference.grad, atol=1e-4, rtol=1e-5)

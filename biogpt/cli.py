@@ -11,7 +11,8 @@ a model that cannot be had (not cached offline, unreadable), a data file that is
 malformed, a backbone whose optional dependency is missing, or a ``peft`` setting this machine cannot
 honour (``peft=qlora``) ends the command with its message
 alone (one ``error:`` line, exit status 1): the message says what to do, a traceback would only bury
-it. Anything else is a bug and keeps its traceback.
+it. Anything else is a bug and keeps its traceback. The Hydra commands and the demo keep the memory
+they free in their process (:mod:`biogpt.experiment.process_memory`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from biogpt.experiment.config.overrides import exit_on_composition_error, exit_o
 from biogpt.experiment.config.paths import CONF_DIR
 from biogpt.experiment.config.routing import is_pretraining
 from biogpt.experiment.config.validation import check_config
+from biogpt.experiment.process_memory import keep_freed_memory
 
 
 @contextlib.contextmanager
@@ -61,6 +63,7 @@ def _hydra_command(config_name: str, job: Callable[[DictConfig], None]) -> Calla
     def command() -> None:
         exit_on_unknown_keys(config_name, sys.argv[1:])
         exit_on_composition_error(config_name, sys.argv[1:])
+        keep_freed_memory()
         app()
 
     command.__doc__ = job.__doc__
@@ -143,6 +146,7 @@ def report() -> None:
 def demo() -> None:
     from biogpt.experiment.demo import main
 
+    keep_freed_memory()
     with user_errors_end_the_command():
         main()
 

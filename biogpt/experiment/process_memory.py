@@ -6,10 +6,11 @@ such blocks are freed) with its own ``mmap`` and unmaps it when it is freed, and
 its heap. Training steps and decoding batches allocate and free the same large tensors (activations,
 logits, gradients) over and over, so each was faulted in page by page, and zeroed by the kernel, every
 time: on a 2-core Intel Xeon with AMX, a training step of the 6-layer biogpt shape (batch 2 x 256,
-``benchmarks/bench_model.py``'s; two processes back to back) took 148,348 minor page faults and 1.683 s,
-against none and 1.512 s with both thresholds at their largest (``transformers``' step likewise: 1.707 s
-against 1.525 s). With the same thresholds set through ``GLIBC_TUNABLES``, eight training tests of the
-suite took 112-119 s instead of 126-132 s, their system time 9.5 s instead of 35 s.
+``benchmarks/bench_model.py``'s; three pairs of processes in turn, medians of 5 steps) took 1.645-1.668 s
+and 148,348-156,540 minor page faults, against 1.490-1.551 s and none with both thresholds at their
+largest (``transformers``' step likewise: 1.678-1.778 s against 1.509-1.548 s). With the same
+thresholds set through ``GLIBC_TUNABLES``, eight training tests of the suite took 112-119 s instead of
+126-132 s, their system time 9.5 s instead of 35 s.
 
 The commands therefore raise both thresholds (:func:`keep_freed_memory`): a run reuses what it freed,
 and gives it back when it ends. The price is that memory a run needed once (loading a checkpoint, say)

@@ -119,13 +119,17 @@ def _cpu_autocast() -> bool:
         return torch.is_autocast_cpu_enabled()
 
 
+def _recorded(*tensors: Tensor | None) -> bool:
+    """Whether autograd records an operation on ``tensors`` (which then keeps what it needs for the
+    backward pass)."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``F.linear``, through oneDNN for fp32 on CPU without autocast where it is the faster (see
     ``ONEDNN_LINEAR``, ``ONEDNN_MIN_ROWS``, ``ONEDNN_TRAINING``), and through ``torch.mv`` for one bf16 row
     where that is (``BF16_MATVEC``)."""
-    recorded = torch.is_grad_enabled() and (
-        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
-    )
+    recorded = _recorded(x, weight, bias)
     if (
         ONEDNN_LINEAR
         and (ONEDNN_TRAINING or not recorded)
@@ -197,8 +201,8 @@ def _logits(hidden: Tensor, embedding: Tensor) -> Tensor:
     if embedding.dtype == hidden.dtype:
         return linear(hidden, embedding)
     chunks = embedding.split(LOGIT_CHUNK)
-    recorded = torch.is_grad_enabled() and (hidden.requires_grad or embedding.requires_grad)
-    if recorded or hidden.device.type != "cpu":  # autograd keeps each copy; CUDA's allocator reuses blocks
+    # Autograd keeps each copy for the backward pass; CUDA's caching allocator already reuses blocks.
+    if _recorded(hidden, embedding) or hidden.device.type != "cpu":
         return torch.cat([linear(hidden, rows.to(hidden.dtype)) for rows in chunks], -1)
     buffer = _row_buffer(min(LOGIT_CHUNK, len(embedding)), embedding.shape[1], hidden.dtype)
     return torch.cat([linear(hidden, buffer[: len(rows)].copy_(rows)) for rows in chunks], -1)

@@ -22,7 +22,7 @@ from project_commands import run_command
 from biogpt import cli
 from biogpt.errors import ConfigError
 from biogpt.experiment.config.options_doc import schema_keys
-from biogpt.experiment.config.overrides import compose_first_job
+from biogpt.experiment.config.overrides import compose_first_job, compose_sweep_jobs
 from biogpt.experiment.config.schema import ROOT_SCHEMAS
 from biogpt.experiment.config.validation import check_config
 
@@ -136,6 +136,12 @@ def _rows() -> list[tuple[str, list[str], str]]:
         ("train", [*TRAIN, "eval.ids=some"], "eval.ids"),
         ("train", [*TRAIN, "eval.dtype=fp64"], "eval.dtype"),
         ("train", [*TRAIN, "eval.generation.min_new_tokens=300"], "eval.generation.min_new_tokens"),
+        # An option its config group lacks, at the top and in a sub-folder of the group.
+        ("train", ["task=kddti", "debug=fast"], "task"),
+        ("train", ["experiment=paper/kd_dtii"], "experiment"),
+        ("train", [*TRAIN, "model=microsoft/biogptt"], "model"),
+        ("train", [*TRAIN, "+peft=lorra"], "peft"),
+        ("pretrain", ["experiment=pretrain_tinny"], "experiment"),
         ("evaluate", ["task=ddi", "predictions=file.txt", "ckpt=org/model"], "ckpt"),
         ("evaluate", ["task=ddi"], "predictions"),
         ("evaluate", ["task=ddi", "ckpt=org/model", "eval.split=null"], "eval.split"),
@@ -351,10 +357,57 @@ def test_files_only_the_job_reads_are_named_too(
         assert last.startswith("error: ") and named in last, stderr
 
 
+def test_an_option_a_group_lacks_is_named_with_close_matches_and_the_groups_options() -> None:
+    assert first_error("train", ["task=kddti"]) == (
+        1,
+        "error: task=kddti: the config group 'task' has no option 'kddti'. Did you mean 'kd_dti' or 'ddi'? "
+        "Its options: bc5cdr, cdr, chemprot, custom, dce, ddi, ddi2013, hoc, kd_dti, pubmedqa",
+    )
+    # A sub-folder's options are listed with their folder, as they are chosen.
+    _, line = first_error("train", ["model=microsoft/biogptt"])
+    assert "Did you mean 'microsoft/biogpt'" in line and "google/flan-t5-base" in line
+
+
+@pytest.mark.parametrize(
+    ("sweep", "named"),
+    [
+        (["task=ddi", "data.update_freq=1,0"], "error: data.update_freq=0: expected an integer >= 1"),
+        (["task=ddi", "optim.lr=1e-3,abc"], "error: optim.lr: Value 'abc'"),
+        (["task=ddi,kddti"], "error: task=kddti: the config group 'task' has no option 'kddti'"),
+        (["task=ddi", "seed=1,2", "eval.generation.beam=1,5,0"], "error: eval.generation.beam=0"),
+    ],
+)
+def test_a_sweep_names_a_wrong_value_of_any_job_before_its_first_job_runs(
+    sweep: list[str],
+    named: str,
+    tmp_path: Path,
+    shared_data: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hydra composes and the job validates each config only as its job starts: the wrong value of a
+    sweep's last job would otherwise end the sweep after every earlier job had trained."""
+    monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
+    monkeypatch.chdir(tmp_path)
+    arguments = ["-m", "debug=fast", "model=tiny", *sweep, f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    status, stderr = _run_in_process(cli.finetune, arguments, capsys)
+    assert status == 1 and len(stderr.strip().splitlines()) == 1 and stderr.startswith(named), stderr
+    assert not (tmp_path / "sweep").exists()  # no job ran
+
+
+def test_a_sweep_composes_one_job_per_value_of_each_swept_key() -> None:
+    """As many compositions as values, not as jobs: each value with the others at their first."""
+    jobs = compose_sweep_jobs("train", ["-m", "task=ddi,kd_dti", "seed=1,2,3", "prompt.length=5"])
+    chosen = [(cfg.task.name, cfg.seed, cfg.prompt.length) for cfg in jobs]
+    assert chosen == [("ddi", 1, 5), ("kd-dti", 1, 5), ("ddi", 2, 5), ("ddi", 3, 5)]
+    assert len(compose_sweep_jobs("train", ["task=ddi"])) == 1
+
+
 @pytest.mark.parametrize(
     ("arguments", "named"),
     [
         (["train.py", *TRAIN, "optim.lr=abc"], "optim.lr"),
+        (["train.py", "task=kddti"], "task=kddti"),
         (
             ["pretrain.py", "experiment=pretrain_tiny", f"pretrain.corpus_dir={MISSING}"],
             "pretrain.corpus_dir",

@@ -6,27 +6,36 @@ its arguments to Hydra, :func:`exit_on_unknown_keys` composes the config the arg
 names every key override that is not in it, with close matches and the valid keys at that level.
 :func:`exit_on_composition_error` then composes the config with every override
 (:func:`compose_first_job`), where the typed schema (:mod:`biogpt.experiment.config.schema`) refuses a value
-of the wrong type, and prints OmegaConf's message naming the full key as one ``error:`` line instead
-of Hydra's report, whose last line is about stack traces.
+of the wrong type and a config group an option it lacks, and prints the key or group, the value and what
+it expects as one ``error:`` line instead of Hydra's report, whose last line is about stack traces.
+
+Hydra's grid sweep (``-m task=ddi,kd_dti data.update_freq=1,0``) composes and validates each job only as
+it launches it, so a wrong value in its last job would end the sweep after every earlier job had run.
+Before the first one, :func:`compose_sweep_jobs` composes one job per value of each swept key (the first
+job with that one value changed: as many compositions as values, not as jobs), and each passes the checks
+(:func:`~biogpt.experiment.config.validation.check_config`) the job would run. A hyperparameter search
+(:mod:`biogpt.experiment.search`) keeps its own way: a trial whose config is refused fails with its
+reason, and the search goes on.
 """
 
 from __future__ import annotations
 
 import difflib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import IntervalSweep, Override
-from hydra.errors import HydraException
+from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from biogpt.errors import ConfigError
 from biogpt.experiment.config.paths import CONF_DIR
+from biogpt.experiment.config.validation import check_config
 
 # Command-line flags that keep their meaning for this check; any other flag (--cfg, --help,
 # --config-name, ...) changes what is composed, so the check steps aside and Hydra handles it.
@@ -75,6 +84,13 @@ def describe_unknown_key(cfg: DictConfig, key: str) -> str | None:
     depth = 0
     while parts[depth] in level:
         child = level[parts[depth]]
+        if depth < len(parts) - 1 and child is None:
+            # OmegaConf cannot set a key below a null (an assertion, not an error of its own).
+            null = ".".join(parts[: depth + 1])
+            return (
+                f"unknown config key '{key}': '{null}' is null in this config, so it has no key "
+                f"'{parts[depth + 1]}'\n  (set '{null}' as a whole, or choose the config that gives it keys)"
+            )
         if depth == len(parts) - 1 or not isinstance(child, dict):
             # The key exists, or the path goes on into a value, list or interpolation: Hydra checks those.
             return None
@@ -93,32 +109,39 @@ def describe_unknown_key(cfg: DictConfig, key: str) -> str | None:
 
 
 def unknown_key_messages(config_name: str, arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> list[str]:
-    """One message per key override of ``arguments`` that the composed config lacks.
+    """One message per key override of ``arguments`` that the composed config lacks; in a grid sweep over
+    config groups, that the config of any of its group choices lacks (:func:`_job_overrides`).
 
-    Returns nothing when the arguments do not parse or compose (Hydra then reports the problem,
-    listing a group's valid options itself) or carry flags that change what is composed.
+    Returns nothing when the arguments do not parse or compose (the composition check, then Hydra,
+    report the problem) or carry flags that change what is composed.
     """
     parsed = _parsed(arguments)
     if parsed is None:
         return []
-    selections, keys = [], []
+    groups, keys = [], []
     for override in parsed:
         key = override.key_or_group
-        if key.startswith("hydra") or override.is_add() or override.is_force_add() or override.is_delete():
+        added_or_deleted = override.is_add() or override.is_force_add() or override.is_delete()
+        if _is_hydra_setting(override) or added_or_deleted:
             continue
-        if _is_group(key, conf_dir):
-            if (choice := _first_choice(override)) is not None:
-                selections.append(f"{key}={choice}")
+        if _is_group(key, conf_dir) or key == "hydra.searchpath":
+            groups.append(override)
         else:
             keys.append(key)
     if not keys:
         return []
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
-            cfg = compose(config_name=config_name, overrides=selections)
-    except HydraException:
-        return []
-    return [message for key in keys if (message := describe_unknown_key(cfg, key)) is not None]
+    messages: dict[str, str] = {}  # each problem once, with the first job that has it
+    for selections, changed in _job_overrides(groups, _sweeps_a_grid(config_name, parsed, conf_dir)):
+        try:
+            with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+                cfg = compose(config_name=config_name, overrides=selections)
+        except HydraException:
+            continue
+        for key in keys:
+            if (message := describe_unknown_key(cfg, key)) is not None and message not in messages:
+                where = f"\n  (in the sweep's job with {changed})" if changed else ""
+                messages[message] = message + where
+    return list(messages.values())
 
 
 def exit_on_unknown_keys(config_name: str, arguments: Sequence[str]) -> None:
@@ -129,53 +152,167 @@ def exit_on_unknown_keys(config_name: str, arguments: Sequence[str]) -> None:
         sys.exit(2)
 
 
-def _value_error(error: BaseException) -> OmegaConfBaseException | None:
-    """The OmegaConf error (a wrong type, a value that does not resolve) behind a composition error."""
+def _cause(error: BaseException, wanted: Callable[[BaseException], bool]) -> BaseException | None:
+    """The first exception in ``error``'s chain of causes (``error`` included) that is ``wanted``."""
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, OmegaConfBaseException) and not isinstance(seen, ConfigKeyError):
+        if wanted(seen):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _is_value_error(error: BaseException) -> bool:
+    """An OmegaConf error about a value (a wrong type, a value that does not resolve), not a key."""
+    return isinstance(error, OmegaConfBaseException) and not isinstance(error, ConfigKeyError)
+
+
+def group_options(group: str, listed: Sequence[str] = (), conf_dir: Path = CONF_DIR) -> list[str]:
+    """The options of config group ``group``: its config files, those of its sub-folders as
+    ``folder/name`` (``model=microsoft/biogpt``, ``experiment=paper/kd_dti``), and ``listed`` (Hydra's
+    own list, which holds the options plugins register but not the sub-folders' files)."""
+    folder = conf_dir / group
+    files = [str(path.relative_to(folder).with_suffix("")) for path in folder.rglob("*.yaml")]
+    return sorted(set(files) | set(listed))
+
+
+def _missing_option(error: MissingConfigException, overrides: Sequence[str], conf_dir: Path) -> str:
+    """One line for an option a config group lacks: the override that chose it (or Hydra's own words
+    where a config's defaults list did), close matches and the group's options."""
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if override.is_delete():
+            continue
+        group, value = override.key_or_group.split("@")[0], override.get_value_element_as_str()
+        if f"{group}/{value}" == error.missing_cfg_file:
+            options = group_options(group, error.options or (), conf_dir)
+            close = difflib.get_close_matches(value, options, n=3)
+            hint = f" Did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+            return (
+                f"{group}={value}: the config group '{group}' has no option '{value}'.{hint} "
+                f"Its options: {', '.join(options)}"
+            )
+    return str(error).splitlines()[0]
+
+
+_GRID_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+def _is_hydra_setting(override: Override) -> bool:
+    """Whether ``override`` sets Hydra's own config, which the job's config does not hold; all but the
+    search path (``hydra.searchpath=[file://presets]``), which adds options to the config groups."""
+    key = override.key_or_group
+    return key.startswith("hydra") and key != "hydra.searchpath"
+
+
+def _sweeps_a_grid(config_name: str, parsed: Sequence[Override], conf_dir: Path) -> bool:
+    """Whether the arguments sweep keys with Hydra's grid sweeper (not a search's sweeper)."""
+    if not any(override.is_sweep_override() for override in parsed):
+        return False
+    overrides, _ = _job_overrides(parsed, every_value=False)[0]
+    overrides += [override.input_line for override in parsed if _is_hydra_setting(override)]
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    except (HydraException, OmegaConfBaseException):
+        return False
+    return OmegaConf.select(cfg, "hydra.sweeper._target_") == _GRID_SWEEPER
+
+
+def _job_overrides(parsed: Sequence[Override], every_value: bool) -> list[tuple[list[str], str | None]]:
+    """The overrides of the sweep's first job (each sweep at its first value), then, with
+    ``every_value``, of one job for each other value of each swept key, with the value that job changes
+    (None for the first)."""
+    first: list[str] = []
+    others: list[tuple[int, str, list[str]]] = []
+    for override in parsed:
+        if _is_hydra_setting(override):
+            continue
+        if not override.is_sweep_override():
+            first.append(override.input_line)
+            continue
+        choice = _first_choice(override)
+        if choice is None:
+            continue
+        key = override.get_key_element()
+        first.append(f"{key}={choice}")
+        if every_value and not isinstance(override.value(), IntervalSweep):  # an interval has no list
+            rest = list(override.sweep_string_iterator())[1:]
+            others.append((len(first) - 1, key, rest))
+    jobs: list[tuple[list[str], str | None]] = [(first, None)]
+    for position, key, values in others:
+        for value in values:
+            job = list(first)
+            job[position] = f"{key}={value}"
+            jobs.append((job, job[position]))
+    return jobs
+
+
+def _compose(
+    config_name: str, overrides: list[str], changed: str | None, conf_dir: Path
+) -> DictConfig | None:
+    """The config ``overrides`` compose; :class:`~biogpt.errors.ConfigError` for a value of the wrong type
+    or an option a group lacks. Another failure (an unknown key, which :func:`unknown_key_messages` and
+    Hydra report) gives None for the first job, and an error naming ``changed`` for a later one (the
+    value that made its config differ)."""
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+            return compose(config_name=config_name, overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as error:
+        missing = _cause(error, lambda seen: isinstance(seen, MissingConfigException))
+        if isinstance(missing, MissingConfigException):
+            raise ConfigError(_missing_option(missing, overrides, conf_dir)) from None
+        cause = _cause(error, _is_value_error)
+        if not isinstance(cause, OmegaConfBaseException):
+            if changed is None:
+                return None
+            raise ConfigError(f"the sweep's job with {changed}: {str(error).splitlines()[0]}") from None
+        where = str(error).splitlines()[0]
+        origin = f" ({where.split(':')[0].removeprefix('In ')})" if where.startswith("In '") else ""
+        raise ConfigError(f"{cause.full_key}{origin}: {str(cause.msg).splitlines()[0]}") from None
 
 
 def compose_first_job(
     config_name: str, arguments: Sequence[str], conf_dir: Path = CONF_DIR
 ) -> DictConfig | None:
     """The config of ``arguments`` (a sweep's first job), as Hydra will compose it; None when the
-    arguments carry flags that change what is composed or fail for a reason other than a value (an
-    unknown key or option, which :func:`unknown_key_messages` and Hydra report).
+    arguments carry flags that change what is composed or fail for a reason other than a value or an
+    option (an unknown key, which :func:`unknown_key_messages` and Hydra report).
 
     A value that does not fit its key's type raises :class:`~biogpt.errors.ConfigError` naming the
-    key (``optim.lr: Value 'abc' of type 'str' could not be converted to Float``).
+    key (``optim.lr: Value 'abc' of type 'str' could not be converted to Float``), as does an option its
+    config group lacks (``task=kddti``, with close matches and the group's options).
     """
     parsed = _parsed(arguments)
     if parsed is None:
         return None
-    first_job: list[str] = []
-    for override in parsed:
-        if override.key_or_group.startswith("hydra"):
-            continue
-        if not override.is_sweep_override():
-            first_job.append(override.input_line)
-        elif (choice := _first_choice(override)) is not None:
-            first_job.append(f"{override.get_key_element()}={choice}")
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
-            return compose(config_name=config_name, overrides=first_job)
-    except (HydraException, OmegaConfBaseException) as error:
-        cause = _value_error(error)
-        if cause is None:
-            return None
-        where = str(error).splitlines()[0]
-        origin = f" ({where.split(':')[0].removeprefix('In ')})" if where.startswith("In '") else ""
-        raise ConfigError(f"{cause.full_key}{origin}: {str(cause.msg).splitlines()[0]}") from None
+    overrides, _ = _job_overrides(parsed, every_value=False)[0]
+    return _compose(config_name, overrides, None, conf_dir)
+
+
+def compose_sweep_jobs(
+    config_name: str, arguments: Sequence[str], conf_dir: Path = CONF_DIR
+) -> list[DictConfig]:
+    """The configs of the sweep's first job and, in a grid sweep, of one job per other value of each swept
+    key (see the module's docstring), with the errors of :func:`compose_first_job`; empty where the
+    arguments carry flags that change what is composed."""
+    parsed = _parsed(arguments)
+    if parsed is None:
+        return []
+    configs = []
+    for overrides, changed in _job_overrides(parsed, _sweeps_a_grid(config_name, parsed, conf_dir)):
+        if (cfg := _compose(config_name, overrides, changed, conf_dir)) is not None:
+            configs.append(cfg)
+    return configs
 
 
 def exit_on_composition_error(config_name: str, arguments: Sequence[str]) -> None:
-    """Exit with status 1 and one ``error:`` line when a value does not fit its key's type."""
+    """Exit with status 1 and one ``error:`` line when a value does not fit its key's type or a group
+    lacks an option; in a sweep, also when one of its values fails the checks its job would run."""
     try:
-        compose_first_job(config_name, arguments)
+        jobs = compose_sweep_jobs(config_name, arguments)
+        if len(jobs) > 1:
+            for cfg in jobs:
+                check_config(cfg, config_name)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

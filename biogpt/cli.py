@@ -5,11 +5,11 @@ package), and ``biogpt-report``, ``biogpt-demo``, ``biogpt-convert``, ``biogpt-d
 
 Each Hydra command first names unknown config keys with the valid ones (exit status 2), values of the
 wrong type for their key (the typed schema, :mod:`biogpt.experiment.config.schema`) and options a config
-group lacks, in every job of a multirun sweep (one composition per swept value, each validated), then
-hands its arguments to Hydra; the composed config is checked (:mod:`biogpt.experiment.config.validation`)
-before the job, in :mod:`biogpt.experiment`, reads any data or builds a model. A setting its key does not
-allow, a model that cannot be had (not cached offline, unreadable), a data file that is missing or
-malformed, a backbone whose optional dependency is missing, or a ``peft`` setting this machine cannot
+group lacks, and checks the composed config (:mod:`biogpt.experiment.config.validation`), in every job of
+a grid sweep (one composition per swept value), then hands its arguments to Hydra; the job checks its
+config again before it, in :mod:`biogpt.experiment`, reads any data or builds a model. A setting its key
+does not allow, a model that cannot be had (not cached offline, unreadable), a data file that is missing
+or malformed, a backbone whose optional dependency is missing, or a ``peft`` setting this machine cannot
 honour (``peft=qlora``) ends the command with its message alone (one ``error:`` line, exit status 1): the
 message says what to do, a traceback would only bury it. Anything else is a bug and keeps its traceback.
 The Hydra commands and the demo keep the memory they free in their process

@@ -350,11 +350,24 @@ def test_files_only_the_job_reads_are_named_too(
         (cli.evaluate, ["task=ddi", f"ckpt={empty}"], str(empty)),
         (cli.evaluate, ["task=ddi", f"predictions={one_line}"], str(one_line)),
         (cli.generate, [f"ckpt={empty}", "text=x"], str(empty)),
+        # The service checks the task to apply before it starts its workers.
+        (cli.serve, [f"ckpt={empty}"], f"{empty} records no task"),
+        (cli.serve, [f"ckpt={empty}", "task=pubmedqa"], "task=pubmedqa"),
     ):
         status, stderr = _run_in_process(command, [*arguments, f"hydra.run.dir={tmp_path / 'run'}"], capsys)
         last = stderr.strip().splitlines()[-1]
         assert status == 1 and "Traceback" not in stderr, stderr
         assert last.startswith("error: ") and named in last, stderr
+
+
+def test_a_required_value_that_hydras_run_directory_reads_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``biogpt-extract``'s run directory is its ``out``: Hydra resolved it before the job's check ran
+    and ended in its own traceback."""
+    monkeypatch.chdir(tmp_path)
+    status, stderr = _run_in_process(cli.extract, ["ckpt=org/model", f"input={tmp_path}"], capsys)
+    assert (status, stderr.strip()) == (1, "error: out is required: set out=<value>")
 
 
 def test_an_option_a_group_lacks_is_named_with_close_matches_and_the_groups_options() -> None:

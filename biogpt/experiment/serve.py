@@ -11,6 +11,7 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from biogpt.experiment.config.settings import extraction_settings, plain, settings
+from biogpt.extraction.engine import Extractor
 from biogpt.optional import require_litserve
 from biogpt.serving.settings import ServeSettings
 
@@ -20,8 +21,11 @@ def serve_settings(cfg: DictConfig) -> ServeSettings:
 
 
 def serve(cfg: DictConfig) -> None:
-    """Serve the model until interrupted."""
+    """Serve the model until interrupted; a model without a task to apply ends the command here, in one
+    line, before the workers start."""
     require_litserve("biogpt-serve")
     from biogpt.serving.app import serve as run
 
-    run(extraction_settings(cfg), serve_settings(cfg))
+    extraction = extraction_settings(cfg)
+    Extractor.task_for(extraction)
+    run(extraction, serve_settings(cfg))

@@ -170,12 +170,21 @@ class Extractor:
         self._source = source_builder(task.task, task.relation_types)
         self._read = generation_reader(task.task, task.relation_types)
 
+    @staticmethod
+    def task_for(settings: ExtractionSettings) -> TaskRecord:
+        """The task the model is applied to: the one it records, or ``settings``' (see
+        :func:`resolve_task`), checked to be one extraction applies to (:func:`source_builder`), without
+        loading the model; a service checks it before it starts its workers, which would otherwise
+        report a wrong task in a worker's traceback."""
+        path = Path(settings.ckpt)
+        record = resolve_task(settings, read_task_record(path) if path.is_dir() else None)
+        source_builder(record.task, record.relation_types)
+        return record
+
     @classmethod
     def load(cls, settings: ExtractionSettings) -> Extractor:
         """Load the model once, with the task it records (or ``settings``' task)."""
-        path = Path(settings.ckpt)
-        record = read_task_record(path) if path.is_dir() else None
-        task = resolve_task(settings, record)
+        task = cls.task_for(settings)
         generator = load_generator(
             settings.ckpt,
             tokenizer=settings.tokenizer,

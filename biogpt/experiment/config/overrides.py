@@ -306,11 +306,16 @@ def compose_sweep_jobs(
 
 
 def exit_on_composition_error(config_name: str, arguments: Sequence[str]) -> None:
-    """Exit with status 1 and one ``error:`` line when a value does not fit its key's type or a group
-    lacks an option; in a sweep, also when one of its values fails the checks its job would run."""
+    """Exit with status 1 and one ``error:`` line when a value does not fit its key's type, a group lacks
+    an option, or a job's config (each of a grid sweep's values) fails the checks its job would run.
+
+    The checks run here, before Hydra, too: Hydra resolves its run directory before the job starts, and
+    ``extract.yaml``'s reads ``out``, so a missing ``out`` ended in Hydra's traceback instead of its
+    message. Arguments that read Hydra's runtime (``${hydra:runtime.output_dir}``) resolve only inside
+    the run, where the job's own check covers them."""
     try:
         jobs = compose_sweep_jobs(config_name, arguments)
-        if len(jobs) > 1:
+        if not any("${hydra:" in argument for argument in arguments):
             for cfg in jobs:
                 check_config(cfg, config_name)
     except ConfigError as error:

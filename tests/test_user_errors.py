@@ -28,6 +28,7 @@ from biogpt.experiment.config.validation import check_config
 
 MISSING = "/nonexistent/biogpt-test/missing"
 TRAIN = ("task=ddi", "debug=fast")
+SWEEP = ("-m", "debug=fast", "model=tiny")
 
 # A value out of range for each numeric key of data, optim, eval, prompt and trainer (the test's own
 # reading of the documented ranges, not the validation's table).
@@ -304,6 +305,12 @@ def _run_in_process(
         (cli.finetune, [*TRAIN, f"model.init={MISSING}"], "model.init"),
         (cli.finetune, [*TRAIN, "data_dir=/nonexistent/biogpt-data"], "/nonexistent/biogpt-data"),
         (cli.evaluate, ["task=ddi", f"predictions={MISSING}"], "predictions"),
+        # A grid sweep's wrong value, wherever it is, ends the sweep before its first job: Hydra composes
+        # and the job validates each config only as its job starts.
+        (cli.finetune, [*SWEEP, "task=ddi", "data.update_freq=1,0"], "data.update_freq=0"),
+        (cli.finetune, [*SWEEP, "task=ddi", "optim.lr=1e-3,abc"], "optim.lr: Value 'abc'"),
+        (cli.finetune, [*SWEEP, "task=ddi,kddti"], "task=kddti"),
+        (cli.finetune, [*SWEEP, "task=ddi", "seed=1,2", "eval.generation.beam=1,5,0"], "beam=0"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
@@ -326,8 +333,9 @@ def test_the_commands_end_with_one_error_line(
     lines = stderr.strip().splitlines()
     # One error message (a missing data set's lists the files, then the command that fetches them).
     assert [line for line in lines if line.startswith("error: ")] and named in lines[-1], stderr
-    # Nothing was built: no checkpoint, no final model, no tokenized cache.
+    # Nothing was built: no checkpoint, no final model, no tokenized cache, no sweep's job.
     assert not (tmp_path / "run" / "final").exists() and not (tmp_path / ".cache").exists()
+    assert not (tmp_path / "multirun").exists()
 
 
 def test_files_only_the_job_reads_are_named_too(
@@ -379,33 +387,6 @@ def test_an_option_a_group_lacks_is_named_with_close_matches_and_the_groups_opti
     # A sub-folder's options are listed with their folder, as they are chosen.
     _, line = first_error("train", ["model=microsoft/biogptt"])
     assert "Did you mean 'microsoft/biogpt'" in line and "google/flan-t5-base" in line
-
-
-@pytest.mark.parametrize(
-    ("sweep", "named"),
-    [
-        (["task=ddi", "data.update_freq=1,0"], "error: data.update_freq=0: expected an integer >= 1"),
-        (["task=ddi", "optim.lr=1e-3,abc"], "error: optim.lr: Value 'abc'"),
-        (["task=ddi,kddti"], "error: task=kddti: the config group 'task' has no option 'kddti'"),
-        (["task=ddi", "seed=1,2", "eval.generation.beam=1,5,0"], "error: eval.generation.beam=0"),
-    ],
-)
-def test_a_sweep_names_a_wrong_value_of_any_job_before_its_first_job_runs(
-    sweep: list[str],
-    named: str,
-    tmp_path: Path,
-    shared_data: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Hydra composes and the job validates each config only as its job starts: the wrong value of a
-    sweep's last job would otherwise end the sweep after every earlier job had trained."""
-    monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
-    monkeypatch.chdir(tmp_path)
-    arguments = ["-m", "debug=fast", "model=tiny", *sweep, f"hydra.sweep.dir={tmp_path / 'sweep'}"]
-    status, stderr = _run_in_process(cli.finetune, arguments, capsys)
-    assert status == 1 and len(stderr.strip().splitlines()) == 1 and stderr.startswith(named), stderr
-    assert not (tmp_path / "sweep").exists()  # no job ran
 
 
 def test_a_sweep_composes_one_job_per_value_of_each_swept_key() -> None:

@@ -167,7 +167,7 @@ def _is_value_error(error: BaseException) -> bool:
     return isinstance(error, OmegaConfBaseException) and not isinstance(error, ConfigKeyError)
 
 
-def group_options(group: str, listed: Sequence[str] = (), conf_dir: Path = CONF_DIR) -> list[str]:
+def _group_options(group: str, listed: Sequence[str], conf_dir: Path) -> list[str]:
     """The options of config group ``group``: its config files, those of its sub-folders as
     ``folder/name`` (``model=microsoft/biogpt``, ``experiment=paper/kd_dti``), and ``listed`` (Hydra's
     own list, which holds the options plugins register but not the sub-folders' files)."""
@@ -184,7 +184,7 @@ def _missing_option(error: MissingConfigException, overrides: Sequence[str], con
             continue
         group, value = override.key_or_group.split("@")[0], override.get_value_element_as_str()
         if f"{group}/{value}" == error.missing_cfg_file:
-            options = group_options(group, error.options or (), conf_dir)
+            options = _group_options(group, error.options or (), conf_dir)
             close = difflib.get_close_matches(value, options, n=3)
             hint = f" Did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
             return (

@@ -305,17 +305,28 @@ def compose_sweep_jobs(
     return configs
 
 
+def _jobs_run_as_composed(config_name: str, arguments: Sequence[str]) -> bool:
+    """Whether the jobs :func:`compose_sweep_jobs` composes are checked as they will run: a single run's
+    and a grid's are; a search samples its own values (and records a refused trial), and a value that
+    reads Hydra's runtime (``${hydra:runtime.output_dir}``) resolves only inside the run."""
+    parsed = _parsed(arguments) or []
+    if any("${hydra:" in argument for argument in arguments):
+        return False
+    return not any(o.is_sweep_override() for o in parsed) or _sweeps_a_grid(config_name, parsed, CONF_DIR)
+
+
 def exit_on_composition_error(config_name: str, arguments: Sequence[str]) -> None:
     """Exit with status 1 and one ``error:`` line when a value does not fit its key's type, a group lacks
-    an option, or a job's config (each of a grid sweep's values) fails the checks its job would run.
+    an option, or a job's config (each of a grid sweep's values; not a search's) fails the checks its job
+    would run.
 
     The checks run here, before Hydra, too: Hydra resolves its run directory before the job starts, and
     ``extract.yaml``'s reads ``out``, so a missing ``out`` ended in Hydra's traceback instead of its
-    message. Arguments that read Hydra's runtime (``${hydra:runtime.output_dir}``) resolve only inside
-    the run, where the job's own check covers them."""
+    message. Where the composed jobs are not checked as they will run (:func:`_jobs_run_as_composed`),
+    the job's own check covers them."""
     try:
         jobs = compose_sweep_jobs(config_name, arguments)
-        if not any("${hydra:" in argument for argument in arguments):
+        if _jobs_run_as_composed(config_name, arguments):
             for cfg in jobs:
                 check_config(cfg, config_name)
     except ConfigError as error:

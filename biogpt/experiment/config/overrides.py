@@ -21,6 +21,7 @@ reason, and the search goes on.
 from __future__ import annotations
 
 import difflib
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -131,7 +132,8 @@ def unknown_key_messages(config_name: str, arguments: Sequence[str], conf_dir: P
     if not keys:
         return []
     messages: dict[str, str] = {}  # each problem once, with the first job that has it
-    for selections, changed in _job_overrides(groups, _sweeps_a_grid(config_name, parsed, conf_dir)):
+    grid = _sweeps_a_grid(config_name, tuple(arguments), conf_dir)
+    for selections, changed in _job_overrides(groups, grid):
         try:
             with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
                 cfg = compose(config_name=config_name, overrides=selections)
@@ -204,8 +206,11 @@ def _is_hydra_setting(override: Override) -> bool:
     return key.startswith("hydra") and key != "hydra.searchpath"
 
 
-def _sweeps_a_grid(config_name: str, parsed: Sequence[Override], conf_dir: Path) -> bool:
-    """Whether the arguments sweep keys with Hydra's grid sweeper (not a search's sweeper)."""
+@functools.cache
+def _sweeps_a_grid(config_name: str, arguments: tuple[str, ...], conf_dir: Path) -> bool:
+    """Whether the arguments sweep keys with Hydra's grid sweeper (not a search's sweeper); kept, since
+    each check before Hydra asks and the answer takes a composition."""
+    parsed = _parsed(arguments) or []
     if not any(override.is_sweep_override() for override in parsed):
         return False
     overrides, _ = _job_overrides(parsed, every_value=False)[0]
@@ -299,7 +304,8 @@ def compose_sweep_jobs(
     if parsed is None:
         return []
     configs = []
-    for overrides, changed in _job_overrides(parsed, _sweeps_a_grid(config_name, parsed, conf_dir)):
+    grid = _sweeps_a_grid(config_name, tuple(arguments), conf_dir)
+    for overrides, changed in _job_overrides(parsed, grid):
         if (cfg := _compose(config_name, overrides, changed, conf_dir)) is not None:
             configs.append(cfg)
     return configs
@@ -309,10 +315,11 @@ def _jobs_run_as_composed(config_name: str, arguments: Sequence[str]) -> bool:
     """Whether the jobs :func:`compose_sweep_jobs` composes are checked as they will run: a single run's
     and a grid's are; a search samples its own values (and records a refused trial), and a value that
     reads Hydra's runtime (``${hydra:runtime.output_dir}``) resolves only inside the run."""
-    parsed = _parsed(arguments) or []
     if any("${hydra:" in argument for argument in arguments):
         return False
-    return not any(o.is_sweep_override() for o in parsed) or _sweeps_a_grid(config_name, parsed, CONF_DIR)
+    parsed = _parsed(arguments) or []
+    swept = any(override.is_sweep_override() for override in parsed)
+    return not swept or _sweeps_a_grid(config_name, tuple(arguments), CONF_DIR)
 
 
 def exit_on_composition_error(config_name: str, arguments: Sequence[str]) -> None:

@@ -79,6 +79,37 @@ def test_brat_lines_without_use_are_counted() -> None:
     assert dict(read.unused) == {"brat A (attribute) lines": 1, "brat # (note) lines": 1}
 
 
+def test_files_brat_does_not_read_are_counted_and_a_split_without_examples_says_why(tmp_path: Path) -> None:
+    """brat reads ``.ann`` files with their ``.txt``; any other file of a split is counted, and a split
+    left without an example (a JSONL corpus read with ``task.format=brat``) is an error naming the
+    option, the format and what was read, not a traceback from the tokenizer."""
+    brat = tmp_path / "brat"
+    brat.mkdir()
+    for source in RELATION_CORPORA["brat"].iterdir():
+        (brat / source.name).write_bytes(source.read_bytes())
+    (brat / "README.md").write_text("annotated by hand\n")
+    read = read_split(custom("relation", brat, format="brat"), "test")
+    assert len(read.records) == 3
+    assert read.unused["non-brat files (neither an .ann nor its .txt)"] == 1
+    jsonl = CORPORA / "jsonl" / "relations.jsonl"
+    with pytest.raises(DataFileError) as raised:
+        load_task_split(custom("relation", jsonl, format="brat"), "test")
+    assert str(raised.value) == (
+        f"task.test={jsonl}: the test split has no examples: 1 file read as brat: 0 relation records, 0 "
+        "records or relations skipped; not used: 1 non-brat files (neither an .ann nor its .txt)"
+    )
+    # Without task.valid, valid is a hold-out of train's records: one record leaves train empty.
+    one = tmp_path / "one.jsonl"
+    one.write_text('{"id": "r1", "text": "a text", "label": "x"}\n')
+    with pytest.raises(DataFileError) as raised:
+        load_task_split(custom("classification", one, valid=None), "train")
+    assert str(raised.value) == (
+        f"task.train={one}: the train split has no examples: 1 file read as jsonl (detected), its train "
+        "part (task.valid_fraction=0.2 held out for valid): 0 classification records, 0 records or "
+        "relations skipped"
+    )
+
+
 @pytest.mark.parametrize("fmt", ["bioc", "bioc-json", "bigbio"])
 def test_every_relation_format_reads_the_same_corpus_alike(fmt: str) -> None:
     split = load_task_split(custom("relation", RELATION_CORPORA[fmt]), "test")
@@ -361,6 +392,8 @@ def test_required_keys_left_unset_are_named(
     with pytest.raises(SystemExit) as exited:
         data()
     assert exited.value.code == 1
-    assert capsys.readouterr().err == "error: task.kind is not set: one of relation, classification, qa\n"
+    assert capsys.readouterr().err == (
+        "error: task.kind is required: set task.kind=<value> (one of: relation, classification, qa)\n"
+    )
     with pytest.raises(ValueError, match="task.train is not set"):
         make_task_settings("custom", kind="qa", train="???")

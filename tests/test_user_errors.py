@@ -25,10 +25,12 @@ from biogpt.experiment.config.options_doc import schema_keys
 from biogpt.experiment.config.overrides import compose_first_job, compose_sweep_jobs
 from biogpt.experiment.config.schema import ROOT_SCHEMAS
 from biogpt.experiment.config.validation import check_config
+from biogpt.model import BioGPT, BioGPTConfig
 
 MISSING = "/nonexistent/biogpt-test/missing"
 TRAIN = ("task=ddi", "debug=fast")
 SWEEP = ("-m", "debug=fast", "model=tiny")
+CUSTOM = ("task=custom", "task.kind=relation", "task.format=brat", "debug=fast", "model=tiny")
 
 # A value out of range for each numeric key of data, optim, eval, prompt and trainer (the test's own
 # reading of the documented ranges, not the validation's table).
@@ -305,6 +307,10 @@ def _run_in_process(
         (cli.finetune, [*TRAIN, f"model.init={MISSING}"], "model.init"),
         (cli.finetune, [*TRAIN, "data_dir=/nonexistent/biogpt-data"], "/nonexistent/biogpt-data"),
         (cli.evaluate, ["task=ddi", f"predictions={MISSING}"], "predictions"),
+        # An argument that is no override, and one Hydra refuses to apply, in one line (not Hydra's four).
+        (cli.finetune, [*TRAIN, "junk"], "junk: not an override key=value (missing EQUAL"),
+        (cli.finetune, [*TRAIN, "optim.lr=[1,"], "optim.lr=[1,: not an override"),
+        (cli.finetune, [*TRAIN, "+seed=1"], "An item is already at 'seed'"),
         # A grid sweep's wrong value, wherever it is, ends the sweep before its first job: Hydra composes
         # and the job validates each config only as its job starts.
         (cli.finetune, [*SWEEP, "task=ddi", "data.update_freq=1,0"], "data.update_freq=0"),
@@ -342,14 +348,17 @@ def test_files_only_the_job_reads_are_named_too(
     tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Paths that exist but hold the wrong thing (an empty directory as a model or a vocabulary, a
-    predictions file of the wrong length) end the job with the file's name, before any training; so
-    does a token budget that the data turns out to exceed."""
+    predictions file of the wrong length, a model without the task a service applies) end the job with
+    the file's name, before any training or any service's worker; so does a token budget that the data
+    turns out to exceed."""
     monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
     monkeypatch.chdir(tmp_path)
     empty = tmp_path / "empty"
     empty.mkdir()
     one_line = tmp_path / "one_line.txt"
     one_line.write_text("the interaction of a and b is mechanism.\n")
+    untasked = BioGPT(BioGPTConfig.from_preset("tiny")).save_pretrained(tmp_path / "untasked")
+    jsonl = Path(__file__).parent / "corpora" / "custom" / "jsonl" / "relations.jsonl"
     for command, arguments, named in (
         (cli.finetune, [*TRAIN, f"model.init={empty}"], str(empty)),
         (cli.finetune, [*TRAIN, f"tokenizer={empty}"], str(empty)),
@@ -358,14 +367,56 @@ def test_files_only_the_job_reads_are_named_too(
         (cli.evaluate, ["task=ddi", f"ckpt={empty}"], str(empty)),
         (cli.evaluate, ["task=ddi", f"predictions={one_line}"], str(one_line)),
         (cli.generate, [f"ckpt={empty}", "text=x"], str(empty)),
-        # The service checks the task to apply before it starts its workers.
-        (cli.serve, [f"ckpt={empty}"], f"{empty} records no task"),
-        (cli.serve, [f"ckpt={empty}", "task=pubmedqa"], "task=pubmedqa"),
+        # A split without an example (a JSONL corpus read as brat) says what was read, before training.
+        (
+            cli.finetune,
+            [*CUSTOM, f"task.train={jsonl}", f"task.test={jsonl}"],
+            "the train split has no examples",
+        ),
+        # The service checks its model's source and the task to apply before it starts its workers.
+        (cli.serve, [f"ckpt={empty}", "task=kd_dti"], f"{empty}: neither a Hugging Face directory"),
+        (cli.serve, [f"ckpt={untasked}"], f"{untasked} records no task"),
+        (cli.serve, [f"ckpt={untasked}", "task=pubmedqa"], "task=pubmedqa"),
     ):
         status, stderr = _run_in_process(command, [*arguments, f"hydra.run.dir={tmp_path / 'run'}"], capsys)
         last = stderr.strip().splitlines()[-1]
         assert status == 1 and "Traceback" not in stderr, stderr
         assert last.startswith("error: ") and named in last, stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "status", "named"),
+    [
+        (["task=kddti"], 1, "error: task=kddti: the config group 'task' has no option 'kddti'"),
+        (["task=ddi", "seed=abc"], 1, "error: seed: Value 'abc'"),
+        (["task=ddi", "task.lr=0"], 1, "error: task.lr"),
+        (["task=custom"], 1, "error: task.kind is required"),
+        (["task=ddi", "junk"], 1, "error: junk: not an override key=value"),
+        (["task=ddi,hoc"], 1, "error: task=ddi,hoc: a sweep; this command composes one configuration"),
+        (["task=ddi", "-m"], 1, "error: -m: this command takes train.yaml's key=value overrides, no flags"),
+        (["task=ddi", "data.max_tokenz=5"], 2, "unknown config key 'data.max_tokenz'"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else None,
+)
+def test_biogpt_data_validate_checks_its_overrides_as_train_py_does(
+    arguments: list[str], status: int, named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``biogpt-data validate`` composes train.py's config itself: it ended in Hydra's traceback for an
+    option a group lacks, a value of the wrong type or an argument that is no override."""
+    exit_status, stderr = _run_in_process(cli.data, ["validate", *arguments], capsys)
+    assert exit_status == status and "Traceback" not in stderr, stderr
+    assert stderr.startswith(named), stderr
+
+
+def test_biogpt_data_names_validate_and_validate_prints_its_usage(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for arguments in (["--help"], ["validate", "--help"]):
+        monkeypatch.setattr(sys, "argv", ["biogpt-data", *arguments])
+        with pytest.raises(SystemExit) as exit_:
+            cli.data()
+        assert exit_.value.code == 0
+        assert "biogpt-data validate task=NAME [OVERRIDE ...]" in capsys.readouterr().out
 
 
 def test_a_required_value_that_hydras_run_directory_reads_is_named(
@@ -375,7 +426,7 @@ def test_a_required_value_that_hydras_run_directory_reads_is_named(
     and ended in its own traceback."""
     monkeypatch.chdir(tmp_path)
     status, stderr = _run_in_process(cli.extract, ["ckpt=org/model", f"input={tmp_path}"], capsys)
-    assert (status, stderr.strip()) == (1, "error: out is required: set out=<value>")
+    assert (status, stderr.strip()) == (1, "error: out is required: set out=<value> (a directory path)")
 
 
 def test_an_option_a_group_lacks_is_named_with_close_matches_and_the_groups_options() -> None:

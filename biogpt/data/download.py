@@ -50,6 +50,10 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="biogpt-data",
         description=f"Fetch and verify the datasets and vocabularies.\n\ndatasets:\n{table}",
+        # The entry point runs ``validate`` itself (it composes train.py's config, which this library
+        # module does not import); the help names it beside the others.
+        epilog="biogpt-data validate task=NAME [OVERRIDE ...]: read and check a task's data with\n"
+        "train.py's overrides, nothing written (biogpt-data validate --help)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = root.add_subparsers(dest="command", required=True)

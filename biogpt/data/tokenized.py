@@ -40,6 +40,7 @@ from datasets.arrow_writer import ArrowWriter
 from filelock import FileLock
 
 from biogpt.data.tasks import TaskSettings, load_task_split
+from biogpt.errors import DataFileError
 from biogpt.tokenizer.protocol import Tokenizer
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def tokenized_split(
         )
     examples = task_split.examples
     if not examples:
-        raise ValueError(f"{task.name}/{split}: no examples under {task.data_dir}")
+        raise DataFileError(f"{task.name}/{split}: the task's files under {task.data_dir} hold no example")
     # The examples themselves are in the key: a custom corpus (task=custom) is the user's to edit, and
     # its settings name only its paths.
     content = hashlib.sha256(json.dumps([[e.id, e.source, e.target] for e in examples]).encode()).hexdigest()

@@ -21,11 +21,11 @@ def serve_settings(cfg: DictConfig) -> ServeSettings:
 
 
 def serve(cfg: DictConfig) -> None:
-    """Serve the model until interrupted; a model without a task to apply ends the command here, in one
-    line, before the workers start."""
+    """Serve the model until interrupted; a source that holds no model, or a model without a task to
+    apply, ends the command here, in one line, before the workers start."""
     require_litserve("biogpt-serve")
     from biogpt.serving.app import serve as run
 
     extraction = extraction_settings(cfg)
-    Extractor.task_for(extraction)
+    Extractor.check(extraction)
     run(extraction, serve_settings(cfg))

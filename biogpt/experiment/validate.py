@@ -11,13 +11,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from hydra import compose, initialize_config_dir
-
 from biogpt.data.custom.validate import check_corpus, fatal, over_length, render, validate_task
 from biogpt.data.files.requirements import check_task_files
 from biogpt.data.tasks import CustomTaskSettings, TaskSettings, load_task_split
-from biogpt.experiment.config.paths import CONF_DIR
+from biogpt.experiment.config.overrides import compose_one_config, exit_on_unknown_keys
 from biogpt.experiment.config.settings import layout_settings, prompt_settings, task_settings
+from biogpt.experiment.config.validation import check_config
 from biogpt.prompts import build_layout, prompt_tokens
 
 
@@ -29,10 +28,26 @@ def check_task_data(task: TaskSettings, splits: Sequence[str]) -> None:
         check_task_files(task.name, task.data_dir, splits)
 
 
+USAGE = """usage: biogpt-data validate task=NAME [OVERRIDE ...]
+
+Reads every split of the task that train.py's overrides configure (a built-in task, or task=custom with
+its files), prints what it holds (examples, records, relation types, labels, what was read and not used,
+duplicate ids, skipped records, defects at their file and line) and writes nothing. Exit status 1 when a
+defect makes the data unusable. With model=... or tokenizer=..., it also names the examples longer than
+the model's positions under the configured prompt. Example:
+
+  biogpt-data validate task=custom task.kind=relation task.train=corpus/train task.test=corpus/test"""
+
+
 def main(overrides: Sequence[str]) -> int:
-    """Print the report of the task the overrides configure; 1 when it has defects."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=list(overrides))
+    """Print the report of the task the overrides configure; 1 when it has defects. The overrides get
+    ``train.py``'s checks: an unknown key (exit 2), a value or option its key refuses (one line)."""
+    if {"-h", "--help"} & set(overrides):
+        print(USAGE)
+        return 0
+    exit_on_unknown_keys("train", overrides)
+    cfg = compose_one_config("train", overrides)
+    check_config(cfg, "train")
     task = task_settings(cfg)
     summaries = validate_task(task)
     keys = [override.split("=", 1)[0].lstrip("+~") for override in overrides]

@@ -38,6 +38,7 @@ from biogpt.errors import ConfigError
 from biogpt.evaluation.parsing import ReadGeneration, generation_reader
 from biogpt.generation import GenerationSettings
 from biogpt.generation.tasks import Generator, generate_continuations
+from biogpt.model.loading import locate_network
 from biogpt.model.precision import check_precision_name, inference_dtype
 from biogpt.prompts import LayoutSettings, PromptSettings, build_layout, prompt_tokens
 
@@ -171,11 +172,18 @@ class Extractor:
         self._read = generation_reader(task.task, task.relation_types)
 
     @staticmethod
+    def check(settings: ExtractionSettings) -> TaskRecord:
+        """What :meth:`load` would refuse, found without loading the model: a source that holds no
+        network (:func:`locate_network`) or a task extraction does not apply to (:meth:`task_for`). A
+        service checks it before it starts its workers, which would report it in a worker's traceback."""
+        locate_network(settings.ckpt)
+        return Extractor.task_for(settings)
+
+    @staticmethod
     def task_for(settings: ExtractionSettings) -> TaskRecord:
         """The task the model is applied to: the one it records, or ``settings``' (see
         :func:`resolve_task`), checked to be one extraction applies to (:func:`source_builder`), without
-        loading the model; a service checks it before it starts its workers, which would otherwise
-        report a wrong task in a worker's traceback."""
+        loading the model."""
         path = Path(settings.ckpt)
         record = resolve_task(settings, read_task_record(path) if path.is_dir() else None)
         source_builder(record.task, record.relation_types)

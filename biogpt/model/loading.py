@@ -33,6 +33,7 @@ from biogpt.model.weights import (
     lightning_weights,
     looks_like_hub_id,
     read_pretrained,
+    stored_weights,
 )
 
 BIOGPT_FAMILY = "biogpt"
@@ -77,7 +78,7 @@ def load_network(
     loads as the base its adapter names with the adapter in it, unmerged.
     """
     path = local_source(source)
-    if path.is_dir() and model_type(path) is None and is_adapter_dir(path / ADAPTER_DIR):
+    if _holds_only_an_adapter(path):
         base = load_network(adapter_base(path / ADAPTER_DIR), dtype=dtype)
         return load_adapted(path, base)
     if source_family(path) == BIOGPT_FAMILY:
@@ -90,6 +91,26 @@ def load_network(
         backbone = HFBackbone.from_config(checkpoint[HF_CONFIG_KEY], lightning_weights(checkpoint, str(path)))
         return backbone.to(dtype)
     return HFBackbone.from_pretrained(path, dtype=dtype, dropout=dropout, attention_dropout=attention_dropout)
+
+
+def locate_network(source: str | Path) -> Path:
+    """The local path of the network at ``source`` (a hub id's cached snapshot), checked to hold what
+    :func:`load_network` reads, without reading a weight: a directory of a supported family with its
+    weights, an adapter directory whose base is one, or a checkpoint file. A service locates its model
+    before it starts the workers that load it, so a wrong path is one error line, not a worker's
+    traceback."""
+    path = local_source(source)
+    if _holds_only_an_adapter(path):
+        locate_network(adapter_base(path / ADAPTER_DIR))
+    elif path.is_dir():
+        source_family(path)
+        stored_weights(path)
+    return path
+
+
+def _holds_only_an_adapter(path: Path) -> bool:
+    """A ``peft.merge=false`` run's ``final/``: an adapter (``adapter/``) and no network of its own."""
+    return path.is_dir() and model_type(path) is None and is_adapter_dir(path / ADAPTER_DIR)
 
 
 def outline_network(path: Path) -> Backbone:

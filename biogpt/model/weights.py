@@ -247,19 +247,23 @@ def read_hf_directory(directory: Path) -> PretrainedWeights:
 
 
 def read_hf_weights(directory: Path) -> dict[str, Tensor]:
-    for name in HF_WEIGHT_FILES:
+    stored = hf_weights_file(directory)
+    if stored.name not in HF_INDEX_FILES:
+        return _read_weight_file(stored)
+    weight_map = json.loads(stored.read_text()).get("weight_map")
+    if not isinstance(weight_map, dict):
+        raise CheckpointError(f"{stored}: expected a 'weight_map' object")
+    state: dict[str, Tensor] = {}
+    for shard in sorted(set(weight_map.values())):
+        state.update(_read_weight_file(directory / shard))
+    return state
+
+
+def hf_weights_file(directory: Path) -> Path:
+    """A Hugging Face directory's weight file, or the index of its shards."""
+    for name in HF_WEIGHT_FILES + HF_INDEX_FILES:
         if (directory / name).is_file():
-            return _read_weight_file(directory / name)
-    for name in HF_INDEX_FILES:
-        index_path = directory / name
-        if index_path.is_file():
-            weight_map = json.loads(index_path.read_text()).get("weight_map")
-            if not isinstance(weight_map, dict):
-                raise CheckpointError(f"{index_path}: expected a 'weight_map' object")
-            state: dict[str, Tensor] = {}
-            for shard in sorted(set(weight_map.values())):
-                state.update(_read_weight_file(directory / shard))
-            return state
+            return directory / name
     raise CheckpointError(
         f"{directory}: no weights found; expected one of {', '.join(HF_WEIGHT_FILES + HF_INDEX_FILES)}"
     )
@@ -357,6 +361,22 @@ def _fairseq_model_args(checkpoint: Mapping[str, Any], source: str) -> dict[str,
     return dict(model_args)
 
 
+def stored_weights(directory: Path) -> Path:
+    """The file holding the weights of a model directory, found without reading it: a Hugging Face
+    directory's (``config.json`` beside its weights or their shards' index) or a fairseq release
+    directory's checkpoint. A directory with neither is an error that says what was looked for, so a
+    service can refuse it before its workers would load it."""
+    if (directory / "config.json").is_file():
+        return hf_weights_file(directory)
+    checkpoint = find_fairseq_checkpoint(directory)
+    if checkpoint is None:
+        raise CheckpointError(
+            f"{directory}: neither a Hugging Face directory (config.json) nor a fairseq release directory "
+            f"({' or '.join(FAIRSEQ_CHECKPOINT_NAMES)})"
+        )
+    return checkpoint
+
+
 def find_fairseq_checkpoint(directory: Path) -> Path | None:
     for name in FAIRSEQ_CHECKPOINT_NAMES:
         if (directory / name).is_file():
@@ -381,15 +401,10 @@ def read_pretrained(
     if path.is_file():
         return read_checkpoint_file(path, trust_pickle=trust_pickle)
     if path.is_dir():
+        stored = stored_weights(path)
         if (path / "config.json").is_file():
             return read_hf_directory(path)
-        checkpoint = find_fairseq_checkpoint(path)
-        if checkpoint is not None:
-            return read_checkpoint_file(checkpoint, trust_pickle=trust_pickle)
-        raise CheckpointError(
-            f"{path}: neither a Hugging Face directory (config.json) nor a fairseq release directory "
-            f"({' or '.join(FAIRSEQ_CHECKPOINT_NAMES)})"
-        )
+        return read_checkpoint_file(stored, trust_pickle=trust_pickle)
     if looks_like_hub_id(str(source)):
         return read_hf_directory(download_from_hub(str(source), revision=revision, cache_dir=cache_dir))
     raise MissingFileError(f"{source}: no such file or directory, and not a hub id of the form 'org/name'")

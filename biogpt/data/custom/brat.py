@@ -99,10 +99,16 @@ def read_brat_document(ann: Path) -> tuple[Document, CorpusRead]:
 
 
 def read_brat(files: list[Path]) -> CorpusRead:
-    """Every ``.ann`` file among ``files`` (with its ``.txt``), in path order."""
+    """Every ``.ann`` file among ``files`` (with its ``.txt``), in path order; the other files (a
+    README, or a corpus in another format read with ``task.format=brat``) are counted."""
     result = CorpusRead()
-    for ann in (f for f in files if f.suffix.lower() == ".ann"):
+    annotations = [f for f in files if f.suffix.lower() == ".ann"]
+    texts = {ann.with_suffix(".txt") for ann in annotations}
+    for ann in annotations:
         document, unused = read_brat_document(ann)
         result.records.append(document)
         result.extend(unused)
+    others = [f for f in files if f.suffix.lower() != ".ann" and f not in texts]
+    if others:
+        result.unused["non-brat files (neither an .ann nor its .txt)"] += len(others)
     return result

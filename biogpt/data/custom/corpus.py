@@ -54,3 +54,24 @@ def read_split(config: CustomTaskSettings, split: str) -> CorpusRead:
     if split in ("train", "valid") and config.valid is None:
         read.records = holdout(read.records, config, split)
     return read
+
+
+def no_examples_error(
+    config: CustomTaskSettings, split: str, read: CorpusRead, skipped: int
+) -> DataFileError:
+    """Why ``split`` has no example to train on or score: where it was read from, in which format, and
+    what became of what was read (``skipped`` records or relations could not be used)."""
+    fmt, files = split_format(config, split)
+    given = config.path(split)
+    where = f"task.{split}={given}" if given else f"task.train={config.train}"
+    how = f"{len(files)} file{'' if len(files) == 1 else 's'} read as {fmt}" + (
+        "" if config.format else " (detected)"
+    )
+    if config.valid is None and split in ("train", "valid"):
+        how += f", its {split} part (task.valid_fraction={config.valid_fraction} held out for valid)"
+    found = f"{len(read.records)} {config.kind} records, {skipped} records or relations skipped"
+    unused = "; ".join(f"{count} {what}" for what, count in sorted(read.unused.items()))
+    return DataFileError(
+        f"{where}: the {split} split has no examples: {how}: {found}"
+        + (f"; not used: {unused}" if unused else "")
+    )

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from biogpt.data.custom.corpus import read_split
+from biogpt.data.custom.corpus import no_examples_error, read_split
 from biogpt.data.custom.document import Defect, Document, Entity, LabelledText, Question, Relation
 from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.data.custom.wording import FormatWording, RelationWording, relation_wording
@@ -240,4 +240,6 @@ def load_custom_split(config: CustomTaskSettings, split: str) -> TaskSplit:
     for what, count in sorted((read.unused | filtered).items()):
         logger.info("custom %s: %d %s read and not used", split, count, what)
     logger.info("custom %s: %d examples, %d records or relations skipped", split, len(examples), len(skipped))
+    if not examples:
+        raise no_examples_error(config, split, read, len(skipped))
     return TaskSplit(examples, skipped=skipped)

@@ -105,7 +105,8 @@ def _example_counts(summary: SplitSummary, task_split: TaskSplit) -> None:
 
 
 def validate_split(config: TaskSettings, split: str) -> SplitSummary:
-    """One split read and checked; a file that cannot be read at all raises (DataFileError)."""
+    """One split read and checked; a file that cannot be read at all, or a split without an example,
+    raises (DataFileError)."""
     task_split = load_task_split(config, split)
     summary = SplitSummary(split, len(task_split.examples))
     _example_counts(summary, task_split)

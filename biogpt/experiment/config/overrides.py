@@ -30,7 +30,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import IntervalSweep, Override
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
@@ -48,15 +48,20 @@ def _is_group(key: str, conf_dir: Path) -> bool:
 
 
 def _parsed(arguments: Sequence[str]) -> list[Override] | None:
-    """The overrides of a command line, or None when it carries flags that change what is composed
-    (or does not parse: Hydra then reports it)."""
+    """The overrides of a command line, or None when it carries flags that change what is composed. An
+    argument that is no override is a :class:`~biogpt.errors.ConfigError` naming it, in one line (Hydra's
+    report takes three, and a fourth about stack traces)."""
     overrides = [argument for argument in arguments if argument not in _MULTIRUN_FLAGS]
     if any(argument.startswith("-") for argument in overrides):
         return None
     try:
         return OverridesParser.create().parse_overrides(overrides)
-    except HydraException:
-        return None
+    except OverrideParseException as error:
+        reason = [line for line in str(error).splitlines() if not line.startswith(("Error parsing", "See "))]
+        raise ConfigError(
+            f"{error.override}: not an override key=value ({' '.join(reason)}); the grammar: "
+            "https://hydra.cc/docs/1.2/advanced/override_grammar/basic"
+        ) from None
 
 
 def _first_choice(override: Override) -> str | None:
@@ -116,7 +121,10 @@ def unknown_key_messages(config_name: str, arguments: Sequence[str], conf_dir: P
     Returns nothing when the arguments do not parse or compose (the composition check, then Hydra,
     report the problem) or carry flags that change what is composed.
     """
-    parsed = _parsed(arguments)
+    try:
+        parsed = _parsed(arguments)
+    except ConfigError:  # an argument that is no override: the composition check names it
+        return []
     if parsed is None:
         return []
     groups, keys = [], []
@@ -252,13 +260,12 @@ def _job_overrides(parsed: Sequence[Override], every_value: bool) -> list[tuple[
     return jobs
 
 
-def _compose(
-    config_name: str, overrides: list[str], changed: str | None, conf_dir: Path
-) -> DictConfig | None:
+def _compose(config_name: str, overrides: list[str], changed: str | None, conf_dir: Path) -> DictConfig:
     """The config ``overrides`` compose; :class:`~biogpt.errors.ConfigError` for a value of the wrong type
-    or an option a group lacks. Another failure (an unknown key, which :func:`unknown_key_messages` and
-    Hydra report) gives None for the first job, and an error naming ``changed`` for a later one (the
-    value that made its config differ)."""
+    or an option a group lacks, and for another failure (``+seed=1``, which adds a key the config has):
+    Hydra's message in one line for the first job, its first line naming ``changed`` for a later one (the
+    value that made its config differ). The commands name unknown keys before this
+    (:func:`unknown_key_messages`)."""
     try:
         with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
             return compose(config_name=config_name, overrides=overrides)
@@ -269,7 +276,7 @@ def _compose(
         cause = _cause(error, _is_value_error)
         if not isinstance(cause, OmegaConfBaseException):
             if changed is None:
-                return None
+                raise ConfigError(" ".join(str(error).splitlines())) from None
             raise ConfigError(f"the sweep's job with {changed}: {str(error).splitlines()[0]}") from None
         where = str(error).splitlines()[0]
         origin = f" ({where.split(':')[0].removeprefix('In ')})" if where.startswith("In '") else ""
@@ -280,8 +287,7 @@ def compose_first_job(
     config_name: str, arguments: Sequence[str], conf_dir: Path = CONF_DIR
 ) -> DictConfig | None:
     """The config of ``arguments`` (a sweep's first job), as Hydra will compose it; None when the
-    arguments carry flags that change what is composed or fail for a reason other than a value or an
-    option (an unknown key, which :func:`unknown_key_messages` and Hydra report).
+    arguments carry flags that change what is composed.
 
     A value that does not fit its key's type raises :class:`~biogpt.errors.ConfigError` naming the
     key (``optim.lr: Value 'abc' of type 'str' could not be converted to Float``), as does an option its
@@ -294,6 +300,19 @@ def compose_first_job(
     return _compose(config_name, overrides, None, conf_dir)
 
 
+def compose_one_config(config_name: str, arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> DictConfig:
+    """The config of a command that composes one configuration itself, without Hydra's launcher
+    (``biogpt-data validate``), with the errors of :func:`compose_first_job`: its arguments are overrides
+    alone, so a flag or a sweep among them is an error naming it."""
+    flag = next((argument for argument in arguments if argument.startswith("-")), None)
+    if flag is not None:
+        raise ConfigError(f"{flag}: this command takes {config_name}.yaml's key=value overrides, no flags")
+    swept = next((o.input_line for o in _parsed(arguments) or [] if o.is_sweep_override()), None)
+    if swept is not None:
+        raise ConfigError(f"{swept}: a sweep; this command composes one configuration")
+    return _compose(config_name, list(arguments), None, conf_dir)
+
+
 def compose_sweep_jobs(
     config_name: str, arguments: Sequence[str], conf_dir: Path = CONF_DIR
 ) -> list[DictConfig]:
@@ -303,12 +322,11 @@ def compose_sweep_jobs(
     parsed = _parsed(arguments)
     if parsed is None:
         return []
-    configs = []
     grid = _sweeps_a_grid(config_name, tuple(arguments), conf_dir)
-    for overrides, changed in _job_overrides(parsed, grid):
-        if (cfg := _compose(config_name, overrides, changed, conf_dir)) is not None:
-            configs.append(cfg)
-    return configs
+    return [
+        _compose(config_name, overrides, changed, conf_dir)
+        for overrides, changed in _job_overrides(parsed, grid)
+    ]
 
 
 def _jobs_run_as_composed(config_name: str, arguments: Sequence[str]) -> bool:

@@ -496,7 +496,8 @@ def check_config(cfg: DictConfig, config_name: str) -> None:
     the first problem raises :class:`ConfigError` naming the key, the value and what is allowed."""
     checks = CHECKS[config_name]
     for key in _missing_keys(OmegaConf.to_container(cfg, resolve=False)):
-        raise ConfigError(f"{key} is required: set {key}=<value>")
+        allowed = f" ({checks.rules[key].allowed})" if key in checks.rules else ""
+        raise ConfigError(f"{key} is required: set {key}=<value>{allowed}")
     values = check_rules(cfg, checks.rules)
     for constraint in checks.constraints:
         given = {key: values[key] if key in values else _value(cfg, key) for key in constraint.keys}

@@ -61,6 +61,20 @@ def test_every_config_option_composes(override: str, tmp_path: Path, shared_data
     assert cfg.eval.split == ("train" if override == "debug=overfit" else "test")
 
 
+def test_hydra_shares_the_config_store_that_holds_the_schemas_instead_of_copying_it() -> None:
+    """Hydra deep-copies its config repository, which holds the store of the schemas, for every
+    composition and every group ``--help`` lists; the store's copy is the store (as Hydra's main branch
+    reads the live one, facebookresearch/hydra#2928), so the schemas are not duplicated each time."""
+    import copy
+
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    assert store.load("schema/train.yaml") is not None
+    assert copy.deepcopy(store) is store
+    assert copy.deepcopy({"store": store})["store"] is store
+
+
 def test_paper_presets_leave_the_swept_choices_to_the_command_line(tmp_path: Path, shared_data: Path) -> None:
     cfg = compose_train(
         tmp_path, shared_data, ["experiment=paper/kd_dti", "target_format=svo", "prompt=hard"]

@@ -22,7 +22,7 @@ from project_commands import run_command
 from biogpt import cli
 from biogpt.errors import ConfigError
 from biogpt.experiment.config.options_doc import schema_keys
-from biogpt.experiment.config.overrides import compose_first_job, compose_sweep_jobs
+from biogpt.experiment.config.overrides import check_sweep_base, compose_first_job, compose_sweep_jobs
 from biogpt.experiment.config.schema import ROOT_SCHEMAS
 from biogpt.experiment.config.validation import check_config
 from biogpt.model import BioGPT, BioGPTConfig
@@ -30,6 +30,12 @@ from biogpt.model import BioGPT, BioGPTConfig
 MISSING = "/nonexistent/biogpt-test/missing"
 TRAIN = ("task=ddi", "debug=fast")
 SWEEP = ("-m", "debug=fast", "model=tiny")
+STUDY_SWEEP = (
+    "-m",
+    "debug=fast",
+    "experiment=study/dce",
+    "model=openai-community/gpt2-medium,microsoft/biogpt",
+)
 CUSTOM = ("task=custom", "task.kind=relation", "task.format=brat", "debug=fast", "model=tiny")
 
 # A value out of range for each numeric key of data, optim, eval, prompt and trainer (the test's own
@@ -317,6 +323,12 @@ def _run_in_process(
         (cli.finetune, [*SWEEP, "task=ddi", "optim.lr=1e-3,abc"], "optim.lr: Value 'abc'"),
         (cli.finetune, [*SWEEP, "task=ddi,kddti"], "task=kddti"),
         (cli.finetune, [*SWEEP, "task=ddi", "seed=1,2", "eval.generation.beam=1,5,0"], "beam=0"),
+        # Every job has the key, but Hydra's base config for the sweep (debug=fast's model=tiny) has not.
+        (
+            cli.finetune,
+            [*STUDY_SWEEP, "model.study.max_new_tokens=5"],
+            "model.study.max_new_tokens=choice(5)",
+        ),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
@@ -438,6 +450,17 @@ def test_an_option_a_group_lacks_is_named_with_close_matches_and_the_groups_opti
     # A sub-folder's options are listed with their folder, as they are chosen.
     _, line = first_error("train", ["model=microsoft/biogptt"])
     assert "Did you mean 'microsoft/biogpt'" in line and "google/flan-t5-base" in line
+
+
+def test_a_sweep_of_one_value_sets_a_key_that_only_the_swept_choices_have() -> None:
+    """The remedy the base config's error names passes the checks, and every job gets the value."""
+    arguments = [*STUDY_SWEEP, "model.study.max_new_tokens=choice(5)"]
+    check_sweep_base("train", arguments)
+    jobs = compose_sweep_jobs("train", arguments)
+    assert [(cfg.model.init, cfg.model.study.max_new_tokens) for cfg in jobs] == [
+        ("openai-community/gpt2-medium", 5),
+        ("microsoft/biogpt", 5),
+    ]
 
 
 def test_a_sweep_composes_one_job_per_value_of_each_swept_key() -> None:

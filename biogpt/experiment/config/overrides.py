@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import IntervalSweep, Override
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
@@ -217,11 +219,17 @@ def _is_hydra_setting(override: Override) -> bool:
 @functools.cache
 def _sweeps_a_grid(config_name: str, arguments: tuple[str, ...], conf_dir: Path) -> bool:
     """Whether the arguments sweep keys with Hydra's grid sweeper (not a search's sweeper); kept, since
-    each check before Hydra asks and the answer takes a composition."""
+    each check before Hydra asks and the answer takes a composition. The sweeper is a group's choice
+    (``hparams_search=...``) or Hydra's setting, so the first job's groups are composed without its key
+    overrides: one that the config lacks (``model.study.x`` where ``model.study`` is null, which
+    OmegaConf answers with an AssertionError) is the unknown-key check's to name."""
     parsed = _parsed(arguments) or []
     if not any(override.is_sweep_override() for override in parsed):
         return False
-    overrides, _ = _job_overrides(parsed, every_value=False)[0]
+    groups = [
+        o for o in parsed if _is_group(o.key_or_group, conf_dir) or o.key_or_group == "hydra.searchpath"
+    ]
+    overrides, _ = _job_overrides(groups, every_value=False)[0]
     overrides += [override.input_line for override in parsed if _is_hydra_setting(override)]
     try:
         with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
@@ -329,6 +337,42 @@ def compose_sweep_jobs(
     ]
 
 
+def check_sweep_base(config_name: str, arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> None:
+    """Before a multirun splits into jobs, Hydra composes its base config from the arguments without
+    their swept values, so each swept group is at the config's own choice there. A key override that
+    only the swept choices give a value to (``model.study.max_new_tokens=5`` with ``model=a,b`` and
+    ``debug=fast``, whose ``model=tiny`` has no ``model.study``) fails in that composition, with
+    OmegaConf's ``AssertionError``, though every job has the key. This composes the base as Hydra's
+    multirun does and names the override, and its remedy: a sweep of its one value, which Hydra applies
+    to each job alone."""
+    parsed = _parsed(arguments)
+    if not parsed or not ("-m" in arguments or "--multirun" in arguments):
+        return
+    if _base_composes(config_name, [o.input_line for o in parsed], conf_dir):
+        return
+    for override in parsed:
+        plain_key = not (override.is_sweep_override() or _is_group(override.key_or_group, conf_dir))
+        rest = [o.input_line for o in parsed if o is not override]
+        if plain_key and not _is_hydra_setting(override) and _base_composes(config_name, rest, conf_dir):
+            value = override.get_value_element_as_str()
+            raise ConfigError(
+                f"{override.input_line}: Hydra composes a multirun's base config without the swept values "
+                "(each swept group at the config's own choice), which has no such key, though every job "
+                f"has it; write {override.get_key_element()}=choice({value}), a sweep of one value, which "
+                "Hydra sets in each job alone"
+            )
+
+
+def _base_composes(config_name: str, overrides: list[str], conf_dir: Path) -> bool:
+    """Whether Hydra's multirun composes its base config from ``overrides``."""
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+            GlobalHydra.instance().hydra.compose_config(config_name, overrides, run_mode=RunMode.MULTIRUN)
+    except (HydraException, OmegaConfBaseException, AssertionError):  # OmegaConf asserts below a null
+        return False
+    return True
+
+
 def _jobs_run_as_composed(config_name: str, arguments: Sequence[str]) -> bool:
     """Whether the jobs :func:`compose_sweep_jobs` composes are checked as they will run: a single run's
     and a grid's are; a search samples its own values (and records a refused trial), and a value that
@@ -354,6 +398,7 @@ def exit_on_composition_error(config_name: str, arguments: Sequence[str]) -> Non
         if _jobs_run_as_composed(config_name, arguments):
             for cfg in jobs:
                 check_config(cfg, config_name)
+        check_sweep_base(config_name, arguments)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

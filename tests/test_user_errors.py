@@ -10,6 +10,7 @@ process; and each command runs once as a subprocess, as a user starts it.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -285,9 +286,16 @@ def test_a_valid_config_passes_the_checks(
 def _run_in_process(
     command: Callable[[], None], arguments: list[str], capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str]:
-    """Run a command in this process with ``arguments``; its exit status and stderr."""
+    """Run a command in this process with ``arguments``; its exit status and stderr.
+
+    A command whose Hydra job starts configures the root logger (a handler on this test's captured
+    stderr, one on the run's log file) and leaves it so; the handlers it added are removed here, or a
+    later test of this worker that logs would write to a closed capture ("--- Logging error ---" and a
+    traceback in its stderr: tests/test_custom_validate.py failed so when it ran after this file)."""
     saved = sys.argv
     sys.argv = ["command", *arguments]
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     try:
         command()
         status = 0
@@ -295,6 +303,10 @@ def _run_in_process(
         status = int(exit_.code or 0)
     finally:
         sys.argv = saved
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
     return status, capsys.readouterr().err
 
 

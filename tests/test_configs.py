@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
+from hydra.core.config_store import ConfigStore
 from hydra_config import CONF_DIR, compose_root, compose_train
 from lightning.pytorch.callbacks import RichModelSummary, RichProgressBar
 from lightning.pytorch.strategies import FSDPStrategy
@@ -65,10 +67,6 @@ def test_hydra_shares_the_config_store_that_holds_the_schemas_instead_of_copying
     """Hydra deep-copies its config repository, which holds the store of the schemas, for every
     composition and every group ``--help`` lists; the store's copy is the store (as Hydra's main branch
     reads the live one, facebookresearch/hydra#2928), so the schemas are not duplicated each time."""
-    import copy
-
-    from hydra.core.config_store import ConfigStore
-
     store = ConfigStore.instance()
     assert store.load("schema/train.yaml") is not None
     assert copy.deepcopy(store) is store

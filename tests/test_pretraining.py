@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import shutil
 import signal
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from biogpt import BioGPT
 from biogpt.data.pubmed.corpus import write_dataset
 from biogpt.data.pubmed.packed import EvalBlockSampler, TrainBlockSampler
 from biogpt.data.pubmed.packing import PackedIndex, pack_corpus
+from biogpt.errors import ConfigError, DataFileError
 from biogpt.experiment.build import load_model_and_tokenizer, load_tokenizer
 from biogpt.experiment.pretrain import pretrain
 from biogpt.tokenizer import BioGPTTokenizer
@@ -206,6 +209,38 @@ class PerplexityHalves(L.Callback):
         self.first = perplexity if self.first is None else self.first
         if perplexity < 0.5 * self.first:
             trainer.should_stop = True
+
+
+def test_a_damaged_index_or_a_corpus_the_settings_do_not_fit_is_named_before_training(
+    small_packed: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    """Each ended in a ValueError's traceback: an index that is not JSON, not ours or incomplete (a
+    DataFileError naming the file), a corpus packed with another block size or vocabulary (a ConfigError
+    naming the setting), all before a model trains."""
+    damaged = tmp_path / "damaged"
+    shutil.copytree(small_packed, damaged)
+    index = damaged / "index.json"
+    for text, message in (
+        ("{", "not valid JSON"),
+        ("{}", "format None, expected 'biogpt-packed-v1'"),
+        (
+            '{"format": "biogpt-packed-v1", "dtype": "uint16"}',
+            "an incomplete index, without tokens_per_sample,",
+        ),
+    ):
+        index.write_text(text)
+        with pytest.raises(DataFileError, match=re.escape(f"{index}: {message}")):
+            PackedIndex.read(damaged)
+    for overrides, message in (
+        ([], "pretrain.tokens_per_sample=64 but the corpus was packed with --tokens-per-sample 32"),
+        (
+            ["pretrain.tokens_per_sample=32", f"tokenizer={shared_data / 'vocab' / 'biogpt-large'}"],
+            "the corpus was packed with another vocabulary",
+        ),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            pretrain(_pretrain_cfg(tmp_path / "run", shared_data, small_packed, overrides))
+    assert not (tmp_path / "run" / "checkpoints").exists()
 
 
 def test_validation_perplexity_falls_and_the_final_model_initialises_fine_tuning(

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import save_model_dir
 from biogpt.data.pubmed.packed import PackedDataModule, check_corpus
+from biogpt.errors import ConfigError
 from biogpt.experiment.build import build_trainer, load_model_and_tokenizer
 from biogpt.experiment.config.settings import optim_settings, pretrain_settings
 from biogpt.experiment.fitting import CHECKPOINTS, fitted
@@ -41,7 +42,7 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True)
     model, tokenizer = load_model_and_tokenizer(cfg)
     if not isinstance(model, BioGPT) or not isinstance(tokenizer, BioGPTTokenizer):
-        raise ValueError(
+        raise ConfigError(
             f"pre-training runs BioGPT networks (model.preset / a BioGPT model.init); {cfg.model.init} is a "
             f"{model.family} model: fine-tune it with train.py instead"
         )

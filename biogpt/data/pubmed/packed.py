@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from biogpt.data.pubmed.packing import PackedIndex, PackedSplit
 from biogpt.data.resume import EpochBatchSampler, ResumableTrainData, already_collated
+from biogpt.errors import ConfigError, DataFileError
 from biogpt.model import BioGPTConfig
 from biogpt.tokenizer import BioGPTTokenizer
 
@@ -170,7 +171,7 @@ class PackedDataModule(ResumableTrainData, L.LightningDataModule):
         """Every valid block once over the ranks; rank 0 of 1 reads them all (the closing evaluation)."""
         blocks = len(self.splits["valid"])
         if blocks == 0:
-            raise ValueError(
+            raise DataFileError(
                 f"the valid split of {self.corpus_dir} has no full block; pack with a larger "
                 f"--valid-fraction {remedy}".rstrip()
             )
@@ -182,19 +183,20 @@ class PackedDataModule(ResumableTrainData, L.LightningDataModule):
 def check_corpus(
     index: PackedIndex, tokenizer: BioGPTTokenizer, model: BioGPTConfig, tokens_per_sample: int
 ) -> None:
-    """Refuse a corpus packed with another vocabulary or block size, or blocks longer than the model."""
+    """Refuse a corpus packed with another vocabulary or block size, or blocks longer than the model:
+    the settings and the corpus disagree, and either may be the one to change."""
     if index.vocab_hash != tokenizer.fingerprint():
-        raise ValueError(
+        raise ConfigError(
             f"the corpus was packed with another vocabulary (hash {index.vocab_hash}) than the tokenizer "
             f"in use ({tokenizer.fingerprint()}); repack it or set tokenizer="
         )
     if index.tokens_per_sample != tokens_per_sample:
-        raise ValueError(
+        raise ConfigError(
             f"pretrain.tokens_per_sample={tokens_per_sample} but the corpus was packed with "
             f"--tokens-per-sample {index.tokens_per_sample}"
         )
     if tokens_per_sample > model.max_positions or index.vocab_size > model.vocab_size:
-        raise ValueError(
+        raise ConfigError(
             f"blocks of {tokens_per_sample} tokens over {index.vocab_size} ids do not fit the model "
             f"({model.max_positions} positions, {model.vocab_size} ids)"
         )

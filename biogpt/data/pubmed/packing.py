@@ -40,13 +40,13 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from biogpt.errors import MissingFileError
+from biogpt.errors import DataFileError, MissingFileError
 from biogpt.tokenizer import BioGPTTokenizer
 
 logger = logging.getLogger(__name__)
@@ -92,11 +92,25 @@ class PackedIndex:
                 f"no packed corpus at {directory} (missing {INDEX_FILE}); "
                 "build one with: python -m biogpt.data.pubmed.packing --corpus DIR --out DIR"
             )
-        values = json.loads(path.read_text())
-        if values.get("format") != FORMAT:
-            raise ValueError(f"{path}: format {values.get('format')!r}, expected {FORMAT!r}")
-        values["splits"] = {name: SplitStats(**stats) for name, stats in values["splits"].items()}
-        return cls(**values)
+        try:
+            values = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise DataFileError(f"{path}: not valid JSON ({error})") from None
+        written = values.get("format") if isinstance(values, dict) else None
+        if written != FORMAT:
+            raise DataFileError(
+                f"{path}: format {written!r}, expected {FORMAT!r} (an index that "
+                "python -m biogpt.data.pubmed.packing writes)"
+            )
+        missing = [f.name for f in fields(cls) if f.name not in values]
+        splits = values.get("splits")
+        if missing or not isinstance(splits, dict):
+            raise DataFileError(f"{path}: an incomplete index, without {', '.join(missing) or 'its splits'}")
+        try:
+            values["splits"] = {name: SplitStats(**stats) for name, stats in splits.items()}
+        except TypeError as error:
+            raise DataFileError(f"{path}: a split's statistics do not read ({error})") from None
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
 class PackedSplit:

@@ -383,6 +383,14 @@ def test_files_only_the_job_reads_are_named_too(
     one_line.write_text("the interaction of a and b is mechanism.\n")
     untasked = BioGPT(BioGPTConfig.from_preset("tiny")).save_pretrained(tmp_path / "untasked")
     jsonl = Path(__file__).parent / "corpora" / "custom" / "jsonl" / "relations.jsonl"
+    malformed, unsupported = tmp_path / "malformed", tmp_path / "unsupported"
+    for directory, config in (
+        (malformed, '{"model_type": "biogpt"'),
+        (unsupported, '{"model_type": "llama"}'),
+    ):
+        directory.mkdir()
+        (directory / "config.json").write_text(config)
+        (directory / "model.safetensors").touch()
     for command, arguments, named in (
         (cli.finetune, [*TRAIN, f"model.init={empty}"], str(empty)),
         (cli.finetune, [*TRAIN, f"tokenizer={empty}"], str(empty)),
@@ -391,6 +399,7 @@ def test_files_only_the_job_reads_are_named_too(
         (cli.evaluate, ["task=ddi", f"ckpt={empty}"], str(empty)),
         (cli.evaluate, ["task=ddi", f"predictions={one_line}"], str(one_line)),
         (cli.generate, [f"ckpt={empty}", "text=x"], str(empty)),
+        (cli.generate, [f"ckpt={malformed}", "text=x"], f"{malformed / 'config.json'}: not valid JSON"),
         # A split without an example (a JSONL corpus read as brat) says what was read, before training.
         (
             cli.finetune,
@@ -399,6 +408,7 @@ def test_files_only_the_job_reads_are_named_too(
         ),
         # The service checks its model's source and the task to apply before it starts its workers.
         (cli.serve, [f"ckpt={empty}", "task=kd_dti"], f"{empty}: neither a Hugging Face directory"),
+        (cli.serve, [f"ckpt={unsupported}", "task=kd_dti"], "model_type 'llama' is not a supported"),
         (cli.serve, [f"ckpt={untasked}"], f"{untasked} records no task"),
         (cli.serve, [f"ckpt={untasked}", "task=pubmedqa"], "task=pubmedqa"),
     ):

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from biogpt.model.backbone import DECODER, ENCODER_DECODER, Backbone
+from biogpt.model.weights import CheckpointError
 from biogpt.optional import require_transformers
 
 # model_type (config.json) -> kind, for the architecture families this framework trains.
@@ -62,17 +63,17 @@ def model_type(directory: Path) -> str | None:
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
+        raise CheckpointError(f"{path}: not valid JSON ({error})") from None
     kind = values.get("model_type") if isinstance(values, dict) else None
     if not isinstance(kind, str):
-        raise ValueError(f"{path}: no 'model_type' field naming the architecture")
+        raise CheckpointError(f"{path}: no 'model_type' field naming the architecture")
     return kind
 
 
 def check_family(family: str, source: str) -> str:
     """The kind of a supported family, or an error naming the families this framework trains."""
     if family not in FAMILIES:
-        raise ValueError(
+        raise CheckpointError(
             f"{source}: model_type {family!r} is not a supported backbone family; supported: biogpt "
             f"(our implementation) and, through transformers, {', '.join(FAMILIES)}"
         )

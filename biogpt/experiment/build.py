@@ -14,14 +14,9 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
 from omegaconf import DictConfig
 
-from biogpt.artifacts.backbone_source import (
-    BackboneSettings,
-    adapter_base_reference,
-    load_backbone,
-    load_backbone_tokenizer,
-)
+from biogpt.artifacts.backbone_source import BackboneSettings, adapter_base_reference, load_backbone
 from biogpt.data.datamodule import TaskDataModule
-from biogpt.experiment.config.settings import RunSettings, backbone_settings, vocab_root
+from biogpt.experiment.config.settings import RunSettings
 from biogpt.model.adapters import PeftSettings, add_adapters, check_device, lora_config
 from biogpt.model.backbone import Backbone
 from biogpt.model.precision import check_training_precision
@@ -75,14 +70,6 @@ def fsdp_strategy(strategy: DictConfig, model: Backbone) -> object:
     return hydra.utils.instantiate(strategy, auto_wrap_policy=layers, activation_checkpointing_policy=layers)
 
 
-def load_model_and_tokenizer(cfg: DictConfig) -> tuple[Backbone, Tokenizer]:
-    """``model.init``'s weights (or a fresh ``model.preset`` network, initialised from ``seed``) and the
-    vocabulary that goes with them."""
-    return load_seeded(
-        backbone_settings(cfg), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg), seed=cfg.seed
-    )
-
-
 def load_seeded(
     backbone: BackboneSettings, *, tokenizer: str | None, vocab_root: Path, seed: int, quantized: bool = False
 ) -> tuple[Backbone, Tokenizer]:
@@ -90,13 +77,6 @@ def load_seeded(
     4-bit base."""
     L.seed_everything(seed, workers=True)
     return load_backbone(backbone, tokenizer=tokenizer, vocab_root=vocab_root, quantized=quantized)
-
-
-def load_tokenizer(cfg: DictConfig) -> Tokenizer:
-    """The vocabulary of the configured model, without building it (exports, pre-training checks)."""
-    return load_backbone_tokenizer(
-        backbone_settings(cfg), tokenizer=cfg.tokenizer, vocab_root=vocab_root(cfg)
-    )
 
 
 @dataclass

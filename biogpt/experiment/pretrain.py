@@ -16,14 +16,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 from omegaconf import DictConfig
 
 from biogpt.artifacts.model_dir import save_model_dir
 from biogpt.data.pubmed.packed import PackedDataModule, check_corpus
 from biogpt.errors import ConfigError
-from biogpt.experiment.build import build_trainer, load_model_and_tokenizer
-from biogpt.experiment.config.settings import optim_settings, pretrain_settings
+from biogpt.experiment.build import build_trainer, load_seeded
+from biogpt.experiment.config.settings import pretrain_run_settings
 from biogpt.experiment.fitting import CHECKPOINTS, fitted
 from biogpt.experiment.logging import print_lightning_logs_once
 from biogpt.model import BioGPT
@@ -38,35 +37,37 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
     """Pre-train, resuming when checkpoints exist; returns what ``pretrain_summary.json`` holds."""
     print_lightning_logs_once()
     run_dir = Path(cfg.run_dir)
-    settings = pretrain_settings(cfg)
-    L.seed_everything(cfg.seed, workers=True)
-    model, tokenizer = load_model_and_tokenizer(cfg)
+    run = pretrain_run_settings(cfg)
+    corpus = run.corpus
+    model, tokenizer = load_seeded(
+        run.backbone, tokenizer=run.tokenizer, vocab_root=run.vocab_root, seed=run.seed
+    )
     if not isinstance(model, BioGPT) or not isinstance(tokenizer, BioGPTTokenizer):
         raise ConfigError(
-            f"pre-training runs BioGPT networks (model.preset / a BioGPT model.init); {cfg.model.init} is a "
-            f"{model.family} model: fine-tune it with train.py instead"
+            f"pre-training runs BioGPT networks (model.preset / a BioGPT model.init); {run.backbone.init} is "
+            f"a {model.family} model: fine-tune it with train.py instead"
         )
     datamodule = PackedDataModule(
-        settings.corpus_dir,
-        blocks_per_batch=settings.blocks_per_batch,
-        seed=cfg.seed,
-        num_workers=settings.num_workers,
+        corpus.corpus_dir,
+        blocks_per_batch=corpus.blocks_per_batch,
+        seed=run.seed,
+        num_workers=corpus.num_workers,
     )
-    check_corpus(datamodule.index, tokenizer, model.config, settings.tokens_per_sample)
-    module = CausalLMPretrainer(model, optim_settings(cfg), seed=cfg.seed)
-    checkpoints = step_checkpoints(run_dir / CHECKPOINTS, settings.save_every_n_updates, link_last=True)
+    check_corpus(datamodule.index, tokenizer, model.config, corpus.tokens_per_sample)
+    module = CausalLMPretrainer(model, run.optim, seed=run.seed)
+    checkpoints = step_checkpoints(run_dir / CHECKPOINTS, corpus.save_every_n_updates, link_last=True)
     trainer = build_trainer(
         cfg,
         callbacks=checkpoints,
         model=model,
         # Lightning counts validation intervals in micro-batches, the recipe in updates.
-        val_check_interval=settings.valid_every_n_updates * cfg.trainer.accumulate_grad_batches,
+        val_check_interval=corpus.valid_every_n_updates * run.accumulate_grad_batches,
         check_val_every_n_epoch=None,
     )
-    with fitted(trainer, module, datamodule, cfg=cfg, run_dir=run_dir, resume=settings.resume) as fit:
+    with fitted(trainer, module, datamodule, cfg=cfg, run_dir=run_dir, resume=corpus.resume) as fit:
         if trainer.is_global_zero:
             save_model_dir(run_dir / "final", module.model, tokenizer, weights=fit.last_weights)
-            if settings.validate_final:
+            if corpus.validate_final:
                 fit.summary.evaluation = validate_final(module, datamodule, run_dir)
                 log_evaluation(
                     live_loggers(trainer),

@@ -11,11 +11,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from biogpt.artifacts.backbone_source import load_backbone_tokenizer
 from biogpt.data.custom.validate import check_corpus, fatal, over_length, render, validate_task
 from biogpt.data.files.requirements import check_task_files
 from biogpt.data.tasks import CustomTaskSettings, TaskSettings, load_task_split
 from biogpt.experiment.config.overrides import compose_one_config, exit_on_unknown_keys
-from biogpt.experiment.config.settings import layout_settings, prompt_settings, task_settings
+from biogpt.experiment.config.settings import run_settings
 from biogpt.experiment.config.validation import check_config
 from biogpt.prompts import build_layout, prompt_tokens
 
@@ -48,19 +49,15 @@ def main(overrides: Sequence[str]) -> int:
     exit_on_unknown_keys("train", overrides)
     cfg = compose_one_config("train", overrides)
     check_config(cfg, "train")
-    task = task_settings(cfg)
-    summaries = validate_task(task)
+    run = run_settings(cfg)
+    summaries = validate_task(run.task)
     keys = [override.split("=", 1)[0].lstrip("+~") for override in overrides]
     if any(key == "tokenizer" or key == "model" or key.startswith("model.") for key in keys):
-        # Imported here: the module of builders brings Lightning, seconds that evaluate.py (which
-        # imports check_task_data) would pay at every start without training anything.
-        from biogpt.experiment.build import load_tokenizer
-
-        tokenizer = load_tokenizer(cfg)
-        prompt = prompt_tokens(prompt_settings(cfg), tokenizer)
-        layout = build_layout(layout_settings(cfg), tokenizer, prompt.ids)
+        tokenizer = load_backbone_tokenizer(run.backbone, tokenizer=run.tokenizer, vocab_root=run.vocab_root)
+        prompt = prompt_tokens(run.prompt, tokenizer)
+        layout = build_layout(run.layout, tokenizer, prompt.ids)
         for summary in summaries:
-            summary.over_length = over_length(load_task_split(task, summary.split), tokenizer, layout)
+            summary.over_length = over_length(load_task_split(run.task, summary.split), tokenizer, layout)
     print(render(summaries))
     defects = fatal(summaries)
     if defects:

@@ -49,11 +49,11 @@ def settings(cls: type[SettingsT], *nodes: Any, **values: Any) -> SettingsT:
 
 
 def task_settings(cfg: DictConfig) -> TaskSettings:
-    """The reader settings of ``task`` (with ``target_format`` for relation tasks) over ``data_dir``
-    (``task=custom``: with ``eval.match``, which its scoring reads)."""
+    """The reader settings of ``task`` (with ``target_format`` for relation tasks, where one is set) over
+    ``data_dir`` (``task=custom``: with ``eval.match``, which its scoring reads)."""
     cls = task_settings_class(cfg.task.name)
     extra: dict[str, Any] = {"data_dir": str(cfg.data_dir)}
-    if "target_format" in {field.name for field in fields(cls)}:
+    if cfg.target_format is not None and "target_format" in {field.name for field in fields(cls)}:
         extra["target_format"] = cfg.target_format.name
     if cls is CustomTaskSettings:
         extra["match"] = cfg.eval.match
@@ -107,10 +107,6 @@ def select_settings(cfg: DictConfig) -> SelectSettings:
 
 def checkpoint_settings(cfg: DictConfig) -> CheckpointSettings:
     return settings(CheckpointSettings, cfg.checkpoint)
-
-
-def pretrain_settings(cfg: DictConfig) -> PretrainSettings:
-    return settings(PretrainSettings, cfg.pretrain)
 
 
 def vocab_root(cfg: DictConfig) -> Path:
@@ -178,6 +174,35 @@ def run_settings(cfg: DictConfig) -> RunSettings:
     )
 
 
+@dataclass(frozen=True)
+class PretrainRunSettings:
+    """Everything the pre-training job reads from its config, typed, built once: the corpus and its
+    cadence (``pretrain``), the network (``backbone``, whose vocabulary is ``tokenizer`` or the release's
+    under ``vocab_root``), the optimiser, the seed, and the micro-batches of one update
+    (``trainer.accumulate_grad_batches``, in which Lightning counts validation intervals)."""
+
+    corpus: PretrainSettings
+    backbone: BackboneSettings
+    optim: OptimSettings
+    vocab_root: Path
+    tokenizer: str | None
+    seed: int
+    accumulate_grad_batches: int
+
+
+def pretrain_run_settings(cfg: DictConfig) -> PretrainRunSettings:
+    """The typed settings of a composed (and validated) pre-training config."""
+    return PretrainRunSettings(
+        corpus=settings(PretrainSettings, cfg.pretrain),
+        backbone=backbone_settings(cfg),
+        optim=optim_settings(cfg),
+        vocab_root=vocab_root(cfg),
+        tokenizer=None if cfg.tokenizer is None else str(cfg.tokenizer),
+        seed=int(cfg.seed),
+        accumulate_grad_batches=int(cfg.trainer.accumulate_grad_batches),
+    )
+
+
 def validation_data(run: RunSettings) -> ValidationData:
     """The validation score of ``select.final=best``: ``data.splits.valid`` decoded and scored as the
     closing evaluation does (``eval``'s decoding, batch size and ``limit``; never its test ``ids``)."""
@@ -185,22 +210,9 @@ def validation_data(run: RunSettings) -> ValidationData:
     return ValidationData(run.task, evaluation, run.layout, run.cache_dir, train_split=run.split("train"))
 
 
-def _task_override(cfg: DictConfig) -> TaskSettings | None:
-    """The task given on the command line (``task=...``), None where the model's record applies."""
-    if cfg.task is None:
-        return None
-    cls = task_settings_class(cfg.task.name)
-    extra: dict[str, Any] = {"data_dir": str(cfg.data_dir)}
-    if cfg.target_format is not None and "target_format" in {f.name for f in fields(cls)}:
-        extra["target_format"] = cfg.target_format.name
-    if cls is CustomTaskSettings:
-        extra["match"] = cfg.eval.match
-    return settings(cls, cfg.task, **extra)
-
-
 def extraction_settings(cfg: DictConfig) -> ExtractionSettings:
     """The engine's settings: the model, the overrides given, ``eval``'s decoding."""
-    task = _task_override(cfg)
+    task = None if cfg.task is None else task_settings(cfg)  # None: the model's task record applies
     return ExtractionSettings(
         ckpt=str(cfg.ckpt),
         vocab_root=vocab_root(cfg),

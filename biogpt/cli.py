@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 import hydra
 from omegaconf import DictConfig
 
-from biogpt.errors import ConfigError, DataFileError
+from biogpt.errors import ConfigError, DataFileError, print_error
 from biogpt.experiment.config.overrides import exit_on_composition_error, exit_on_unknown_keys
 from biogpt.experiment.config.paths import CONF_DIR
 from biogpt.experiment.config.routing import is_pretraining
@@ -46,7 +46,7 @@ def user_errors_end_the_command() -> Iterator[None]:
     try:
         yield
     except (AdapterSetupError, CheckpointError, ConfigError, DataFileError, MissingDependencyError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print_error(error)
         sys.exit(1)
 
 

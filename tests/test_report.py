@@ -333,6 +333,22 @@ def test_no_metrics_at_all_is_an_error_naming_the_directory(
         collect_runs(tmp_path / "absent")
 
 
+def test_an_overrides_file_that_is_not_yaml_is_one_error_line_at_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A YAML parser's message spans four lines (the source line, a caret): the command prints one line
+    with the file, line and column instead."""
+    root = tmp_path / "multirun"
+    job = write_job(root, ["target_format=svo", "seed=1"], {"f1": 0.5})
+    overrides = job / ".hydra" / "overrides.yaml"
+    overrides.write_text("- seed=1\n- [: :\n", encoding="utf-8")
+    assert main([str(root)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {overrides}:2:4: not YAML (expected the node content, but found ':'); "
+        "expected Hydra's list of overrides\n"
+    )
+
+
 def test_main_prints_the_table_and_the_three_paths(sweep: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "report"
     assert main([str(sweep), "--out", str(out), "--metric", "recall", "--x", "prompt.length"]) == 0

@@ -328,7 +328,8 @@ def _run_in_process(
         # An argument that is no override, and one Hydra refuses to apply, in one line (not Hydra's four).
         (cli.finetune, [*TRAIN, "junk"], "junk: not an override key=value (missing EQUAL"),
         (cli.finetune, [*TRAIN, "optim.lr=[1,"], "optim.lr=[1,: not an override"),
-        (cli.finetune, [*TRAIN, "+seed=1"], "An item is already at 'seed'"),
+        # Hydra's message spans three lines; the command folds them into its one.
+        (cli.finetune, [*TRAIN, "+seed=1"], "already at 'seed'. Either remove + prefix: 'seed=1' Or add"),
         # A grid sweep's wrong value, wherever it is, ends the sweep before its first job: Hydra composes
         # and the job validates each config only as its job starts.
         (cli.finetune, [*SWEEP, "task=ddi", "data.update_freq=1,0"], "data.update_freq=0"),

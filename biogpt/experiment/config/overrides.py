@@ -36,7 +36,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
-from biogpt.errors import ConfigError
+from biogpt.errors import ConfigError, print_error
 from biogpt.experiment.config.paths import CONF_DIR
 from biogpt.experiment.config.validation import check_config
 
@@ -284,7 +284,7 @@ def _compose(config_name: str, overrides: list[str], changed: str | None, conf_d
         cause = _cause(error, _is_value_error)
         if not isinstance(cause, OmegaConfBaseException):
             if changed is None:
-                raise ConfigError(" ".join(str(error).splitlines())) from None
+                raise ConfigError(str(error)) from None  # printed in one line (print_error)
             raise ConfigError(f"the sweep's job with {changed}: {str(error).splitlines()[0]}") from None
         where = str(error).splitlines()[0]
         origin = f" ({where.split(':')[0].removeprefix('In ')})" if where.startswith("In '") else ""
@@ -400,5 +400,5 @@ def exit_on_composition_error(config_name: str, arguments: Sequence[str]) -> Non
                 check_config(cfg, config_name)
         check_sweep_base(config_name, arguments)
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print_error(error)
         sys.exit(1)

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from biogpt.errors import print_error
 from biogpt.experiment.reports.study import render_study_markdown, study_table, write_study_report
 from biogpt.experiment.reports.sweep import (
     ReportError,
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             paths = write_report(table, out, args.metric, args.x)
             text = render_markdown(table)
     except ReportError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print_error(error)
         return 1
     print(text)
     for path in (paths.markdown, paths.csv, paths.png):
@@ -80,13 +81,13 @@ def _search_report(directories: list[Path], out: Path) -> int:
     from biogpt.experiment.search.report import load_search, render_search_markdown, write_search_report
 
     if len(directories) != 1:
-        print("error: --layout search reports one search: give its sweep directory", file=sys.stderr)
+        print_error("--layout search reports one search: give its sweep directory")
         return 1
     try:
         table = load_search(directories[0])
         paths = write_search_report(table, out)
     except ReportError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print_error(error)
         return 1
     print(render_search_markdown(table))
     for path in (paths.markdown, paths.csv, paths.png):

@@ -162,7 +162,10 @@ def _read_overrides(path: Path) -> dict[str, str]:
     try:
         items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     except yaml.YAMLError as error:
-        raise ReportError(f"unreadable overrides file {path}: {error}") from error
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None) or error
+        raise ReportError(f"{where}: not YAML ({problem}); expected Hydra's list of overrides") from error
     if not isinstance(items, list):
         raise ReportError(f"{path} should hold a YAML list of override strings, got {type(items).__name__}")
     return dict(parse_override(str(item)) for item in items)

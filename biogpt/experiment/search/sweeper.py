@@ -37,7 +37,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import FrozenTrial, Trial, TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
-from biogpt.errors import ConfigError
+from biogpt.errors import ConfigError, print_error
 from biogpt.experiment.config.validation import SEARCH_DIRECTIONS, SEARCH_RULES, check_rules
 from biogpt.experiment.search.objective import MissingObjective, read_objective
 from biogpt.experiment.search.space import SearchSpace, search_space
@@ -165,7 +165,7 @@ class OptunaSearch:
             space = search_space(self.params, arguments)
             study = self._open_study()
         except ConfigError as error:
-            print(f"error: {error}", file=sys.stderr)
+            print_error(error)
             sys.exit(1)
         returns: list[JobReturn] = []
         while (

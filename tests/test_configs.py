@@ -187,6 +187,20 @@ def test_unknown_keys_are_named_with_the_valid_keys_and_close_matches() -> None:
     assert "'task' has no key 'fold'" in swept and swept.endswith("(in the sweep's job with task=ddi)")
     # A key whose value must be given (pretrain.corpus_dir: ???) exists.
     assert unknown_key_messages("pretrain", ["experiment=pretrain_tiny", "pretrain.corpus_dir=x"]) == []
+    # Below a value (OmegaConf's message: a dict cannot be converted to a string): no "+key" remedy, and
+    # the close matches of the key written with "_", never the value itself.
+    [below] = unknown_key_messages("extract", ["ckpt=m", "input=docs", "out=kb", "input.format=text"])
+    assert below.splitlines() == [
+        "unknown config key 'input.format': 'input' holds a value, it has no keys. Did you mean "
+        "'input_format' or 'format' or 'target_format'?",
+        "  valid keys of the config: ckpt, data_dir, eval, format, id_field, input, input_format, out, "
+        "progress, prompt, seed, shard_size, support, target_format, task, text_field, tokenizer, trainer, "
+        "window",
+    ]
+    [seed] = unknown_key_messages("train", ["seed.x=1"])
+    assert seed.startswith("unknown config key 'seed.x': 'seed' holds a value, it has no keys.\n")
+    # A block left unset (task: ??? until a task is chosen) takes keys; an interpolation is Hydra's.
+    assert unknown_key_messages("train", ["task.lr=1e-4", "optim.lr.x=1"]) == []
 
 
 def test_train_py_exits_before_running_on_an_unknown_key() -> None:

@@ -99,20 +99,44 @@ def describe_unknown_key(cfg: DictConfig, key: str) -> str | None:
                 f"unknown config key '{key}': '{null}' is null in this config, so it has no key "
                 f"'{parts[depth + 1]}'\n  (set '{null}' as a whole, or choose the config that gives it keys)"
             )
-        if depth == len(parts) - 1 or not isinstance(child, dict):
-            # The key exists, or the path goes on into a value, list or interpolation: Hydra checks those.
-            return None
+        if depth == len(parts) - 1:
+            return None  # the key exists
+        if _holds_a_value(cfg, parts[: depth + 1], child):
+            # input.format=... where the root has input_format: OmegaConf's message would be that a dict
+            # cannot be converted to a string.
+            value_name = ".".join(parts[: depth + 1])
+            problem = f"'{value_name}' holds a value, it has no keys"
+            return _unknown_key(key, parts[:depth], level, "_".join(parts[depth:]), problem)
+        if not isinstance(child, dict):
+            return None  # a list or interpolation: Hydra checks those
         level, depth = child, depth + 1
-    where_name = ".".join(parts[:depth])
+    return _unknown_key(key, parts[:depth], level, parts[depth], None)
+
+
+def _holds_a_value(cfg: DictConfig, path: list[str], raw: object) -> bool:
+    """Whether the node at ``path`` (unresolved: ``raw``) is typed as a plain value (a string, number or
+    flag: no keys below it); a block left unset (``task: ???``) is not, nor an interpolation."""
+    if isinstance(raw, str) and "${" in raw:
+        return False
+    parent = OmegaConf.select(cfg, ".".join(path[:-1])) if len(path) > 1 else cfg
+    return OmegaConf.get_type(parent, path[-1]) in (str, int, float, bool)
+
+
+def _unknown_key(key: str, path: list[str], level: dict[str, Any], missing: str, problem: str | None) -> str:
+    """The message for ``key``, unknown below ``path`` (whose keys are ``level``): ``problem`` (a key
+    below a value, which no ``+`` adds), else that ``path`` has no key ``missing``; with the close
+    matches of ``missing`` (never the key the user wrote) and the valid keys."""
+    where_name = ".".join(path)
     valid = sorted(str(name) for name in level)
     where = f"'{where_name}'" if where_name else "the config"
     prefix = f"{where_name}." if where_name else ""
-    close = difflib.get_close_matches(parts[depth], valid, n=3)
+    written = key.split(".")[len(path)]
+    close = difflib.get_close_matches(missing, [name for name in valid if name != written], n=3)
     hint = f" Did you mean {' or '.join(repr(prefix + name) for name in close)}?" if close else ""
+    adding = "" if problem else f"\n  (to add a new key on purpose, write +{key}=...)"
     return (
-        f"unknown config key '{key}': {where} has no key '{parts[depth]}'.{hint}\n"
-        f"  valid keys of {where}: {', '.join(valid) or '(none)'}\n"
-        f"  (to add a new key on purpose, write +{key}=...)"
+        f"unknown config key '{key}': {problem or f'{where} has no key {missing!r}'}.{hint}\n"
+        f"  valid keys of {where}: {', '.join(valid) or '(none)'}{adding}"
     )
 
 

@@ -373,9 +373,9 @@ def test_files_only_the_job_reads_are_named_too(
     tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Paths that exist but hold the wrong thing (an empty directory as a model or a vocabulary, a
-    predictions file of the wrong length, a model without the task a service applies) end the job with
-    the file's name, before any training or any service's worker; so does a token budget that the data
-    turns out to exceed."""
+    predictions file of the wrong length, a model without the task a service applies or without the
+    rows of the prompt, ids a split lacks) end the job with the file's name, before any training or any
+    service's worker; so does a token budget that the data turns out to exceed."""
     monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
     monkeypatch.chdir(tmp_path)
     empty = tmp_path / "empty"
@@ -399,6 +399,15 @@ def test_files_only_the_job_reads_are_named_too(
         (cli.finetune, [*TRAIN, "data.max_tokens=16"], "data.max_tokens=16"),
         (cli.evaluate, ["task=ddi", f"ckpt={empty}"], str(empty)),
         (cli.evaluate, ["task=ddi", f"predictions={one_line}"], str(one_line)),
+        # A model without prompt rows under the default soft prompt; ids the split does not have.
+        (cli.evaluate, ["task=ddi", f"ckpt={untasked}"], "rows but its tokenizer"),
+        (
+            cli.evaluate,
+            ["task=ddi", f"ckpt={untasked}", "prompt=none", "eval.ids=[1,2]"],
+            "eval.ids: 2 of 2 ids are not among the ddi test examples ('1', '2'); expected ids such as "
+            "'DDI-DrugBank.d700'",
+        ),
+        (cli.evaluate, ["task=ddi", f"predictions={one_line}", "eval.ids=[7]"], "1 of 1 ids are not among"),
         (cli.generate, [f"ckpt={empty}", "text=x"], str(empty)),
         (cli.generate, [f"ckpt={malformed}", "text=x"], f"{malformed / 'config.json'}: not valid JSON"),
         # A split without an example (a JSONL corpus read as brat) says what was read, before training.

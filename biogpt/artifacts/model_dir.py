@@ -30,6 +30,7 @@ from biogpt.model.backbone import Backbone
 from biogpt.model.loading import BIOGPT_FAMILY, load_network
 from biogpt.model.precision import inference_device
 from biogpt.model.quantized import quantized_modules, with_float_base
+from biogpt.model.weights import CheckpointError
 from biogpt.prompts import PromptSettings, prompt_tokens
 from biogpt.tokenizer.protocol import Tokenizer
 
@@ -124,9 +125,10 @@ def load_generator(
         logger.info("%s carries %d learned prompt rows: prompt %s", source, prompt.length, prompt.echo())
     loaded_tokenizer.add_tokens(prompt_tokens(prompt, loaded_tokenizer).new_tokens)
     if loaded_tokenizer.vocab_size > model.vocab_size:
-        raise ValueError(
-            f"{source}: the model has {model.vocab_size} embedding rows but its tokenizer "
-            f"({vocabulary}) with the prompt {prompt} needs {loaded_tokenizer.vocab_size}; give the "
-            "prompt it was trained with (prompt=...), or a model directory that records it"
+        raise CheckpointError(
+            f"{source}: the model has {model.vocab_size} embedding rows but its tokenizer ({vocabulary}) "
+            f"with a {prompt.kind} prompt of {prompt.length} tokens needs {loaded_tokenizer.vocab_size}; "
+            "give the prompt it was trained with (prompt=hard, prompt=none, or prompt.length=...), or a "
+            "model directory that records it"
         )
     return Generator(model.eval(), loaded_tokenizer, prompt)

@@ -15,7 +15,7 @@ from biogpt.data.tasks import CustomTaskSettings, TaskSettings, load_task_split
 from biogpt.data.tokenized import tokenized_split
 from biogpt.evaluation.base import Scores
 from biogpt.evaluation.custom import write_predictions_back
-from biogpt.evaluation.scoring import score_predictions, write_scores
+from biogpt.evaluation.scoring import check_ids, score_predictions, write_scores
 from biogpt.generation import GenerationSettings
 from biogpt.generation.tasks import Generator, constrained_vocabularies, generate_texts, template_text
 from biogpt.model.precision import check_precision_name
@@ -109,9 +109,7 @@ def model_generations(
     table = tokenized_split(task, split, generator.tokenizer, cache_dir)
     sources = dict(zip(table["id"], table["source_ids"], strict=True))
     chosen = ids if ids is not None else list(table["id"])
-    unknown = [example_id for example_id in chosen if example_id not in sources]
-    if unknown:
-        raise ValueError(f"eval.ids not among the {task.name} {split} examples: {unknown[:10]}")
+    check_ids(chosen, list(table["id"]), f"{task.name} {split}")
     chosen_sources = [sources[example_id] for example_id in chosen]
     allowed = None
     if settings.constrained:

@@ -34,6 +34,19 @@ class GenerationCountError(ValueError):
     """Generated texts that are not one per scored example (the caller names the file they came from)."""
 
 
+def check_ids(ids: Sequence[str], known: Sequence[str], split_name: str) -> None:
+    """``eval.ids`` all among the ids ``known`` of the split, else a :class:`ConfigError` naming the
+    first unknown ones and what the split's ids look like (a user copies them from another split or
+    writes PMIDs where the corpus numbers its documents)."""
+    known_ids = set(known)
+    unknown = [example_id for example_id in ids if example_id not in known_ids]
+    if unknown:
+        raise ConfigError(
+            f"eval.ids: {len(unknown)} of {len(ids)} ids are not among the {split_name} examples "
+            f"({', '.join(map(repr, unknown[:5]))}); expected ids such as {', '.join(map(repr, known[:3]))}"
+        )
+
+
 def score_predictions(
     config: TaskSettings, generations: Sequence[str], *, split: str = "test", ids: Sequence[str] | None = None
 ) -> Scores:
@@ -47,9 +60,7 @@ def score_predictions(
     examples = load_task_split(config, split).examples
     if ids is not None:
         by_id = {example.id: example for example in examples}
-        unknown = [example_id for example_id in ids if example_id not in by_id]
-        if unknown:
-            raise ConfigError(f"eval.ids: ids not among the {config.name} {split} examples: {unknown[:10]}")
+        check_ids(ids, list(by_id), f"{config.name} {split}")
         examples = [by_id[example_id] for example_id in ids]
     if len(generations) != len(examples):
         raise GenerationCountError(

@@ -200,7 +200,8 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(
 def test_a_trial_without_its_metric_fails_with_the_reason(
     tmp_path: Path, shared_data: Path, token_cache: Path, environment: dict[str, str]
 ) -> None:
-    """No validation (trainer.limit_val_batches=0), so no valid/loss: the trial fails, saying so."""
+    """No validation (trainer.limit_val_batches=0), so no valid/loss: the trial fails, saying so; with
+    no trial completed, the search ends in an error line naming the failure (exit status 1)."""
     sweep_dir = tmp_path / "search"
     result = _run(
         _command(
@@ -211,10 +212,14 @@ def test_a_trial_without_its_metric_fails_with_the_reason(
         ),
         environment,
     )
-    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.returncode == 1, result.stderr[-4000:]
     [trial] = _study(sweep_dir).get_trials()
     assert trial.state == TrialState.FAIL
     assert trial.user_attrs[FAIL_REASON].startswith("the run logged no valid/loss (no validation ran")
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: no trial of the study completed (1 failed; trial 0: {trial.user_attrs[FAIL_REASON]}); "
+        f"python -m biogpt.report {sweep_dir} --layout search lists them"
+    )
 
 
 @pytest.mark.parametrize(

@@ -336,6 +336,20 @@ def _run_in_process(
         (cli.finetune, [*SWEEP, "task=ddi", "optim.lr=1e-3,abc"], "optim.lr: Value 'abc'"),
         (cli.finetune, [*SWEEP, "task=ddi,kddti"], "task=kddti"),
         (cli.finetune, [*SWEEP, "task=ddi", "seed=1,2", "eval.generation.beam=1,5,0"], "beam=0"),
+        # What Hydra reports in several lines or a traceback, or would run as nothing: a sweep without
+        # -m, a sweep of Hydra's own setting, a search's space written as its setting, an empty range, a
+        # group set to null (with a key override too: the unknown-key check composes first), and a
+        # search without -m, which would train once.
+        (cli.finetune, [*TRAIN, "seed=1,2"], "seed=1,2: a sweep runs as a multirun: add -m"),
+        (cli.finetune, [*SWEEP, "task=ddi", "hydra.job.name=a,b"], "Hydra's own settings take one value"),
+        (
+            cli.finetune,
+            [*SWEEP, "task=ddi", "hparams_search=lr_prompt", "hydra.sweeper.params.optim.lr=interval(1,2)"],
+            "a search's space is given by its arguments: write optim.lr=interval(1,2)",
+        ),
+        (cli.finetune, [*SWEEP, "task=ddi", "prompt.length=range(1,0)"], "a sweep without a value"),
+        (cli.finetune, [*TRAIN, "prompt=null", "seed=2"], "prompt=null: a config group takes one of its"),
+        (cli.finetune, [*TRAIN, "hparams_search=lr_prompt"], "a search runs its trials as a multirun"),
         # Every job has the key, but Hydra's base config for the sweep (debug=fast's model=tiny) has not.
         (
             cli.finetune,
@@ -439,6 +453,7 @@ def test_files_only_the_job_reads_are_named_too(
         (["task=ddi,hoc"], 1, "error: task=ddi,hoc: a sweep; this command composes one configuration"),
         (["task=ddi", "-m"], 1, "error: -m: this command takes train.yaml's key=value overrides, no flags"),
         (["task=ddi", "data.max_tokenz=5"], 2, "unknown config key 'data.max_tokenz'"),
+        (["task=ddi", "prompt=null"], 1, "error: prompt=null: a config group takes one of its options"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
 )

@@ -75,10 +75,63 @@ def _first_choice(override: Override) -> str | None:
         if isinstance(value, IntervalSweep):
             return str(value.start)
         try:
-            return next(iter(override.sweep_string_iterator()))
+            values = iter(override.sweep_string_iterator())
         except HydraException:
             return None
+        first = next(values, None)
+        if first is None:
+            raise ConfigError(
+                f"{override.input_line}: a sweep without a value; expected at least one (range(start, stop) "
+                "stops before stop)"
+            )
+        return first
     return override.get_value_element_as_str()
+
+
+def _refuse_null_groups(parsed: Sequence[Override], conf_dir: Path) -> None:
+    """A config group set to null (``prompt=null``), which Hydra refuses with a ``ValueError``
+    traceback, is a :class:`~biogpt.errors.ConfigError` naming ``~group``, which leaves a group out."""
+    for override in parsed:
+        key = override.key_or_group
+        if _is_group(key, conf_dir) and not override.is_delete() and override.value() is None:
+            raise ConfigError(
+                f"{override.input_line}: a config group takes one of its options; ~{key} leaves it out"
+            )
+
+
+# Config groups whose choice makes a multirun a search: without -m, Hydra runs one job and no search.
+_SEARCH_GROUPS = ("hparams_search", "hydra/sweeper")
+
+
+def check_sweeps(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> None:
+    """The arguments that Hydra would refuse in a multi-line report or a traceback, or run as nothing,
+    named in one line before it starts: a sweep without ``-m``, a sweep of one of Hydra's own settings
+    (``hydra.sweeper.params.optim.lr=interval(...)``: a search's space is given as ``optim.lr=...``), a
+    sweep without a value (``range(1, 0)``), a config group set to null (``~group`` leaves it out); and a
+    search preset without ``-m``, which would train once and search nothing."""
+    parsed = _parsed(arguments)
+    if not parsed:
+        return
+    multirun = bool(_MULTIRUN_FLAGS & set(arguments))
+    _refuse_null_groups(parsed, conf_dir)
+    for override in parsed:
+        line = override.input_line
+        if override.is_sweep_override():
+            key = override.key_or_group
+            if key.startswith("hydra.sweeper.params."):
+                raise ConfigError(
+                    f"{line}: a search's space is given by its arguments: write "
+                    f"{key.removeprefix('hydra.sweeper.params.')}={line.split('=', 1)[1]}"
+                )
+            if _is_hydra_setting(override):
+                raise ConfigError(f"{line}: Hydra's own settings take one value; quote it to pass the text")
+            if not multirun:
+                raise ConfigError(
+                    f"{line}: a sweep runs as a multirun: add -m (or quote the value to pass the text)"
+                )
+            _first_choice(override)
+        elif not multirun and override.key_or_group in _SEARCH_GROUPS and not override.is_delete():
+            raise ConfigError(f"{line}: a search runs its trials as a multirun: add -m")
 
 
 def describe_unknown_key(cfg: DictConfig, key: str) -> str | None:
@@ -171,7 +224,7 @@ def unknown_key_messages(config_name: str, arguments: Sequence[str], conf_dir: P
         try:
             with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
                 cfg = compose(config_name=config_name, overrides=selections)
-        except HydraException:
+        except (HydraException, ValueError):  # a group set to null: the composition check names it
             continue
         for key in keys:
             if (message := describe_unknown_key(cfg, key)) is not None and message not in messages:
@@ -258,7 +311,7 @@ def _sweeps_a_grid(config_name: str, arguments: tuple[str, ...], conf_dir: Path)
     try:
         with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
-    except (HydraException, OmegaConfBaseException):
+    except (HydraException, OmegaConfBaseException, ValueError):  # ValueError: a group set to null
         return False
     return OmegaConf.select(cfg, "hydra.sweeper._target_") == _GRID_SWEEPER
 
@@ -342,6 +395,7 @@ def compose_one_config(config_name: str, arguments: Sequence[str], conf_dir: Pat
     swept = next((o.input_line for o in _parsed(arguments) or [] if o.is_sweep_override()), None)
     if swept is not None:
         raise ConfigError(f"{swept}: a sweep; this command composes one configuration")
+    _refuse_null_groups(_parsed(arguments) or [], conf_dir)
     return _compose(config_name, list(arguments), None, conf_dir)
 
 
@@ -418,6 +472,7 @@ def exit_on_composition_error(config_name: str, arguments: Sequence[str]) -> Non
     message. Where the composed jobs are not checked as they will run (:func:`_jobs_run_as_composed`),
     the job's own check covers them."""
     try:
+        check_sweeps(arguments)
         jobs = compose_sweep_jobs(config_name, arguments)
         if _jobs_run_as_composed(config_name, arguments):
             for cfg in jobs:

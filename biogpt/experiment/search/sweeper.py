@@ -4,7 +4,8 @@ Each trial is one job of the sweep, run by Hydra's launcher (the basic one in th
 SLURM) in ``<sweep dir>/<trial number>``; its objective is ``search.metric`` as the run recorded it
 (:mod:`.objective`). Trials are asked for ``n_jobs`` at a time and told their outcome when the batch
 returns (Optuna's ask-and-tell). A job that raises, ends with an ``error:`` line, or leaves no metric is
-a failed trial whose ``fail_reason`` user attribute says why; the search goes on.
+a failed trial whose ``fail_reason`` user attribute says why; the search goes on. A study in which no
+trial completed ends the command with an ``error:`` line (exit status 1).
 
 The study lives in ``storage`` (default ``sqlite:///<sweep dir>/optuna.db``) under ``study_name``
 (default: the sweep directory), so the same command run again continues it: trials that ended are
@@ -319,10 +320,19 @@ class OptunaSearch:
             log.info("the sampler stopped the study (a GridSampler's grid is done)")
 
     def _log_best(self, study: optuna.Study) -> None:
+        """Log the best trial; a study without a completed trial ends the command with one ``error:``
+        line naming the last failure (exit status 1): the search found nothing, and a script that reports
+        or uses its best trial next must not go on."""
         completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not completed:
-            log.warning("no trial completed")
-            return
+            failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+            last = f"; trial {failed[-1].number}: {failed[-1].user_attrs.get(FAIL_REASON)}" if failed else ""
+            assert self.config is not None
+            print_error(
+                f"no trial of the study completed ({len(failed)} failed{last}); python -m biogpt.report "
+                f"{self.config.hydra.sweep.dir} --layout search lists them"
+            )
+            sys.exit(1)
         best = study.best_trial
         log.info(
             "best trial %d: value %g, params %s, in %s",

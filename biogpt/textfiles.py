@@ -16,16 +16,25 @@ from xml.parsers import expat
 
 from biogpt.errors import DataFileError
 
+# The byte-order mark that Windows editors and spreadsheet exports write first in UTF-8 files: read as
+# text, it would be part of the first key, field or column name ("\ufeffid" is no "id" column).
+_BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 
-def read_json(path: Path, expected: str) -> Any:
-    """The parsed JSON of ``path``; a truncated or malformed file names the line and column."""
-    data = path.read_bytes()
+
+def read_text(path: Path, expected: str) -> str:
+    """The text of a UTF-8 file, without a leading byte-order mark; bytes that are not UTF-8 name their
+    line."""
+    data = path.read_bytes().removeprefix(_BYTE_ORDER_MARK)
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise DataFileError.at(path, line, f"not UTF-8 text ({error.reason})", expected) from error
-    return parse_json(text, path, expected)
+
+
+def read_json(path: Path, expected: str) -> Any:
+    """The parsed JSON of ``path``; a truncated or malformed file names the line and column."""
+    return parse_json(read_text(path, expected), path, expected)
 
 
 def parse_json(text: str, path: Path, expected: str, first_line: int = 1) -> Any:
@@ -42,9 +51,12 @@ def parse_json(text: str, path: Path, expected: str, first_line: int = 1) -> Any
 
 def numbered_lines(path: Path, expected: str) -> Iterator[tuple[int, str]]:
     """Every line of a UTF-8 file with its 1-based number, line ending removed, blank lines included
-    (some formats number or separate records by them); a line that is not UTF-8 names itself."""
+    (some formats number or separate records by them), a leading byte-order mark removed; a line that is
+    not UTF-8 names itself."""
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if number == 1:
+                raw = raw.removeprefix(_BYTE_ORDER_MARK)
             try:
                 yield number, raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as error:

@@ -8,6 +8,7 @@ discontinuous entity ("Levodopa ... tablets") and a document without relations.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -397,3 +398,51 @@ def test_required_keys_left_unset_are_named(
     )
     with pytest.raises(ValueError, match="task.train is not set"):
         make_task_settings("custom", kind="qa", train="???")
+
+
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "fields"),
+    [
+        *(("relation", path, {}) for path in RELATION_CORPORA.values()),
+        ("relation", PUBTATOR, {}),
+        ("relation", CORPORA / "jsonl" / "relations.jsonl", {}),
+        ("classification", CORPORA / "csv" / "classes.csv", {"label_separator": "|"}),
+        ("classification", CORPORA / "jsonl" / "classes.jsonl", {}),
+        ("classification", CORPORA / "bigbio" / "classes.jsonl", {}),
+        ("qa", CORPORA / "csv" / "questions.csv", {}),
+        ("qa", CORPORA / "jsonl" / "questions.jsonl", {}),
+    ],
+    ids=lambda value: value.name if isinstance(value, Path) else None,
+)
+def test_a_byte_order_mark_reads_as_the_file_without_it(
+    kind: str, path: Path, fields: dict[str, str], tmp_path: Path
+) -> None:
+    """Spreadsheet exports and Windows editors write a UTF-8 byte-order mark first. Read as text, it was
+    part of the CSV header (the "id" column became "\\ufeffid", so every row's id was silently its row
+    number) and of a JSON line (not JSON, and no format detected). The same corpus with a mark before
+    each file reads as without it (brat's .txt excepted: its offsets count every character)."""
+    corpus = tmp_path / path.name
+    if path.is_dir():
+        shutil.copytree(path, corpus)
+    else:
+        shutil.copy(path, corpus)
+    config = custom(kind, corpus, **fields)
+    plain = load_task_split(config, "test")
+    brat_files = [file for file in corpus.rglob("*") if file.suffix == ".ann"]
+    for file in [corpus] if corpus.is_file() else brat_files:
+        file.write_bytes(BYTE_ORDER_MARK + file.read_bytes())
+    marked = load_task_split(config, "test")
+    assert plain.examples and essentials(marked.examples) == essentials(plain.examples)
+    skipped = [[(s.record_id, s.reason) for s in split.skipped] for split in (plain, marked)]
+    assert skipped[0] == skipped[1]
+
+
+def test_a_csv_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    table = tmp_path / "latin1.csv"
+    table.write_bytes("id,text,label\nc1,Tumour cells,a\nc2,Tumour c\u00e9lls,b\n".encode("latin-1"))
+    with pytest.raises(DataFileError) as error:
+        load_task_split(custom("classification", table), "test")
+    assert str(error.value) == f"{table}:3: not UTF-8 text (invalid continuation byte); expected UTF-8 text"

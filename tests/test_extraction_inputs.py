@@ -58,7 +58,13 @@ def test_jsonl_fields_skips_and_errors(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match=rf"{path}:1: no 'pmid' field"):
         _read(settings)
     path.write_text("{oops\n")
-    with pytest.raises(DataFileError, match=rf"{path}:1: invalid JSON"):
+    with pytest.raises(DataFileError, match=rf"{path}:1:2: invalid JSON: Expecting property name"):
+        _read(settings)
+    # A byte-order mark first is no part of the first record; bytes that are not UTF-8 name their line.
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"pmid": 7, "abstract": "marked"}\n')
+    assert _read(settings) == ([("7", "marked", 0)], {})
+    path.write_bytes('{"pmid": 7, "abstract": "x"}\n{"pmid": 8, "abstract": "\u00e9"}\n'.encode("latin-1"))
+    with pytest.raises(DataFileError, match=rf"{path}:2: not UTF-8 text"):
         _read(settings)
 
 
@@ -70,6 +76,8 @@ def test_text_files_a_document_per_file_or_per_line(tmp_path: Path) -> None:
     documents, skipped = _read(InputSettings(str(tmp_path)))
     assert [i for i, _, _ in documents] == ["a.txt", "b.txt"] and skipped == {"empty file": 1}
     assert documents[0][1] == "first document\n\nafter a blank line\n"
+    (tmp_path / "b.txt").write_bytes(b"\xef\xbb\xbfsecond document\nits second line\n")  # a byte-order mark
+    assert _read(InputSettings(str(tmp_path)))[0][1][1] == "second document\nits second line\n"
     lines, _ = _read(InputSettings(str(tmp_path), format="lines"))
     assert [(i, t) for i, t, _ in lines] == [
         ("a.txt:1", "first document"),

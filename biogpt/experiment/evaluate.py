@@ -17,14 +17,15 @@ from biogpt.evaluation.scoring import GenerationCountError
 from biogpt.experiment.config.settings import RunSettings, run_settings
 from biogpt.experiment.validate import check_task_data
 from biogpt.model.precision import inference_dtype
+from biogpt.textfiles import read_text
 
 
 def read_generations(path: Path) -> list[str]:
     """One generated text per line (a trailing newline at the end of the file is not a line)."""
     try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataFileError(f"{path}: cannot be read as UTF-8 text ({error})") from None
+        return read_text(path, "UTF-8 text, one generated text a line").splitlines()
+    except OSError as error:
+        raise DataFileError(f"{path}: cannot be read ({error})") from None
 
 
 def evaluate_model(

@@ -23,7 +23,6 @@ miss none. Counts that a reader makes over the whole input (PubMed's versions) g
 from __future__ import annotations
 
 import glob
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from biogpt.data.custom.files import detect_format
 from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.data.pubmed.corpus import PubmedCounts, iter_documents
 from biogpt.errors import ConfigError, DataFileError, MissingFileError
+from biogpt.textfiles import numbered_lines, parse_json, read_text
 
 INPUT_FORMATS: tuple[str, ...] = ("auto", "pubmed-xml", "pubmed-dataset", "jsonl", "text", "lines", "custom")
 _PUBMED_SUFFIXES = (".xml", ".xml.gz")
@@ -156,35 +156,28 @@ def _jsonl_items(settings: InputSettings) -> Iterator[_Text | Skipped]:
     expected = f"a JSON object with {settings.id_field!r} and {settings.text_field!r} fields"
     seen: set[str] = set()
     for path in input_files(settings.path, (".jsonl",)):
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise DataFileError.at(path, number, f"invalid JSON ({error.msg})", expected) from None
-                if not isinstance(record, dict):
-                    raise DataFileError.at(path, number, f"a JSON {type(record).__name__}", expected)
-                if record.get(settings.id_field) in (None, ""):
-                    raise DataFileError.at(path, number, f"no {settings.id_field!r} field", expected)
-                document_id = str(record[settings.id_field])
-                text = record.get(settings.text_field)
-                if document_id in seen:
-                    yield Skipped("repeated id")
-                elif not isinstance(text, str) or not text.strip():
-                    yield Skipped(f"no {settings.text_field!r} text")
-                else:
-                    yield _Text(document_id, text)
-                seen.add(document_id)
+        for number, line in numbered_lines(path, expected):
+            if not line.strip():
+                continue
+            record = parse_json(line, path, expected, number)
+            if not isinstance(record, dict):
+                raise DataFileError.at(path, number, f"a JSON {type(record).__name__}", expected)
+            if record.get(settings.id_field) in (None, ""):
+                raise DataFileError.at(path, number, f"no {settings.id_field!r} field", expected)
+            document_id = str(record[settings.id_field])
+            text = record.get(settings.text_field)
+            if document_id in seen:
+                yield Skipped("repeated id")
+            elif not isinstance(text, str) or not text.strip():
+                yield Skipped(f"no {settings.text_field!r} text")
+            else:
+                yield _Text(document_id, text)
+            seen.add(document_id)
 
 
 def _text_items(settings: InputSettings, per_line: bool) -> Iterator[_Text | Skipped]:
     for path in input_files(settings.path):
-        try:
-            content = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as error:
-            raise DataFileError(f"{path}: not UTF-8 text ({error})") from None
+        content = read_text(path, "UTF-8 text")
         if not per_line:
             yield _Text(path.name, content) if content.strip() else Skipped("empty file")
             continue

@@ -8,11 +8,13 @@ Classification rows have ``task.id_field`` (optional: the row's 0-based index is
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from biogpt.data.custom.document import CorpusRead, Defect, LabelledText, Location, Question
 from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.errors import DataFileError
+from biogpt.textfiles import read_text
 
 
 def read_delimited(files: list[Path], config: CustomTaskSettings) -> CorpusRead:
@@ -32,7 +34,7 @@ def read_delimited(files: list[Path], config: CustomTaskSettings) -> CorpusRead:
     for path in files:
         if path.suffix.lower() not in (".csv", ".tsv"):
             continue
-        with path.open(encoding="utf-8", newline="") as handle:
+        with io.StringIO(read_text(path, "UTF-8 text"), newline="") as handle:
             reader = csv.DictReader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
             columns = reader.fieldnames or []
             missing = [name for name in required if name not in columns]

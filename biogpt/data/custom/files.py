@@ -45,7 +45,7 @@ def corpus_files(pattern: str) -> list[Path]:
 
 def _peek(path: Path) -> str:
     with path.open("rb") as handle:
-        return handle.read(_PEEK).decode("utf-8", errors="replace")
+        return handle.read(_PEEK).decode("utf-8-sig", errors="replace")
 
 
 def _json_format(path: Path) -> str | None:
@@ -54,7 +54,7 @@ def _json_format(path: Path) -> str | None:
     if head.startswith("{") and re.match(r'\{\s*"(source|date|key|infons|documents)"', head):
         return "bioc"
     with path.open("rb") as handle:
-        first_line = handle.readline().decode("utf-8", errors="replace")
+        first_line = handle.readline().decode("utf-8-sig", errors="replace")
     try:
         record = json.loads(first_line)
     except json.JSONDecodeError:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from project_commands import run_command
 
 from biogpt import cli
@@ -229,6 +230,8 @@ def _path_rows(tmp: Path) -> list[tuple[str, list[str], str]]:
             rows.append((config_name, [*base, f"{key}={wrong}"], key))
         if os.geteuid() != 0 and key in ("predictions", "checkpoint.resume"):
             rows.append((config_name, [*base, f"{key}={tmp / 'locked.txt'}"], key))
+    # biogpt-extract's out is a directory to create: an existing file is no such path.
+    rows.append(("extract", ["ckpt=org/model", f"input={a_file}", f"out={a_file}"], "out"))
     # A directory that is not a packed corpus.
     rows.append(
         ("pretrain", ["experiment=pretrain_tiny", f"pretrain.corpus_dir={a_dir}"], "pretrain.corpus_dir")
@@ -440,6 +443,38 @@ def test_files_only_the_job_reads_are_named_too(
         last = stderr.strip().splitlines()[-1]
         assert status == 1 and "Traceback" not in stderr, stderr
         assert last.startswith("error: ") and named in last, stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the machine has the GPU these settings ask for")
+@pytest.mark.parametrize(
+    ("command", "arguments"),
+    [
+        (cli.finetune, [*TRAIN, "trainer=gpu"]),
+        (cli.extract, ["ckpt={model}", "input={corpus}", "out={out}", "trainer=ddp"]),
+    ],
+    ids=["train", "extract"],
+)
+def test_a_device_the_machine_lacks_is_named(
+    command: Callable[[], None],
+    arguments: list[str],
+    tmp_path: Path,
+    shared_data: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lightning refuses an accelerator the machine lacks while Hydra instantiates the Trainer: that was
+    Hydra's report of an instantiation error (four lines, 'full_key: trainer'), after the model loaded."""
+    monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
+    monkeypatch.chdir(tmp_path)
+    corpus = tmp_path / "docs.jsonl"
+    corpus.write_text('{"id": "1", "text": "aspirin"}\n')
+    model = BioGPT(BioGPTConfig.from_preset("tiny")).save_pretrained(tmp_path / "model")
+    given = [argument.format(corpus=corpus, out=tmp_path / "out", model=model) for argument in arguments]
+    status, stderr = _run_in_process(command, [*given, f"hydra.run.dir={tmp_path / 'run'}"], capsys)
+    assert status == 1 and "Traceback" not in stderr, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: trainer.accelerator=gpu, trainer.devices="), stderr
+    assert last.endswith("No supported gpu backend found!; trainer=cpu (or ddp_cpu) runs on CPUs alone")
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+from hydra.errors import InstantiationException
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import Callback, ModelSummary, ProgressBar
 from omegaconf import DictConfig
 
 from biogpt.artifacts.backbone_source import BackboneSettings, adapter_base_reference, load_backbone
 from biogpt.data.datamodule import TaskDataModule
+from biogpt.errors import ConfigError
 from biogpt.experiment.config.settings import RunSettings
 from biogpt.model.adapters import PeftSettings, add_adapters, check_device, lora_config
 from biogpt.model.backbone import Backbone
@@ -42,7 +45,8 @@ def build_trainer(
     A progress-bar (model-summary) callback is left out when ``trainer.enable_progress_bar``
     (``enable_model_summary``) is false, which Lightning would refuse, so turning either off is one
     override whatever the callbacks group holds. A bf16 precision on a CPU that emulates bf16 is warned
-    of (see :mod:`biogpt.model.precision`). Under FSDP, ``model``'s own layer classes
+    of (see :mod:`biogpt.model.precision`); a device this machine lacks (``trainer=ddp`` without a GPU) is
+    a :class:`~biogpt.errors.ConfigError` with Lightning's message. Under FSDP, ``model``'s own layer classes
     (``block_classes``) are the units FSDP wraps and activation checkpointing recomputes, whatever
     family the backbone is.
     """
@@ -57,7 +61,18 @@ def build_trainer(
         if model is None:
             raise ValueError("trainer=fsdp needs the backbone to know which layers to shard")
         trainer_options["strategy"] = fsdp_strategy(strategy, model)
-    trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False, callbacks=kept, **trainer_options)
+    options = {"logger": loggers or False, "callbacks": kept, **trainer_options}
+    try:
+        trainer = hydra.utils.instantiate(cfg.trainer, **options)
+    except InstantiationException as error:
+        if not isinstance(error.__cause__, MisconfigurationException):
+            raise
+        # Lightning's refusal of what this machine cannot run (trainer=ddp without a GPU, more devices
+        # than it has) is the user's to fix: its message names the missing device.
+        chosen = ", ".join(f"trainer.{key}={cfg.trainer.get(key)}" for key in ("accelerator", "devices"))
+        raise ConfigError(
+            f"{chosen}: {error.__cause__}; trainer=cpu (or ddp_cpu) runs on CPUs alone"
+        ) from None
     check_training_precision(trainer.precision, trainer.strategy.root_device)
     return trainer
 

@@ -167,6 +167,17 @@ def writable_file() -> Rule:
     return Rule("a file to write, in an existing directory", problem)
 
 
+def writable_directory() -> Rule:
+    """A directory path to create or add to: not an existing file (nor an empty string)."""
+
+    def problem(value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return ""
+        return "an existing file" if Path(value).expanduser().is_file() else None
+
+    return Rule("a directory path", problem)
+
+
 @dataclass(frozen=True)
 class Constraint:
     """A rule between keys: ``text`` says it; ``problem`` gets the keys' values and returns what is wrong."""

@@ -50,6 +50,7 @@ from biogpt.experiment.config.rules import (
     number,
     packed_corpus,
     resume_point,
+    writable_directory,
     writable_file,
 )
 from biogpt.extraction.corpus import SHARD_FORMATS
@@ -269,7 +270,7 @@ def existing_input() -> Rule:
 EXTRACT_RULES: dict[str, Rule] = {
     "ckpt": model_source("the model", nullable=False),
     "input": existing_input(),
-    "out": expected("a directory path", lambda value: isinstance(value, str) and bool(value.strip())),
+    "out": writable_directory(),
     "input_format": choice(INPUT_FORMATS),
     "format": choice(SHARD_FORMATS),
     "window": count(1),

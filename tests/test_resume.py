@@ -6,12 +6,14 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 import torch
 from hydra_config import compose_train
 from project_commands import run_command
 
 from biogpt import BioGPT
 from biogpt.experiment.finetune import train
+from biogpt.model.weights import CheckpointError
 from biogpt.training.checkpoint_io import latest_checkpoint
 
 TESTS = Path(__file__).resolve().parent
@@ -64,3 +66,13 @@ def test_a_killed_fine_tuning_run_resumes_to_the_averaged_weights_of_an_uninterr
     expected = BioGPT.from_pretrained(Path(reference["final_model"])).state_dict()
     for name, value in expected.items():
         torch.testing.assert_close(resumed[name], value, rtol=0, atol=1e-6, msg=name)
+    # A checkpoint of another configuration (here: a prompt of 3 rows, not 9) is named as such before
+    # Lightning's load_state_dict fails in a RuntimeError.
+    other = compose_train(
+        tmp_path / "other",
+        shared_data,
+        [*SETTINGS, "prompt.length=3", f"checkpoint.resume={run_dir / 'checkpoints' / 'epoch003.ckpt'}"],
+        cache_dir=token_cache,
+    )
+    with pytest.raises(CheckpointError, match=r"does not fit .* model.embed_tokens.weight is \[42393, 64\]"):
+        train(other)

@@ -230,6 +230,8 @@ def _path_rows(tmp: Path) -> list[tuple[str, list[str], str]]:
             rows.append((config_name, [*base, f"{key}={wrong}"], key))
         if os.geteuid() != 0 and key in ("predictions", "checkpoint.resume"):
             rows.append((config_name, [*base, f"{key}={tmp / 'locked.txt'}"], key))
+    # A file that is no checkpoint (a model's weights, a truncated copy) where a run resumes.
+    rows.append(("train", [*TRAIN, f"checkpoint.resume={a_file}"], "checkpoint.resume"))
     # biogpt-extract's out is a directory to create: an existing file is no such path.
     rows.append(("extract", ["ckpt=org/model", f"input={a_file}", f"out={a_file}"], "out"))
     # A directory that is not a packed corpus.

@@ -30,9 +30,11 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.strategies import FSDPStrategy
 
 from biogpt.model.backbone import Backbone
 from biogpt.model.quantized import quantized_entries
+from biogpt.model.weights import CheckpointError
 from biogpt.training.loss import perplexity, scored_logits, summed_lm_loss, update_normalised
 from biogpt.training.optim import OptimSettings, build_optimizer
 
@@ -137,14 +139,31 @@ class CausalLMModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._restore = checkpoint.get(RANDOM_STATE_KEY)
-        if self.rebuilt_entries:  # loaded without strictness: the check is here
-            expected = set(self.state_dict()) - self.rebuilt_entries
-            stored = set(checkpoint["state_dict"])
-            if stored != expected:
-                raise ValueError(
-                    f"the checkpoint does not fit this 4-bit base with adapters: missing "
-                    f"{sorted(expected - stored)[:4]}, unexpected {sorted(stored - expected)[:4]}"
-                )
+        if not isinstance(self.trainer.strategy, FSDPStrategy):  # FSDP's own state dict is sharded
+            self._check_fits(checkpoint["state_dict"])
+
+    def _check_fits(self, stored: dict[str, Any]) -> None:
+        """A checkpoint of another configuration (another task's prompt rows, adapters where this run
+        has none, another model) is a :class:`CheckpointError` naming what differs, before loading it
+        fails in Lightning's ``RuntimeError``; QLoRA's 4-bit base, rebuilt on every start and loaded
+        without strictness, is left out of the comparison."""
+        own = {name: value for name, value in self.state_dict().items() if name not in self.rebuilt_entries}
+        missing, unexpected = sorted(set(own) - set(stored)), sorted(set(stored) - set(own))
+        reshaped = [
+            f"{name} is {list(stored[name].shape)}, here {list(value.shape)}"
+            for name, value in own.items()
+            if name in stored and tuple(stored[name].shape) != tuple(value.shape)
+        ]
+        problems = [
+            *([f"missing {', '.join(missing[:4])}"] if missing else []),
+            *([f"unexpected {', '.join(unexpected[:4])}"] if unexpected else []),
+            *reshaped[:4],
+        ]
+        if problems:
+            raise CheckpointError(
+                "the checkpoint to resume does not fit this run's model (a checkpoint of another task, "
+                f"prompt, model or peft setting?): {'; '.join(problems)}"
+            )
 
     def on_train_epoch_start(self) -> None:
         if self._restore is not None and self._restore["epoch_end"]:

@@ -10,6 +10,7 @@ that must exist, model sources (a path or a hub id), resume points, files to wri
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,11 +146,19 @@ def model_source(what: str, *, nullable: bool = True) -> Rule:
 
 
 def resume_point(nullable: bool = True) -> Rule:
-    """``auto`` (the run directory's newest checkpoint), null (start over) or a checkpoint file."""
+    """``auto`` (the run directory's newest checkpoint), null (start over) or a checkpoint file: a zip
+    archive, as ``torch.save`` writes every checkpoint (a model's ``.safetensors`` or a truncated copy
+    would end in ``torch.load``'s traceback once the model is built)."""
     checkpoint = existing_file("a .ckpt file")
 
     def problem(value: Any) -> str | None:
-        return None if value is None or value == RESUME_AUTO else checkpoint.problem(value)
+        if value is None or value == RESUME_AUTO:
+            return None
+        if (missing := checkpoint.problem(value)) is not None:
+            return missing
+        if not zipfile.is_zipfile(Path(str(value)).expanduser()):
+            return "not a checkpoint torch.save wrote (a zip archive), or a truncated one"
+        return None
 
     return Rule(f"{RESUME_AUTO}, null, or {checkpoint.allowed}", problem)
 

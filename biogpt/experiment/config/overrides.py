@@ -99,8 +99,9 @@ def _refuse_null_groups(parsed: Sequence[Override], conf_dir: Path) -> None:
             )
 
 
-# Config groups whose choice makes a multirun a search: without -m, Hydra runs one job and no search.
-_SEARCH_GROUPS = ("hparams_search", "hydra/sweeper")
+# Choices that make a multirun a search (any hparams_search preset, or the search's sweeper itself):
+# without -m, Hydra runs one job and no search.
+_SEARCH_CHOICES = (("hparams_search", None), ("hydra/sweeper", "biogpt_optuna"))
 
 
 def check_sweeps(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> None:
@@ -130,8 +131,15 @@ def check_sweeps(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> None:
                     f"{line}: a sweep runs as a multirun: add -m (or quote the value to pass the text)"
                 )
             _first_choice(override)
-        elif not multirun and override.key_or_group in _SEARCH_GROUPS and not override.is_delete():
+        elif not multirun and not override.is_delete() and _chooses_a_search(override):
             raise ConfigError(f"{line}: a search runs its trials as a multirun: add -m")
+
+
+def _chooses_a_search(override: Override) -> bool:
+    return any(
+        override.key_or_group == group and option in (None, override.value())
+        for group, option in _SEARCH_CHOICES
+    )
 
 
 def describe_unknown_key(cfg: DictConfig, key: str) -> str | None:

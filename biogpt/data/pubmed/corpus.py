@@ -232,6 +232,15 @@ def _latest_versions(candidates: Path, latest: _LatestIndex) -> Iterator[Citatio
             )
 
 
+def output_directory(text: str) -> Path:
+    """The ``--out`` of the corpus commands: a directory to write, refused at once when a file is there
+    (the write at the end would fail after hours of reading)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is an existing file; expected a directory to write")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m biogpt.data.pubmed",
@@ -240,7 +249,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "inputs", nargs="+", type=Path, metavar="INPUT", help="PubMed .xml/.xml.gz files or directories"
     )
-    parser.add_argument("--out", required=True, type=Path, help="output directory (datasets save_to_disk)")
+    parser.add_argument(
+        "--out", required=True, type=output_directory, help="output directory (datasets save_to_disk)"
+    )
     parser.add_argument(
         "--keep-labels", action="store_true", help="write structured abstracts as 'LABEL: text'"
     )

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from biogpt.data.pubmed.corpus import output_directory
 from biogpt.errors import DataFileError, MissingFileError
 from biogpt.tokenizer import BioGPTTokenizer
 
@@ -300,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         description="Tokenize a corpus dataset (text column) and pack it into uint16 pre-training blocks.",
     )
     parser.add_argument("--corpus", required=True, type=Path, help="datasets directory (save_to_disk)")
-    parser.add_argument("--out", required=True, type=Path, help="output directory")
+    parser.add_argument("--out", required=True, type=output_directory, help="output directory")
     parser.add_argument(
         "--vocab",
         default=str(Path(os.environ.get("BIOGPT_DATA", "data")) / "vocab" / "biogpt"),

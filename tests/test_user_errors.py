@@ -429,6 +429,12 @@ def test_files_only_the_job_reads_are_named_too(
         (cli.evaluate, ["task=ddi", f"predictions={one_line}", "eval.ids=[7]"], "1 of 1 ids are not among"),
         (cli.generate, [f"ckpt={empty}", "text=x"], str(empty)),
         (cli.generate, [f"ckpt={malformed}", "text=x"], f"{malformed / 'config.json'}: not valid JSON"),
+        # Another family's vocabulary for a BioGPT model.
+        (
+            cli.generate,
+            [f"ckpt={untasked}", "text=x", f"tokenizer={shared_data / 'vocab' / 'gpt2'}"],
+            "vocab.json: lacks BioGPT's special tokens",
+        ),
         # A split without an example (a JSONL corpus read as brat) says what was read, before training.
         (
             cli.finetune,

@@ -110,6 +110,12 @@ def read_huggingface(directory: Path) -> Vocabulary:
         raise DataFileError(f"{vocab_path}: expected {_VOCAB_JSON}")
     if sorted(mapping.values()) != list(range(len(mapping))):
         raise DataFileError(f"{vocab_path}: ids must be unique and cover 0..{len(mapping) - 1}")
+    missing = [token for token in SPECIAL_TOKENS if token not in mapping]
+    if missing:  # tokenizer= naming another family's vocabulary (GPT-2's has none of them)
+        raise DataFileError(
+            f"{vocab_path}: lacks BioGPT's special tokens {missing}; expected a BioGPT vocabulary "
+            f"({', '.join(SPECIAL_TOKENS)} among its pieces)"
+        )
     pieces = [""] * len(mapping)
     for piece, index in mapping.items():
         pieces[index] = piece

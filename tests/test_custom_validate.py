@@ -57,6 +57,41 @@ def test_a_sound_corpus_is_counted(
     ]
 
 
+def test_what_the_settings_leave_out_of_scoring_is_counted(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relations a filter leaves out, and gold labels or answers a closed set lacks (a misspelt label
+    in task.labels: scoring has no class for its examples), are reported, never dropped silently."""
+    brat = CORPORA / "brat" / "train"
+    filtered = ["task=custom", "task.kind=relation", f"task.train={brat}", f"task.valid={brat}"]
+    status, out, _ = validate([*filtered, "task.relation_types=[EFFECT]"], capsys, monkeypatch)
+    assert status == 0
+    assert out.splitlines()[1:5] == [
+        "  relations per type: EFFECT 3",
+        "  entity types: Drug 9, Symptom 1",
+        "  read, not used: brat # (note) lines 1, brat A (attribute) lines 1",
+        "  left out by the task's settings: relations of type ADVISE 1, relations of type MECHANISM 1",
+    ]
+    classes = CORPORA / "jsonl" / "classes.jsonl"
+    closed = ["task=custom", "task.kind=classification", f"task.train={classes}", f"task.valid={classes}"]
+    status, out, _ = validate([*closed, "task.labels=[Resisting Cell Death, empty]"], capsys, monkeypatch)
+    assert status == 0 and out.splitlines()[2] == (
+        "  gold, not in task.labels (scoring has no class for it): activating invasion and metastasis 1, "
+        "inducing angiogenesis 1, resisting cell death 1"
+    )
+    # As eval.match compares them: case and spaces folded, "Resisting Cell Death" is in the set.
+    _, folded, _ = validate(
+        [*closed, "task.labels=[Resisting  Cell Death]", "eval.match=lower"], capsys, monkeypatch
+    )
+    assert folded.splitlines()[2].endswith(
+        ": activating invasion and metastasis 1, empty 1, inducing angiogenesis 1"
+    )
+    questions = CORPORA / "csv" / "questions.csv"
+    qa = ["task=custom", "task.kind=qa", f"task.train={questions}", f"task.valid={questions}"]
+    _, out, _ = validate([*qa, "task.answers=[yes, maybe]"], capsys, monkeypatch)
+    assert "  gold, not in task.answers (scoring has no class for it): no 1" in out.splitlines()
+
+
 @pytest.mark.parametrize(
     ("file", "old", "new", "message"),
     [

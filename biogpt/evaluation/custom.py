@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 
 from biogpt.data.custom.corpus import read_split
@@ -29,16 +29,9 @@ from biogpt.evaluation.study import RelationScoring, score_relations
 logger = logging.getLogger(__name__)
 
 
-def normalizer(config: CustomTaskSettings) -> Callable[[str], str]:
-    """How ``config.match`` compares strings: as they are, or lower-cased with whitespace runs folded."""
-    if config.match == "lower":
-        return lambda text: " ".join(text.lower().split())
-    return lambda text: text
-
-
 def _relation_scoring(config: CustomTaskSettings, examples: Sequence[Example]) -> RelationScoring:
     wording = custom_wording(config, examples)
-    norm = normalizer(config)
+    norm = config.normalize
     symmetric = set(config.symmetric)
 
     def names(relation: StudyRelation) -> tuple[frozenset[str], ...]:
@@ -103,7 +96,7 @@ def _score_classification(
 ) -> Scores:
     """Micro P/R/F1 over (example, label) cells as HoC (labels outside the set ignored), exact-set
     accuracy, and each label's P/R/F1 with their macro F1."""
-    norm = normalizer(config)
+    norm = config.normalize
     labels = [norm(label) for label in closed_labels(config)]
     read = generation_reader(config)
     answers = [read(g).label for g in generations]
@@ -131,7 +124,7 @@ def _score_qa(
     config: CustomTaskSettings, split: str, examples: Sequence[Example], generations: Sequence[str]
 ) -> Scores:
     """Accuracy and macro F1 over a closed answer set (as PubMedQA), exact match for free text."""
-    norm = normalizer(config)
+    norm = config.normalize
     read = generation_reader(config)
     answers = [read(g).label for g in generations]
     said = [None if a is None else norm(a) for a in answers]

@@ -242,4 +242,4 @@ def load_custom_split(config: CustomTaskSettings, split: str) -> TaskSplit:
     logger.info("custom %s: %d examples, %d records or relations skipped", split, len(examples), len(skipped))
     if not examples:
         raise no_examples_error(config, split, read, len(skipped))
-    return TaskSplit(examples, skipped=skipped)
+    return TaskSplit(examples, skipped=skipped, left_out=filtered)

@@ -86,6 +86,10 @@ class CustomTaskSettings:
     answers: tuple[str, ...] | None = None
     match: str = "exact"
 
+    def normalize(self, text: str) -> str:
+        """``text`` as ``match`` compares it: as it is, or lower-cased with whitespace runs folded."""
+        return " ".join(text.lower().split()) if self.match == "lower" else text
+
     def __post_init__(self) -> None:
         if self.name != "custom":
             raise ValueError(f"CustomTaskSettings is the settings of task 'custom', not {self.name!r}")

@@ -1,7 +1,9 @@
 """``biogpt-data validate``: every split of a task read, counted and checked before any model is built.
 
 Per split: records, examples, relations per type, entity types, labels or answers, annotation lines
-read but unused, ids that occur twice, records the readers skipped, and the defects that make a
+read but unused, relations the task's filters leave out, gold labels or answers outside the closed set
+``task.labels``/``task.answers`` (which scoring ignores), ids that occur twice, records the readers
+skipped, and the defects that make a
 corpus unusable as it is (each at its file and line): a relation whose argument does not exist, an
 entity whose offsets fall outside its document's text, an entity whose annotated text differs from
 the text at its offsets. ``train.py`` runs the same check (:func:`check_corpus`) before it builds a
@@ -18,7 +20,7 @@ from biogpt.data.custom.corpus import read_split, split_format
 from biogpt.data.custom.document import Defect, Document
 from biogpt.data.custom.settings import CustomTaskSettings
 from biogpt.data.sequences import SequenceLayout
-from biogpt.data.tasks import TaskSettings, TaskSplit, load_task_split
+from biogpt.data.tasks import Example, TaskSettings, TaskSplit, load_task_split
 from biogpt.errors import DataFileError
 from biogpt.tokenizer.protocol import Tokenizer
 
@@ -36,6 +38,9 @@ class SplitSummary:
     entity_types: Counter[str] = field(default_factory=Counter)
     labels: Counter[str] = field(default_factory=Counter)
     unused: Counter[str] = field(default_factory=Counter)
+    left_out: Counter[str] = field(default_factory=Counter)
+    outside: Counter[str] = field(default_factory=Counter)
+    closed_set: str = ""
     duplicates: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     defects: list[Defect] = field(default_factory=list)
@@ -102,6 +107,18 @@ def _example_counts(summary: SplitSummary, task_split: TaskSplit) -> None:
         summary.relation_types.update(t.relation for e in examples for t in e.triplets)
     summary.duplicates = _duplicates([e.id for e in examples])
     summary.skipped = [f"{s.record_id}: {s.reason}" for s in task_split.skipped]
+    summary.left_out = task_split.left_out
+
+
+def _outside_closed_set(config: CustomTaskSettings, examples: Sequence[Example]) -> Counter[str]:
+    """Gold labels (answers) that ``task.labels`` (``task.answers``) lacks, as ``eval.match`` compares
+    them: scoring has no class for them, so a misspelt label in the set loses its examples quietly."""
+    closed = config.labels if config.kind == "classification" else config.answers
+    if closed is None:
+        return Counter()
+    known = {config.normalize(value) for value in closed}
+    gold = [label for e in examples for label in (*e.labels, *([e.answer] if e.answer is not None else []))]
+    return Counter(label for label in gold if config.normalize(label) not in known)
 
 
 def validate_split(config: TaskSettings, split: str) -> SplitSummary:
@@ -117,6 +134,8 @@ def validate_split(config: TaskSettings, split: str) -> SplitSummary:
         summary.records = len(read.records)
         summary.unused = read.unused
         summary.duplicates = _duplicates([r.id for r in read.records]) or summary.duplicates
+        summary.outside = _outside_closed_set(config, task_split.examples)
+        summary.closed_set = "task.labels" if config.kind == "classification" else "task.answers"
         for record in read.records:
             if isinstance(record, Document):
                 summary.entity_types.update(e.type for e in record.entities)
@@ -135,7 +154,7 @@ def validate_task(config: TaskSettings) -> list[SplitSummary]:
 
 
 def _counts(counter: Counter[str]) -> str:
-    return ", ".join(f"{key} {count}" for key, count in sorted(counter.items())) or "none"
+    return ", ".join(f"{key or '(none)'} {count}" for key, count in sorted(counter.items())) or "none"
 
 
 def render(summaries: Sequence[SplitSummary]) -> str:
@@ -152,6 +171,10 @@ def render(summaries: Sequence[SplitSummary]) -> str:
             lines.append(f"  labels: {_counts(s.labels)}")
         if s.unused:
             lines.append(f"  read, not used: {_counts(s.unused)}")
+        if s.left_out:
+            lines.append(f"  left out by the task's settings: {_counts(s.left_out)}")
+        if s.outside:
+            lines.append(f"  gold, not in {s.closed_set} (scoring has no class for it): {_counts(s.outside)}")
         if s.duplicates:
             lines.append(f"  duplicate ids ({len(s.duplicates)}): {', '.join(s.duplicates[:20])}")
         if s.over_length:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from biogpt.data.formats import Triplet
@@ -61,9 +62,12 @@ class TaskSplit:
     """The examples of one split, in release order, with the records that did not become examples.
 
     ``skipped`` holds malformed records (missing fields, wrong types); ``dropped`` holds the ids of
-    well-formed documents the release leaves out by design (relation documents without relations).
+    well-formed documents the release leaves out by design (relation documents without relations);
+    ``left_out`` counts, by what they are, the well-formed annotations the task's settings leave out (a
+    custom task's relation filters and de-duplication).
     """
 
     examples: list[Example]
     skipped: list[SkippedRecord] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    left_out: Counter[str] = field(default_factory=Counter)

@@ -1,5 +1,6 @@
 """Reading the users' text files (JSON, JSON lines, line-based formats, XML) so that one that does not parse
-is a :class:`~biogpt.errors.DataFileError` naming the file and the line, never a bare decoder error.
+is a :class:`~biogpt.errors.DataFileError` naming the file and the line, never a bare decoder error;
+and the directories the commands write to (:func:`output_directory`), refused at once when unusable.
 
 Shared by the tokenizer and the data layers, which may not import each other. Each reader passes what
 it expects (``expected``), which the message ends with, so the user learns both where and what.
@@ -7,6 +8,7 @@ it expects (``expected``), which the message ends with, so the user learns both 
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,3 +74,12 @@ def parse_xml(path: Path, expected: str) -> ET.ElementTree:
         line, column = error.position
         problem = f"not well-formed XML: {expat.ErrorString(error.code)}"
         raise DataFileError.at(path, line, problem, expected, column + 1) from error
+
+
+def output_directory(text: str) -> Path:
+    """An argparse type for the directory a command writes into (``--out``): refused at once when a file
+    is there, where writing would fail in a traceback at the end, after all the work."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is an existing file; expected a directory to write")
+    return path

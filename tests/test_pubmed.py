@@ -11,7 +11,6 @@ import pytest
 from project_commands import run_command
 
 from biogpt.data.pubmed.corpus import PubmedCounts, input_files, iter_documents, main, write_dataset
-from biogpt.data.pubmed.packing import main as pack_main
 from biogpt.data.pubmed.records import Citation, Deletion, Malformed, MalformedXMLError, iter_records
 
 EXPECTED_TEXT = "; expected a well-formed PubMed XML file (PubmedArticleSet or MedlineCitationSet)"
@@ -479,14 +478,6 @@ def test_cli_reports_malformed_xml_and_skips_it_when_asked(
     output = capsys.readouterr()
     assert "malformed: 1\nrevised after cutoff: 2\n" in output.out and "no document kept" in output.err
     assert not (tmp_path / "empty").exists()
-    # An --out that is a file is refused before any file is read (it was a FileExistsError traceback
-    # after reading them all); the packing command takes the same --out.
-    for command, arguments in ((main, [str(path)]), (pack_main, ["--corpus", str(tmp_path / "skipped")])):
-        with pytest.raises(SystemExit) as a_file:
-            command(["--out", str(path), *arguments])
-        assert a_file.value.code == 2
-        refused = f"argument --out: {path} is an existing file; expected a directory to write"
-        assert refused in capsys.readouterr().err
 
 
 def test_write_dataset_accepts_any_documents(tmp_path: Path) -> None:

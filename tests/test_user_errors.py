@@ -10,6 +10,7 @@ process; and each command runs once as a subprocess, as a user starts it.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -483,6 +484,37 @@ def test_a_device_the_machine_lacks_is_named(
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("error: trainer.accelerator=gpu, trainer.devices="), stderr
     assert last.endswith("No supported gpu backend found!; trainer=cpu (or ddp_cpu) runs on CPUs alone")
+
+
+@pytest.mark.parametrize(
+    ("module", "arguments"),
+    [
+        ("biogpt.data.pubmed.corpus", ["--out", "{file}", "{file}"]),
+        ("biogpt.data.pubmed.packing", ["--corpus", "{file}", "--out", "{file}"]),
+        ("biogpt.experiment.reports.command", ["{file}", "--out", "{file}"]),
+        ("biogpt.experiment.demo", ["--out", "{file}"]),
+        ("biogpt.artifacts.convert", ["{file}", "{file}"]),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_an_output_directory_that_is_a_file_is_refused_at_once(
+    module: str, arguments: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each command that writes a directory (the corpus, the packed blocks, a report, the demo, a
+    converted model) refuses an existing file there before any work: it was a FileExistsError traceback
+    once the work was done (after reading every PubMed file)."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x\n")
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as exited:
+        main([argument.format(file=a_file) for argument in arguments])
+    assert exited.value.code == 2
+    stderr = capsys.readouterr().err
+    assert (
+        stderr.strip()
+        .splitlines()[-1]
+        .endswith(f"{a_file} is an existing file; expected a directory to write")
+    ), stderr
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from biogpt.errors import DataFileError, MissingFileError
 from biogpt.model import BioGPT
 from biogpt.model.weights import find_fairseq_checkpoint
 from biogpt.prompts import PromptSettings, prompt_tokens
+from biogpt.textfiles import output_directory
 from biogpt.tokenizer import BioGPTTokenizer
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("source", type=Path, help="fairseq release directory or checkpoint .pt file")
-    parser.add_argument("output", type=Path, help="Hugging Face directory to write")
+    parser.add_argument("output", type=output_directory, help="Hugging Face directory to write")
     parser.add_argument(
         "--vocab", type=Path, help="directory with bpecodes + dict.txt (default: beside the checkpoint)"
     )

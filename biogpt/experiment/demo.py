@@ -33,6 +33,7 @@ from biogpt.data.pubmed.corpus import iter_documents, write_dataset
 from biogpt.data.pubmed.packing import pack_corpus
 from biogpt.experiment.config.paths import CONF_DIR
 from biogpt.experiment.config.validation import check_config
+from biogpt.textfiles import output_directory
 from biogpt.tokenizer import BioGPTTokenizer
 from biogpt.tokenizer.learn import learn_vocabulary
 
@@ -185,7 +186,7 @@ def run_demo(work: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m biogpt.demo", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--out", type=Path, help="a new or empty directory (default: outputs/demo/<date_time>)"
+        "--out", type=output_directory, help="a new or empty directory (default: outputs/demo/<date_time>)"
     )
     args = parser.parse_args(argv)
     out = args.out or Path("outputs/demo") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")

@@ -55,6 +55,7 @@ import pyarrow.compute as pc
 
 from biogpt.data.pubmed.records import Citation, Deletion, Malformed, MalformedXMLError, iter_records
 from biogpt.errors import MissingFileError
+from biogpt.textfiles import output_directory
 
 __all__ = ["Citation", "PubmedCounts", "input_files", "iter_documents", "main", "write_dataset"]
 
@@ -230,15 +231,6 @@ def _latest_versions(candidates: Path, latest: _LatestIndex) -> Iterator[Citatio
             yield from itertools.starmap(
                 Citation, zip(*(kept.column(name).to_pylist() for name in _CITATION_COLUMNS), strict=True)
             )
-
-
-def output_directory(text: str) -> Path:
-    """The ``--out`` of the corpus commands: a directory to write, refused at once when a file is there
-    (the write at the end would fail after hours of reading)."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is an existing file; expected a directory to write")
-    return path
 
 
 def main(argv: Sequence[str] | None = None) -> None:

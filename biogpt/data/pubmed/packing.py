@@ -46,8 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from biogpt.data.pubmed.corpus import output_directory
 from biogpt.errors import DataFileError, MissingFileError
+from biogpt.textfiles import output_directory
 from biogpt.tokenizer import BioGPTTokenizer
 
 logger = logging.getLogger(__name__)

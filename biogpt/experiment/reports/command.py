@@ -21,6 +21,7 @@ from biogpt.experiment.reports.sweep import (
     write_report,
 )
 from biogpt.experiment.reports.sweep import __doc__ as report_doc
+from biogpt.textfiles import output_directory
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("directory", type=Path, nargs="+", help="the Hydra multirun directories")
     parser.add_argument(
         "--out",
-        type=Path,
+        type=output_directory,
         help="where to write the report (default: the directory, or the directories' parent)",
     )
     parser.add_argument("--metric", help="metric to plot (default: f1, else accuracy, else the first)")

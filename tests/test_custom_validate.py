@@ -4,6 +4,7 @@ building a model."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -90,6 +91,37 @@ def test_what_the_settings_leave_out_of_scoring_is_counted(
     qa = ["task=custom", "task.kind=qa", f"task.train={questions}", f"task.valid={questions}"]
     _, out, _ = validate([*qa, "task.answers=[yes, maybe]"], capsys, monkeypatch)
     assert "  gold, not in task.answers (scoring has no class for it): no 1" in out.splitlines()
+
+
+def test_examples_a_later_split_shares_with_an_earlier_one_are_named(
+    shared_data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An example whose text an earlier split holds (under any id) is scored on what the model trained
+    on. The oracle for the release's DDI: the documents of test.json whose abstract, spaces folded, is a
+    train.json abstract; the release's HoC valid.tsv and test.tsv are one file (its README says so)."""
+    monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
+    raw = {
+        split: json.loads((shared_data / "DDI" / "raw" / f"{split}.json").read_text())
+        for split in ("train", "test")
+    }
+    trained = {" ".join(document["abstract"].split()) for document in raw["train"].values()}
+    leaked = [i for i, document in raw["test"].items() if " ".join(document["abstract"].split()) in trained]
+    status, out, _ = validate(["task=ddi"], capsys, monkeypatch)
+    assert status == 0 and leaked
+    assert out.splitlines()[-1] == (
+        f"overlap: {len(leaked)} test example(s) have the text of a train example: {', '.join(leaked)}"
+    )
+    _, out, _ = validate(["task=hoc"], capsys, monkeypatch)
+    test_examples = int(next(line for line in out.splitlines() if line.startswith("test: ")).split()[1])
+    assert f"overlap: {test_examples} test example(s) have the text of a valid example: 0, 1, 2" in out
+    brat = CORPORA / "brat" / "train"
+    _, out, _ = validate(
+        ["task=custom", "task.kind=relation", f"task.train={brat}", f"task.test={brat}"], capsys, monkeypatch
+    )
+    assert out.splitlines()[-2:] == [
+        "overlap: 2 test example(s) have the text of a train example: d1, d3",
+        "overlap: 1 test example(s) have the text of a valid example: d2",
+    ]
 
 
 @pytest.mark.parametrize(

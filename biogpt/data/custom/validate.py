@@ -3,10 +3,10 @@
 Per split: records, examples, relations per type, entity types, labels or answers, annotation lines
 read but unused, relations the task's filters leave out, gold labels or answers outside the closed set
 ``task.labels``/``task.answers`` (which scoring ignores), ids that occur twice, records the readers
-skipped, and the defects that make a
-corpus unusable as it is (each at its file and line): a relation whose argument does not exist, an
-entity whose offsets fall outside its document's text, an entity whose annotated text differs from
-the text at its offsets. ``train.py`` runs the same check (:func:`check_corpus`) before it builds a
+skipped, and the defects that make a corpus unusable as it is (each at its file and line): a relation
+whose argument does not exist, an entity whose offsets fall outside its document's text, an entity
+whose annotated text differs from the text at its offsets. Across splits: the examples whose text an
+earlier split holds too. ``train.py`` runs the same check (:func:`check_corpus`) before it builds a
 model. A built-in task is read through its own reader: its examples and skipped records are counted.
 """
 
@@ -45,6 +45,7 @@ class SplitSummary:
     skipped: list[str] = field(default_factory=list)
     defects: list[Defect] = field(default_factory=list)
     over_length: list[str] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # each example's source, spaces folded -> its id
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -108,6 +109,7 @@ def _example_counts(summary: SplitSummary, task_split: TaskSplit) -> None:
     summary.duplicates = _duplicates([e.id for e in examples])
     summary.skipped = [f"{s.record_id}: {s.reason}" for s in task_split.skipped]
     summary.left_out = task_split.left_out
+    summary.texts = {" ".join(e.source.split()): e.id for e in examples}
 
 
 def _outside_closed_set(config: CustomTaskSettings, examples: Sequence[Example]) -> Counter[str]:
@@ -157,6 +159,21 @@ def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{key or '(none)'} {count}" for key, count in sorted(counter.items())) or "none"
 
 
+def overlaps(summaries: Sequence[SplitSummary]) -> list[str]:
+    """The examples of a split whose text an earlier split holds too (under any id): a model evaluated
+    on them is scored on what it trained on. Said, not refused: an overfitting check does it on purpose."""
+    lines = []
+    for index, earlier in enumerate(summaries):
+        for later in summaries[index + 1 :]:
+            shared = [example_id for text, example_id in later.texts.items() if text in earlier.texts]
+            if shared:
+                lines.append(
+                    f"overlap: {len(shared)} {later.split} example(s) have the text of a {earlier.split} "
+                    f"example: {', '.join(shared[:10])}"
+                )
+    return lines
+
+
 def render(summaries: Sequence[SplitSummary]) -> str:
     """The report ``biogpt-data validate`` prints."""
     lines = []
@@ -183,7 +200,7 @@ def render(summaries: Sequence[SplitSummary]) -> str:
             )
         lines.extend(f"  skipped: {skip}" for skip in s.skipped)
         lines.extend(f"  defect: {defect}" for defect in s.defects)
-    return "\n".join(lines)
+    return "\n".join([*lines, *overlaps(summaries)])
 
 
 def fatal(summaries: Sequence[SplitSummary]) -> list[Defect]:

@@ -235,6 +235,8 @@ def _path_rows(tmp: Path) -> list[tuple[str, list[str], str]]:
     rows.append(("train", [*TRAIN, f"checkpoint.resume={a_file}"], "checkpoint.resume"))
     # biogpt-extract's out is a directory to create: an existing file is no such path.
     rows.append(("extract", ["ckpt=org/model", f"input={a_file}", f"out={a_file}"], "out"))
+    # ... nor the input directory, or below it, where the run's files would be read as input next time.
+    rows.append(("extract", ["ckpt=org/model", f"input={a_dir}", f"out={a_dir / 'kb'}"], "out"))
     # A directory that is not a packed corpus.
     rows.append(
         ("pretrain", ["experiment=pretrain_tiny", f"pretrain.corpus_dir={a_dir}"], "pretrain.corpus_dir")

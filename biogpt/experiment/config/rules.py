@@ -205,6 +205,20 @@ def exactly_one(first: str, second: str) -> Constraint:
     )
 
 
+def outside_of(directory: str, inside: str) -> Constraint:
+    """The directory ``inside`` names (a run's output) is not the directory ``directory`` names (an
+    input), nor below it: what the run writes there would be read as input the next time, and a user's
+    data directory would fill with the run's files."""
+
+    def problem(values: Mapping[str, Any]) -> str | None:
+        given, written = (Path(str(values[key])).expanduser().resolve() for key in (directory, inside))
+        if given.is_dir() and (written == given or given in written.parents):
+            return f"{inside} is the {directory} directory or below it"
+        return None
+
+    return Constraint((directory, inside), f"{inside} outside the {directory} directory", problem)
+
+
 def at_most(key: str, limit: str) -> Constraint:
     """A default (``key``) within what a request may ask (``limit``)."""
     return Constraint(

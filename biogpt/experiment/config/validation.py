@@ -48,6 +48,7 @@ from biogpt.experiment.config.rules import (
     is_number,
     model_source,
     number,
+    outside_of,
     packed_corpus,
     resume_point,
     writable_directory,
@@ -438,7 +439,7 @@ CHECKS: dict[str, Checks] = {
     ),
     "export": Checks({**_TRAIN_RULES, "split": SPLIT, "out": writable_file()}, FINETUNE_CONSTRAINTS),
     "pretrain": Checks({**MODEL_RULES, **PRETRAIN_RULES, **OPTIM_RULES, **TRAINER_RULES}, (UNBOUNDED,)),
-    "extract": Checks(EXTRACT_RULES, (TASK_FORMAT, NEW_TOKEN_BOUNDS)),
+    "extract": Checks(EXTRACT_RULES, (TASK_FORMAT, NEW_TOKEN_BOUNDS, outside_of("input", "out"))),
     "generate": Checks(
         GENERATE_RULES,
         (

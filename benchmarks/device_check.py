@@ -644,7 +644,8 @@ def checkpoint_scaler_state(path: Path) -> dict[str, Any] | None:
 
 def check_finetune(ctx: Context, results: dict[str, Any], precision: str) -> None:
     from biogpt import BioGPT
-    from biogpt.experiment.build import load_model_and_tokenizer
+    from biogpt.experiment.build import load_initial
+    from biogpt.experiment.config.settings import run_settings
     from biogpt.experiment.finetune import train
     from biogpt.training.checkpoint_io import latest_checkpoint
 
@@ -698,7 +699,7 @@ def check_finetune(ctx: Context, results: dict[str, Any], precision: str) -> Non
     difference = state_difference(expected, resumed)
     results["weights_max_abs_diff"] = difference
     # Updates that changed the weights (fp16 skips the updates whose gradients overflow).
-    initial, _ = load_model_and_tokenizer(reference_cfg)
+    initial, _ = load_initial(run_settings(reference_cfg))
     results["changed_by_training"] = any(
         not torch.equal(value, expected[name])
         for name, value in initial.state_dict().items()
@@ -890,8 +891,8 @@ def check_pretrain(ctx: Context, results: dict[str, Any]) -> None:
 
     from biogpt.data.pubmed.packed import BlockDataset, TrainBlockSampler
     from biogpt.data.pubmed.packing import PackedSplit
-    from biogpt.experiment.build import load_model_and_tokenizer
-    from biogpt.experiment.config.settings import optim_settings
+    from biogpt.experiment.build import load_initial
+    from biogpt.experiment.config.settings import optim_settings, pretrain_run_settings
     from biogpt.experiment.pretrain import pretrain
     from biogpt.model import count_parameters
     from biogpt.tokenizer import BioGPTTokenizer
@@ -917,7 +918,7 @@ def check_pretrain(ctx: Context, results: dict[str, Any]) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
         overrides = pretrain_overrides(ctx, blocks, update_freq, corpus)
         cfg = compose("pretrain", run_dir, ctx.data, overrides)
-        model, _ = load_model_and_tokenizer(cfg)  # the job's initial weights (same seed), before it trains
+        model, _ = load_initial(pretrain_run_settings(cfg))  # the job's initial weights, before it trains
         parameters = count_parameters(model)
         config = model.config
         per_token_6n = 6 * parameters

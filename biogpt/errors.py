@@ -3,16 +3,14 @@ commands as their message alone (``error: ...``, exit status 1), since a traceba
 
 from __future__ import annotations
 
-import re
 import sys
 from os import PathLike
 
 
 def print_error(problem: object) -> None:
-    """The one ``error:`` line a command ends with: ``problem``'s message, its line breaks folded into
-    spaces (a YAML parser's or Hydra's message spans lines, and a second line would read as a second
-    error or be cut off by a log filter)."""
-    print("error: " + re.sub(r"\s*\n\s*", " ", str(problem).strip()), file=sys.stderr)
+    """The ``error:`` line a command ends with (a list the message holds, such as the missing files of
+    a data set, follows it indented)."""
+    print(f"error: {problem}", file=sys.stderr)
 
 
 class DataFileError(ValueError):

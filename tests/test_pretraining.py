@@ -23,7 +23,7 @@ from biogpt.data.pubmed.corpus import write_dataset
 from biogpt.data.pubmed.packed import EvalBlockSampler, TrainBlockSampler
 from biogpt.data.pubmed.packing import PackedIndex, pack_corpus
 from biogpt.errors import ConfigError, DataFileError
-from biogpt.experiment.build import load_seeded
+from biogpt.experiment.build import load_initial
 from biogpt.experiment.config.settings import run_settings
 from biogpt.experiment.pretrain import pretrain
 from biogpt.tokenizer import BioGPTTokenizer
@@ -276,10 +276,7 @@ def test_validation_perplexity_falls_and_the_final_model_initialises_fine_tuning
     assert closing["metrics"]["perplexity"] < 0.5 * perplexities[0]
     final = Path(summary["final_model"])
     finetune = compose_train(tmp_path / "ft", shared_data, ["task=ddi", "model=tiny", f"model.init={final}"])
-    run = run_settings(finetune)
-    backbone, tokenizer = load_seeded(
-        run.backbone, tokenizer=run.tokenizer, vocab_root=run.vocab_root, seed=1
-    )
+    backbone, tokenizer = load_initial(run_settings(finetune))
     assert tokenizer.vocab_size == 42384
     trained = BioGPT.from_pretrained(final).state_dict()
     assert all(torch.equal(value, trained[name]) for name, value in backbone.state_dict().items())

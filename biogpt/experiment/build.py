@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from biogpt.artifacts.backbone_source import BackboneSettings, adapter_base_reference, load_backbone
 from biogpt.data.datamodule import TaskDataModule
 from biogpt.errors import ConfigError
-from biogpt.experiment.config.settings import RunSettings
+from biogpt.experiment.config.settings import PretrainRunSettings, RunSettings
 from biogpt.model.adapters import PeftSettings, add_adapters, check_device, lora_config
 from biogpt.model.backbone import Backbone
 from biogpt.model.precision import check_training_precision
@@ -92,6 +92,12 @@ def load_seeded(
     4-bit base."""
     L.seed_everything(seed, workers=True)
     return load_backbone(backbone, tokenizer=tokenizer, vocab_root=vocab_root, quantized=quantized)
+
+
+def load_initial(run: RunSettings | PretrainRunSettings) -> tuple[Backbone, Tokenizer]:
+    """A run's network before it trains (``model.init``'s weights, or a fresh ``model.preset`` network
+    initialised from the run's seed) and the vocabulary that goes with it."""
+    return load_seeded(run.backbone, tokenizer=run.tokenizer, vocab_root=run.vocab_root, seed=run.seed)
 
 
 @dataclass

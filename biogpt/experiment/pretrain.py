@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from biogpt.artifacts.model_dir import save_model_dir
 from biogpt.data.pubmed.packed import PackedDataModule, check_corpus
 from biogpt.errors import ConfigError
-from biogpt.experiment.build import build_trainer, load_seeded
+from biogpt.experiment.build import build_trainer, load_initial
 from biogpt.experiment.config.settings import pretrain_run_settings
 from biogpt.experiment.fitting import CHECKPOINTS, fitted
 from biogpt.experiment.logging import print_lightning_logs_once
@@ -39,9 +39,7 @@ def pretrain(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.run_dir)
     run = pretrain_run_settings(cfg)
     corpus = run.corpus
-    model, tokenizer = load_seeded(
-        run.backbone, tokenizer=run.tokenizer, vocab_root=run.vocab_root, seed=run.seed
-    )
+    model, tokenizer = load_initial(run)
     if not isinstance(model, BioGPT) or not isinstance(tokenizer, BioGPTTokenizer):
         raise ConfigError(
             f"pre-training runs BioGPT networks (model.preset / a BioGPT model.init); {run.backbone.init} is "

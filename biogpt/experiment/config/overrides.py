@@ -369,7 +369,7 @@ def _compose(config_name: str, overrides: list[str], changed: str | None, conf_d
         cause = _cause(error, _is_value_error)
         if not isinstance(cause, OmegaConfBaseException):
             if changed is None:
-                raise ConfigError(str(error)) from None  # printed in one line (print_error)
+                raise ConfigError(" ".join(str(error).splitlines())) from None
             raise ConfigError(f"the sweep's job with {changed}: {str(error).splitlines()[0]}") from None
         where = str(error).splitlines()[0]
         origin = f" ({where.split(':')[0].removeprefix('In ')})" if where.startswith("In '") else ""

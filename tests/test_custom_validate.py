@@ -93,6 +93,31 @@ def test_what_the_settings_leave_out_of_scoring_is_counted(
     assert "  gold, not in task.answers (scoring has no class for it): no 1" in out.splitlines()
 
 
+def test_types_the_settings_name_and_no_split_holds_are_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A misspelt type in task.verbalize kept its relations' default wording, in task.symmetric scored
+    them as directed, in a filter kept nothing: each was ignored quietly. Types are compared as read,
+    before any filter (task.relation_types=[EFFECT] does not hide ADVISE from task.verbalize)."""
+    brat = CORPORA / "brat" / "train"
+    settings = [
+        "task.verbalize={Effect: affects, ADVISE: advises}",
+        "task.symmetric=[INT]",
+        "task.relation_types=[EFFECT, ADVISE]",
+        "task.entity_types=[Drug, Chemical]",
+    ]
+    status, out, _ = validate(
+        ["task=custom", "task.kind=relation", f"task.train={brat}", *settings], capsys, monkeypatch
+    )
+    assert status == 0
+    assert out.splitlines()[-4:] == [
+        "  read, not used: brat # (note) lines 1, brat A (attribute) lines 1",
+        "task.verbalize names types no split holds: Effect (the corpus's: ADVISE, EFFECT, MECHANISM)",
+        "task.symmetric names types no split holds: INT (the corpus's: ADVISE, EFFECT, MECHANISM)",
+        "task.entity_types names types no split holds: Chemical (the corpus's: Drug, Symptom)",
+    ]
+
+
 def test_examples_a_later_split_shares_with_an_earlier_one_are_named(
     shared_data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

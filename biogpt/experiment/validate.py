@@ -58,7 +58,7 @@ def main(overrides: Sequence[str]) -> int:
         layout = build_layout(run.layout, tokenizer, prompt.ids)
         for summary in summaries:
             summary.over_length = over_length(load_task_split(run.task, summary.split), tokenizer, layout)
-    print(render(summaries))
+    print(render(summaries, run.task))
     defects = fatal(summaries)
     if defects:
         print(f"error: {len(defects)} defect(s) make the data unusable as it is", file=sys.stderr)

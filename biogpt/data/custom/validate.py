@@ -6,8 +6,9 @@ read but unused, relations the task's filters leave out, gold labels or answers 
 skipped, and the defects that make a corpus unusable as it is (each at its file and line): a relation
 whose argument does not exist, an entity whose offsets fall outside its document's text, an entity
 whose annotated text differs from the text at its offsets. Across splits: the examples whose text an
-earlier split holds too. ``train.py`` runs the same check (:func:`check_corpus`) before it builds a
-model. A built-in task is read through its own reader: its examples and skipped records are counted.
+earlier split holds too, and the types a custom relation task's settings name that no split holds.
+``train.py`` runs the same check (:func:`check_corpus`) before it builds a model. A built-in task is
+read through its own reader: its examples and skipped records are counted.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class SplitSummary:
     defects: list[Defect] = field(default_factory=list)
     over_length: list[str] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # each example's source, spaces folded -> its id
+    annotated_types: set[str] = field(default_factory=set)  # relation types read, before any filter
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -141,6 +143,7 @@ def validate_split(config: TaskSettings, split: str) -> SplitSummary:
         for record in read.records:
             if isinstance(record, Document):
                 summary.entity_types.update(e.type for e in record.entities)
+                summary.annotated_types.update(r.type for r in record.relations)
                 summary.defects.extend(document_defects(record))
     return summary
 
@@ -174,7 +177,29 @@ def overlaps(summaries: Sequence[SplitSummary]) -> list[str]:
     return lines
 
 
-def render(summaries: Sequence[SplitSummary]) -> str:
+def unmatched_settings(config: TaskSettings, summaries: Sequence[SplitSummary]) -> list[str]:
+    """The relation and entity types that a custom relation task's settings name (``task.verbalize``,
+    ``symmetric``, ``relation_types``, ``entity_types``) and no split holds: a misspelt type is
+    otherwise ignored quietly (its relations keep the default wording, or a filter keeps nothing)."""
+    if not isinstance(config, CustomTaskSettings) or config.kind != "relation":
+        return []
+    relation_types = set().union(*(s.annotated_types for s in summaries))
+    entity_types = set().union(*(s.entity_types for s in summaries))
+    named = {
+        "task.verbalize": (tuple(config.verbalize or ()), relation_types),
+        "task.symmetric": (config.symmetric, relation_types),
+        "task.relation_types": (config.relation_types or (), relation_types),
+        "task.entity_types": (config.entity_types or (), entity_types),
+    }
+    return [
+        f"{option} names types no split holds: {', '.join(unknown)} (the corpus's: "
+        f"{', '.join(sorted(held)) or 'none'})"
+        for option, (types, held) in named.items()
+        if (unknown := [name for name in types if name not in held])
+    ]
+
+
+def render(summaries: Sequence[SplitSummary], config: TaskSettings) -> str:
     """The report ``biogpt-data validate`` prints."""
     lines = []
     for s in summaries:
@@ -200,7 +225,7 @@ def render(summaries: Sequence[SplitSummary]) -> str:
             )
         lines.extend(f"  skipped: {skip}" for skip in s.skipped)
         lines.extend(f"  defect: {defect}" for defect in s.defects)
-    return "\n".join([*lines, *overlaps(summaries)])
+    return "\n".join([*lines, *overlaps(summaries), *unmatched_settings(config, summaries)])
 
 
 def fatal(summaries: Sequence[SplitSummary]) -> list[Defect]:

@@ -148,6 +148,12 @@ def _rows() -> list[tuple[str, list[str], str]]:
         ("train", [*TRAIN, "eval.ids=some"], "eval.ids"),
         ("train", [*TRAIN, "eval.dtype=fp64"], "eval.dtype"),
         ("train", [*TRAIN, "eval.generation.min_new_tokens=300"], "eval.generation.min_new_tokens"),
+        # Sampling and beam search exclude each other: the decoder refused them after training.
+        (
+            "train",
+            [*TRAIN, "eval.generation.sampling=true", "eval.generation.beam=2"],
+            "eval.generation.sampling",
+        ),
         # An option its config group lacks, at the top and in a sub-folder of the group.
         ("train", ["task=kddti", "debug=fast"], "task"),
         ("train", ["experiment=paper/kd_dtii"], "experiment"),
@@ -180,6 +186,12 @@ def _rows() -> list[tuple[str, list[str], str]]:
         ("generate", ["ckpt=org/model", "text=x", "top_p=abc"], "top_p"),
         ("generate", ["ckpt=org/model", "text=x", "min_len=10", "max_len=5"], "min_len"),
         ("generate", ["ckpt=org/model", "text=x", "dtype=int8"], "dtype"),
+        ("generate", ["ckpt=org/model", "text=x", "sampling=true", "beam=2"], "sampling"),
+        (
+            "serve",
+            ["ckpt=org/model", "eval.generation.sampling=true", "eval.generation.beam=2"],
+            "eval.generation.sampling",
+        ),
         ("generate", ["ckpt=org/model"], "text"),
         ("serve", [], "ckpt"),
         ("serve", ["ckpt=org/model", "port=80"], "port"),

@@ -355,6 +355,19 @@ NEW_TOKEN_BOUNDS = Constraint(
         else "the minimum exceeds the maximum"
     ),
 )
+
+
+def _sampling_or_beam(sampling: str, beam: str) -> Constraint:
+    """Sampling draws one sequence, beam search keeps several: the decoder refuses both at once, which
+    otherwise showed only when the run's first decoding started (after training)."""
+    return Constraint(
+        (sampling, beam),
+        f"{beam} = 1 where {sampling} is true",
+        lambda v: "sampling and beam search exclude each other" if v[sampling] and v[beam] > 1 else None,
+    )
+
+
+SAMPLING_OR_BEAM = _sampling_or_beam("eval.generation.sampling", "eval.generation.beam")
 FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(
         ("model.preset", "model.init"),
@@ -391,6 +404,7 @@ FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
     ),
     exactly_one("data.max_tokens", "data.batch_size"),
     NEW_TOKEN_BOUNDS,
+    SAMPLING_OR_BEAM,
     UNBOUNDED,
 )
 
@@ -398,6 +412,7 @@ FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
 SERVE_CONSTRAINTS: tuple[Constraint, ...] = (
     TASK_FORMAT,
     NEW_TOKEN_BOUNDS,
+    SAMPLING_OR_BEAM,
     at_most("eval.generation.max_new_tokens", "serve.max_new_tokens"),
     at_most("eval.generation.beam", "serve.max_beam"),
 )
@@ -439,7 +454,9 @@ CHECKS: dict[str, Checks] = {
     ),
     "export": Checks({**_TRAIN_RULES, "split": SPLIT, "out": writable_file()}, FINETUNE_CONSTRAINTS),
     "pretrain": Checks({**MODEL_RULES, **PRETRAIN_RULES, **OPTIM_RULES, **TRAINER_RULES}, (UNBOUNDED,)),
-    "extract": Checks(EXTRACT_RULES, (TASK_FORMAT, NEW_TOKEN_BOUNDS, outside_of("input", "out"))),
+    "extract": Checks(
+        EXTRACT_RULES, (TASK_FORMAT, NEW_TOKEN_BOUNDS, SAMPLING_OR_BEAM, outside_of("input", "out"))
+    ),
     "generate": Checks(
         GENERATE_RULES,
         (
@@ -448,6 +465,7 @@ CHECKS: dict[str, Checks] = {
                 "min_len <= max_len",
                 lambda v: None if v["min_len"] <= v["max_len"] else "the minimum exceeds the maximum",
             ),
+            _sampling_or_beam("sampling", "beam"),
         ),
     ),
 }

@@ -109,7 +109,7 @@ def model_generations(
     table = tokenized_split(task, split, generator.tokenizer, cache_dir)
     sources = dict(zip(table["id"], table["source_ids"], strict=True))
     chosen = ids if ids is not None else list(table["id"])
-    check_ids(chosen, list(table["id"]), f"{task.name} {split}")
+    check_ids(chosen, list(sources), f"{task.name} {split}")
     chosen_sources = [sources[example_id] for example_id in chosen]
     allowed = None
     if settings.constrained:

@@ -114,15 +114,17 @@ def _example_counts(summary: SplitSummary, task_split: TaskSplit) -> None:
     summary.texts = {" ".join(e.source.split()): e.id for e in examples}
 
 
-def _outside_closed_set(config: CustomTaskSettings, examples: Sequence[Example]) -> Counter[str]:
-    """Gold labels (answers) that ``task.labels`` (``task.answers``) lacks, as ``eval.match`` compares
-    them: scoring has no class for them, so a misspelt label in the set loses its examples quietly."""
-    closed = config.labels if config.kind == "classification" else config.answers
+def _outside_closed_set(config: CustomTaskSettings, examples: Sequence[Example]) -> tuple[str, Counter[str]]:
+    """The closed set's option (``task.labels``, or ``task.answers`` for QA) and the gold labels
+    (answers) it lacks, as ``eval.match`` compares them: scoring has no class for them, so a misspelt
+    label in the set loses its examples quietly."""
+    classification = config.kind == "classification"
+    option, closed = ("task.labels", config.labels) if classification else ("task.answers", config.answers)
     if closed is None:
-        return Counter()
+        return option, Counter()
     known = {config.normalize(value) for value in closed}
     gold = [label for e in examples for label in (*e.labels, *([e.answer] if e.answer is not None else []))]
-    return Counter(label for label in gold if config.normalize(label) not in known)
+    return option, Counter(label for label in gold if config.normalize(label) not in known)
 
 
 def validate_split(config: TaskSettings, split: str) -> SplitSummary:
@@ -138,8 +140,7 @@ def validate_split(config: TaskSettings, split: str) -> SplitSummary:
         summary.records = len(read.records)
         summary.unused = read.unused
         summary.duplicates = _duplicates([r.id for r in read.records]) or summary.duplicates
-        summary.outside = _outside_closed_set(config, task_split.examples)
-        summary.closed_set = "task.labels" if config.kind == "classification" else "task.answers"
+        summary.closed_set, summary.outside = _outside_closed_set(config, task_split.examples)
         for record in read.records:
             if isinstance(record, Document):
                 summary.entity_types.update(e.type for e in record.entities)

@@ -174,7 +174,7 @@ class OptunaSearch:
         ) > 0 and not self.sampler_stopped:
             trials = [self._ask(study, space) for _ in range(min(self.n_jobs, remaining))]
             returns.extend(self._run_batch(study, space, trials))
-        self._log_best(study)
+        self._report_best(study)
         return returns
 
     def _open_study(self) -> optuna.Study:
@@ -319,7 +319,7 @@ class OptunaSearch:
             self.sampler_stopped = True
             log.info("the sampler stopped the study (a GridSampler's grid is done)")
 
-    def _log_best(self, study: optuna.Study) -> None:
+    def _report_best(self, study: optuna.Study) -> None:
         """Log the best trial; a study without a completed trial ends the command with one ``error:``
         line naming the last failure (exit status 1): the search found nothing, and a script that reports
         or uses its best trial next must not go on."""

@@ -16,7 +16,10 @@ steps per side under ``torch.profiler`` and splits their mean self time into mat
 run the same matrix products (same count, same shapes), so where the products take most of a step and
 run at the same speed in both (the same BLAS, or oneDNN no faster than it), the ratio ours /
 ``transformers`` cannot fall below their share of ``transformers``' step even if everything else in
-ours cost nothing: the script prints that floor.
+ours cost nothing: the script prints that floor. It also counts the products' floating-point operations
+(the profiler's count on ``transformers``' side) and sets them against the rate a large square product
+reaches on the same threads (the faster of the BLAS and oneDNN): that is the compute roof, and the second
+floor is ours / ``transformers`` with ours' products at the roof and everything else as measured.
 """
 
 from __future__ import annotations
@@ -66,22 +69,29 @@ OPERATOR_KINDS = {
 
 
 def profile_steps(
-    sides: dict[str, Callable[[], torch.Tensor]], models: dict[str, torch.nn.Module], repeats: int
+    sides: dict[str, Callable[[], torch.Tensor]],
+    models: dict[str, torch.nn.Module],
+    repeats: int,
+    threads: int,
 ) -> None:
-    """``repeats`` profiled steps per side: seconds per step by operator kind, and the floor the matrix
-    products set."""
+    """``repeats`` profiled steps per side: seconds per step by operator kind, and the floors the matrix
+    products set (at ``transformers``' speed, and at the compute roof of ``threads`` threads)."""
     from torch.profiler import ProfilerActivity, profile
 
     seconds: dict[str, dict[str, float]] = {}
+    flops: dict[str, float] = {}
     for name, step in sides.items():
-        with profile(activities=[ProfilerActivity.CPU]) as profiled:
+        with profile(activities=[ProfilerActivity.CPU], with_flops=True) as profiled:
             for _ in range(repeats):
                 models[name].zero_grad(set_to_none=True)
                 step()
         totals = dict.fromkeys([*OPERATOR_KINDS, "other"], 0.0)
+        flops[name] = 0.0
         for event in profiled.key_averages():
             kind = next((k for k, ops in OPERATOR_KINDS.items() if event.key in ops), "other")
             totals[kind] += event.self_cpu_time_total / 1e6 / repeats
+            if kind == "matrix products":
+                flops[name] += event.flops / repeats
         seconds[name] = totals
     kinds = [*OPERATOR_KINDS, "other"]
     print(f"  {'side':9s} " + "".join(f"{kind:>17s}" for kind in kinds) + f"{'step':>9s}")
@@ -99,6 +109,40 @@ def profile_steps(
         f"  products, ours / hf-sdpa: {seconds['ours']['matrix products'] / reference['matrix products']:.3f}"
         f"; ours-blas / hf-sdpa: {seconds['ours-blas']['matrix products'] / reference['matrix products']:.3f}"
     )
+    work, roof = flops["hf-sdpa"], product_rate(threads)
+    rates = ", ".join(f"{name} {work / seconds[name]['matrix products'] / 1e9:.0f}" for name in seconds)
+    print(
+        f"  products: {work / 1e9:.0f} GFLOP per step (profiler's count, hf-sdpa); GFLOP/s: {rates}; "
+        f"a {ROOF_SIZE}^3 fp32 product (best of BLAS, oneDNN) runs at {roof / 1e9:.0f} GFLOP/s here"
+    )
+    ours = seconds["ours"]
+    at_roof = sum(ours.values()) - ours["matrix products"] + work / roof
+    print(
+        f"  floor of ours / hf-sdpa with ours' products at that rate and the rest as measured: "
+        f"{at_roof / sum(reference.values()):.3f}"
+    )
+
+
+ROOF_SIZE = 2048
+
+
+def product_rate(threads: int, size: int = ROOF_SIZE, repeats: int = 7) -> float:
+    """Floating-point operations per second of a ``size``-cubed fp32 matrix product on ``threads``
+    threads, a shape the libraries run at their best: the faster of the BLAS (``torch.mm``) and our
+    projection (``network.linear``, oneDNN where on)."""
+    torch.set_num_threads(threads)
+    left, right = torch.randn(size, size), torch.randn(size, size)
+    best = 0.0
+    with torch.no_grad():
+        for product in (lambda: torch.mm(left, right), lambda: network.linear(left, right)):
+            product()
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                product()
+                times.append(time.perf_counter() - start)
+            best = max(best, 2 * size**3 / statistics.median(times))
+    return best
 
 
 def build_models(layers: int) -> tuple[BioGPT, BioGptForCausalLM, BioGptForCausalLM]:
@@ -158,7 +202,7 @@ def main() -> None:
             f"{args.repeats} profiled steps per side (mean per step), {args.layers} layers, "
             f"batch {args.batch} x {args.seq}, {args.threads} threads"
         )
-        profile_steps(sides, models, args.repeats)
+        profile_steps(sides, models, args.repeats, args.threads)
         return
     times: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(args.repeats):

@@ -468,6 +468,46 @@ def test_files_only_the_job_reads_are_named_too(
         assert last.startswith("error: ") and named in last, stderr
 
 
+@pytest.mark.parametrize(
+    ("command", "arguments", "key"),
+    [
+        (cli.export, ["out={out}"], "split"),
+        (cli.finetune, ["debug=fast", "model=tiny"], "eval.split"),
+        (cli.evaluate, ["predictions={out}"], "eval.split"),
+    ],
+    ids=["export", "train", "evaluate"],
+)
+def test_a_custom_corpus_without_task_test_is_named_by_the_commands_own_split_key(
+    command: Callable[[], None],
+    arguments: list[str],
+    key: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A custom corpus reads its test split from ``task.test`` alone. A command that would read it
+    without one is refused before any work, and the remedy names the key this command takes: the
+    export's is ``split`` (its message said ``eval.split=valid``, which the export does not read, so
+    following it failed the same way). The export then follows the remedy and writes the valid split."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "examples.jsonl"
+    out.write_text("")
+    brat = Path(__file__).parent / "corpora" / "custom" / "brat" / "train"
+    corpus = ["task=custom", "task.kind=relation", f"task.train={brat}", f"hydra.run.dir={tmp_path / 'run'}"]
+    given = [argument.format(out=out) for argument in arguments]
+    status, stderr = _run_in_process(command, [*corpus, *given], capsys)
+    assert status == 1 and "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"error: {key}=test: a custom corpus's test split is read from task.test, which is not set; "
+        f"name the test file, directory or glob (task.test=...) or set {key}=valid"
+    )
+    assert not (tmp_path / "run" / "final").exists() and not (tmp_path / ".cache").exists()
+    if command is cli.export:
+        status, stderr = _run_in_process(command, [*corpus, *given, f"{key}=valid"], capsys)
+        assert status == 0, stderr
+        assert len(out.read_text().splitlines()) == 1
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the machine has the GPU these settings ask for")
 @pytest.mark.parametrize(
     ("command", "arguments"),

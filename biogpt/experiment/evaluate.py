@@ -60,7 +60,7 @@ def evaluate(cfg: DictConfig) -> Path:
     validation step checked); returns the run directory."""
     settings = run_settings(cfg)
     evaluation, task = settings.evaluation, settings.task
-    check_task_data(task, [str(evaluation.split)])
+    check_task_data(task, [str(evaluation.split)], split_key="eval.split")
     directory = Path(cfg.run_dir)
     scores: Scores
     if cfg.ckpt is not None:

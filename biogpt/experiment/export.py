@@ -18,7 +18,7 @@ def export(cfg: DictConfig) -> Path:
     """Lay out ``split`` of the task as training would (tokenizer, prompt, truncation, the backbone's
     kind and positions, read from its config without loading weights) and write it."""
     settings = run_settings(cfg)
-    check_task_data(settings.task, [cfg.split])
+    check_task_data(settings.task, [cfg.split], split_key="split")
     tokenizer = load_backbone_tokenizer(
         settings.backbone, tokenizer=settings.tokenizer, vocab_root=settings.vocab_root
     )

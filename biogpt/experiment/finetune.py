@@ -51,7 +51,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     # Missing data is named in milliseconds here, not after the model has loaded.
     evaluated = settings.evaluation.split
     used = [settings.split("train"), settings.split("valid"), *([evaluated] if evaluated else [])]
-    check_task_data(settings.task, used)
+    check_task_data(settings.task, used, split_key="eval.split")
     run_dir = Path(cfg.run_dir)
     L.seed_everything(settings.seed, workers=True)
     run = build_finetuning(settings)

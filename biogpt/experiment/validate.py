@@ -15,15 +15,24 @@ from biogpt.artifacts.backbone_source import load_backbone_tokenizer
 from biogpt.data.custom.validate import check_corpus, fatal, over_length, render, validate_task
 from biogpt.data.files.requirements import check_task_files
 from biogpt.data.tasks import CustomTaskSettings, TaskSettings, load_task_split
+from biogpt.errors import ConfigError
 from biogpt.experiment.config.overrides import compose_one_config, exit_on_unknown_keys
 from biogpt.experiment.config.settings import run_settings
 from biogpt.experiment.config.validation import check_config
 from biogpt.prompts import build_layout, prompt_tokens
 
 
-def check_task_data(task: TaskSettings, splits: Sequence[str]) -> None:
-    """A built-in task's files present, or a custom corpus free of defects, before any model is built."""
+def check_task_data(task: TaskSettings, splits: Sequence[str], *, split_key: str) -> None:
+    """A built-in task's files present, or a custom corpus free of defects, before any model is built.
+    ``split_key`` is the command's setting that chose the split it evaluates or writes (``eval.split``;
+    the export's ``split``): a custom corpus reads its test split from ``task.test`` alone, and the
+    remedy names the key this command takes."""
     if isinstance(task, CustomTaskSettings):
+        if "test" in splits and task.test is None:
+            raise ConfigError(
+                f"{split_key}=test: a custom corpus's test split is read from task.test, which is not set; "
+                f"name the test file, directory or glob (task.test=...) or set {split_key}=valid"
+            )
         check_corpus(task, splits)
     else:
         check_task_files(task.name, task.data_dir, splits)

@@ -46,9 +46,7 @@ def read_split(config: CustomTaskSettings, split: str) -> CorpusRead:
     if split not in config.splits:
         raise ValueError(f"unknown split {split!r} of task custom; valid splits: {', '.join(config.splits)}")
     if split == "test" and config.test is None:
-        raise DataFileError(
-            "task.test is not set: name the test file, directory or glob (or eval.split=valid)"
-        )
+        raise DataFileError("task.test is not set: name the test file, directory or glob")
     fmt, files = split_format(config, split)
     read = read_files(fmt, files, config)
     if split in ("train", "valid") and config.valid is None:

@@ -508,6 +508,44 @@ def test_a_custom_corpus_without_task_test_is_named_by_the_commands_own_split_ke
         assert len(out.read_text().splitlines()) == 1
 
 
+def test_a_text_the_model_cannot_read_whole_is_named_by_biogpt_generate(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text over the model's positions ended in the decoder's ``ValueError`` under Hydra's report; it
+    is one error line naming ``text`` and the positions (one stays free for what is generated)."""
+    monkeypatch.setenv("BIOGPT_DATA", str(shared_data))
+    monkeypatch.chdir(tmp_path)
+    model = BioGPT(BioGPTConfig.from_preset("tiny")).save_pretrained(tmp_path / "model")
+    arguments = [f"ckpt={model}", "text=" + " ".join(["aspirin"] * 1100), f"hydra.run.dir={tmp_path / 'run'}"]
+    status, stderr = _run_in_process(cli.generate, arguments, capsys)
+    assert status == 1 and "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"error: text: 1101 tokens as the model reads it, over the 1023 that the 1024 positions of {model} "
+        "allow with one left to generate; expected a shorter text"
+    )
+
+
+@pytest.mark.parametrize(
+    ("read", "positions", "decoder_only", "warned"),
+    [
+        (1001, 1024, True, "max_len=50: m has room for 23 tokens after this text; it stops there"),
+        (1000, 1024, False, None),  # an encoder-decoder's decoder has its own table: 1023 tokens of room
+        (1024, 1024, False, None),
+        (10, None, True, None),  # T5: relative positions, no table
+        (1, 40, False, "max_len=50: m has room for 39 tokens after this text; it stops there"),
+    ],
+)
+def test_a_max_len_past_the_positions_left_is_said(
+    read: int, positions: int | None, decoder_only: bool, warned: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Generation stops where the positions end; a ``max_len`` past them is said, not cut silently."""
+    from biogpt.experiment.generate import _room_to_generate
+
+    with caplog.at_level(logging.WARNING, logger="biogpt.experiment.generate"):
+        _room_to_generate(read, positions, decoder_only, 50, "m")
+    assert [record.getMessage() for record in caplog.records] == ([warned] if warned else [])
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the machine has the GPU these settings ask for")
 @pytest.mark.parametrize(
     ("command", "arguments"),

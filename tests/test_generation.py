@@ -85,6 +85,15 @@ def test_wide_beam_finds_the_exhaustive_optimum(length_penalty: float) -> None:
     assert found == best
 
 
+def test_beam_search_keeps_a_minimum_up_to_the_room_its_limit_leaves(model: BioGPT) -> None:
+    """A beam hypothesis ends with its </s> within ``max_new_tokens`` (fairseq forces it at the last
+    step), so ``max_new_tokens - 1`` is the longest minimum it can keep: one more, and every hypothesis
+    died and the texts came back empty, which the config checks refuse (``_beam_room``)."""
+    config = GenerationSettings(max_new_tokens=6, min_new_tokens=5, beam=3)
+    outputs = generate(model, PREFIXES, config, eos_id=EOS, pad_id=PAD)
+    assert [len(output) for output in outputs] == [5] * len(PREFIXES)
+
+
 def test_sampling_is_seeded_and_top_k_one_is_greedy(model: BioGPT) -> None:
     greedy = generate(model, PREFIXES, GenerationSettings(max_new_tokens=8), eos_id=EOS, pad_id=PAD)
     top1 = generate(

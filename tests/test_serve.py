@@ -182,6 +182,9 @@ BAD_REQUESTS: list[tuple[str, bytes, int, str, str]] = [
      "generation", "exclusive"),
     ("min over max new tokens", b'{"text": "a", "generation": {"min_new_tokens": 9, "max_new_tokens": 8}}',
      422, "generation.min_new_tokens", "exceeds"),
+    ("min equal to max under beam search",
+     b'{"text": "a", "generation": {"beam": 2, "min_new_tokens": 8, "max_new_tokens": 8}}',
+     422, "generation.min_new_tokens", "no room for the </s>"),
     ("body larger than any valid request", b'{"text": "' + b"a" * (MAX_TEXTS * MAX_CHARS * 6 + 5000) + b'"}',
      413, "body", "serve.max_chars"),
 ]

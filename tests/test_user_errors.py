@@ -148,6 +148,17 @@ def _rows() -> list[tuple[str, list[str], str]]:
         ("train", [*TRAIN, "eval.ids=some"], "eval.ids"),
         ("train", [*TRAIN, "eval.dtype=fp64"], "eval.dtype"),
         ("train", [*TRAIN, "eval.generation.min_new_tokens=300"], "eval.generation.min_new_tokens"),
+        # A beam hypothesis ends with its </s> within the maximum: with the minimum equal to it, every
+        # hypothesis died and the search returned empty texts.
+        (
+            "train",
+            [
+                *TRAIN,
+                "eval.generation.beam=2",
+                *(f"eval.generation.{k}_new_tokens=20" for k in ("min", "max")),
+            ],
+            "eval.generation.min_new_tokens",
+        ),
         # Sampling and beam search exclude each other: the decoder refused them after training.
         (
             "train",
@@ -187,6 +198,16 @@ def _rows() -> list[tuple[str, list[str], str]]:
         ("generate", ["ckpt=org/model", "text=x", "min_len=10", "max_len=5"], "min_len"),
         ("generate", ["ckpt=org/model", "text=x", "dtype=int8"], "dtype"),
         ("generate", ["ckpt=org/model", "text=x", "sampling=true", "beam=2"], "sampling"),
+        ("generate", ["ckpt=org/model", "text=x", "beam=3", "min_len=3", "max_len=3"], "min_len"),
+        (
+            "serve",
+            [
+                "ckpt=org/model",
+                "eval.generation.beam=2",
+                *(f"eval.generation.{k}_new_tokens=8" for k in ("min", "max")),
+            ],
+            "eval.generation.min_new_tokens",
+        ),
         (
             "serve",
             ["ckpt=org/model", "eval.generation.sampling=true", "eval.generation.beam=2"],

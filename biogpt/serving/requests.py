@@ -174,6 +174,13 @@ def parse_request(body: Any, base: GenerationSettings, settings: ServeSettings) 
             "generation.min_new_tokens",
             f"{generation.min_new_tokens} exceeds max_new_tokens {generation.max_new_tokens}",
         )
+    if generation.beam > 1 and generation.min_new_tokens == generation.max_new_tokens:
+        raise RequestError(
+            422,
+            "generation.min_new_tokens",
+            f"{generation.min_new_tokens} leaves beam search no room for the </s> that ends a hypothesis "
+            f"within max_new_tokens {generation.max_new_tokens}; expected less than max_new_tokens",
+        )
     return ExtractRequest(_texts(body, settings), generation)
 
 

@@ -368,6 +368,26 @@ def _sampling_or_beam(sampling: str, beam: str) -> Constraint:
 
 
 SAMPLING_OR_BEAM = _sampling_or_beam("eval.generation.sampling", "eval.generation.beam")
+
+
+def _beam_room(minimum: str, maximum: str, beam: str) -> Constraint:
+    """A beam hypothesis ends with its ``</s>`` within the maximum (the last step forces it, as fairseq
+    does), so beam search cannot keep ``</s>`` away for the maximum's every step: with the minimum equal
+    to it, every hypothesis died and the search returned an empty text."""
+    return Constraint(
+        (minimum, maximum, beam),
+        f"{minimum} < {maximum} where {beam} > 1 (a beam hypothesis ends with its </s> within {maximum})",
+        lambda v: (
+            "beam search has no room for the </s> that ends a hypothesis"
+            if v[beam] > 1 and v[minimum] >= v[maximum]
+            else None
+        ),
+    )
+
+
+BEAM_ROOM = _beam_room(
+    "eval.generation.min_new_tokens", "eval.generation.max_new_tokens", "eval.generation.beam"
+)
 FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(
         ("model.preset", "model.init"),
@@ -405,6 +425,7 @@ FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
     exactly_one("data.max_tokens", "data.batch_size"),
     NEW_TOKEN_BOUNDS,
     SAMPLING_OR_BEAM,
+    BEAM_ROOM,
     UNBOUNDED,
 )
 
@@ -413,6 +434,7 @@ SERVE_CONSTRAINTS: tuple[Constraint, ...] = (
     TASK_FORMAT,
     NEW_TOKEN_BOUNDS,
     SAMPLING_OR_BEAM,
+    BEAM_ROOM,
     at_most("eval.generation.max_new_tokens", "serve.max_new_tokens"),
     at_most("eval.generation.beam", "serve.max_beam"),
 )
@@ -455,7 +477,8 @@ CHECKS: dict[str, Checks] = {
     "export": Checks({**_TRAIN_RULES, "split": SPLIT, "out": writable_file()}, FINETUNE_CONSTRAINTS),
     "pretrain": Checks({**MODEL_RULES, **PRETRAIN_RULES, **OPTIM_RULES, **TRAINER_RULES}, (UNBOUNDED,)),
     "extract": Checks(
-        EXTRACT_RULES, (TASK_FORMAT, NEW_TOKEN_BOUNDS, SAMPLING_OR_BEAM, outside_of("input", "out"))
+        EXTRACT_RULES,
+        (TASK_FORMAT, NEW_TOKEN_BOUNDS, SAMPLING_OR_BEAM, BEAM_ROOM, outside_of("input", "out")),
     ),
     "generate": Checks(
         GENERATE_RULES,
@@ -466,6 +489,7 @@ CHECKS: dict[str, Checks] = {
                 lambda v: None if v["min_len"] <= v["max_len"] else "the minimum exceeds the maximum",
             ),
             _sampling_or_beam("sampling", "beam"),
+            _beam_room("min_len", "max_len", "beam"),
         ),
     ),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 
 import pytest
@@ -236,13 +237,17 @@ def test_end_of_run_summary_shows_scores_and_existing_outputs(tmp_path: Path) ->
 
 
 def test_fast_dev_run_trains_one_batch_then_evaluates(
-    tmp_path: Path, shared_data: Path, token_cache: Path
+    tmp_path: Path, shared_data: Path, token_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Lightning's fast_dev_run keeps no checkpoint, so DDI's averaging has nothing to average: the last
+    weights are the final model, and a warning says so."""
     from biogpt.experiment.finetune import train
 
     cfg = compose_train(
         tmp_path, shared_data, ["task=ddi", "debug=fast_dev_run", "logger={}"], cache_dir=token_cache
     )
-    summary = train(cfg)
+    with caplog.at_level(logging.WARNING, logger="biogpt.experiment.finetune"):
+        summary = train(cfg)
     assert summary["updates"] == 1 and not (tmp_path / "checkpoints").exists()
+    assert "select.final=average: the run kept no epoch checkpoint" in caplog.text
     assert summary["evaluation"]["examples"] == 2 and (tmp_path / "final" / "model.safetensors").is_file()

@@ -143,6 +143,13 @@ def _rows() -> list[tuple[str, list[str], str]]:
         ("train", [*TRAIN, "select.final=median"], "select.final"),
         ("train", [*TRAIN, "select.from_epoch=0"], "select.from_epoch"),
         ("train", [*TRAIN, "keep_last_epochs=-1"], "keep_last_epochs"),
+        # Averaging with no epoch kept: the last weights became the final model without a word.
+        ("train", [*TRAIN, "keep_last_epochs=0"], "keep_last_epochs"),
+        (
+            "train",
+            ["task=hoc", "debug=fast", "keep_last_epochs=0", "select.final=average"],
+            "keep_last_epochs",
+        ),
         ("train", [*TRAIN, "checkpoint.every_n_updates=0"], "checkpoint.every_n_updates"),
         ("train", [*TRAIN, "eval.split=dev"], "eval.split"),
         ("train", [*TRAIN, "eval.ids=some"], "eval.ids"),

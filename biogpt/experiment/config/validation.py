@@ -388,6 +388,23 @@ def _beam_room(minimum: str, maximum: str, beam: str) -> Constraint:
 BEAM_ROOM = _beam_room(
     "eval.generation.min_new_tokens", "eval.generation.max_new_tokens", "eval.generation.beam"
 )
+
+
+def _averages_nothing(values: Mapping[str, Any]) -> str | None:
+    """Averaging (``select.final=average``, or unset where ``task.average_checkpoints``) reads the kept
+    epoch checkpoints; ``keep_last_epochs=0`` keeps none, and the last weights became the final model
+    without a word."""
+    final = values["select.final"] or ("average" if values["task.average_checkpoints"] else "last")
+    if final == "average" and values["keep_last_epochs"] == 0:
+        return "averaging the last epochs' checkpoints needs at least one kept (or select.final=last)"
+    return None
+
+
+AVERAGED_EPOCHS = Constraint(
+    ("select.final", "task.average_checkpoints", "keep_last_epochs"),
+    "keep_last_epochs >= 1 where the final model averages the kept epochs",
+    _averages_nothing,
+)
 FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(
         ("model.preset", "model.init"),
@@ -426,6 +443,7 @@ FINETUNE_CONSTRAINTS: tuple[Constraint, ...] = (
     NEW_TOKEN_BOUNDS,
     SAMPLING_OR_BEAM,
     BEAM_ROOM,
+    AVERAGED_EPOCHS,
     UNBOUNDED,
 )
 

@@ -110,7 +110,8 @@ def save_final(
             logger.info("averaged %d epoch checkpoints: %s", len(kept), ", ".join(p.name for p in kept))
         else:
             logger.warning(
-                "select.final=average: the run kept no epoch checkpoint, so the last weights are the final model"
+                "select.final=average: the run kept no epoch checkpoint, "
+                "so the last weights are the final model"
             )
     elif final == "best":
         best = [Path(c.best_model_path) for c in checkpointers if isinstance(c, BestEpochCheckpoint)]

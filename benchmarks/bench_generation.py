@@ -28,6 +28,7 @@ from typing import TypeVar
 
 import torch
 from machine import describe_machine
+from timing import median_seconds
 from transformers import BioGptConfig, BioGptForCausalLM
 
 from biogpt import BioGPT
@@ -91,16 +92,9 @@ def read_bandwidth(threads: int, size: int = 8192, repeats: int = 15) -> float:
     the faster of the BLAS (``torch.mv``) and our projection (``network.linear``, oneDNN where on)."""
     torch.set_num_threads(threads)
     matrix, vector = torch.randn(size, size), torch.randn(size)
-    best = 0.0
-    for product in (lambda: torch.mv(matrix, vector), lambda: network.linear(vector[None], matrix)):
-        product()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            product()
-            times.append(time.perf_counter() - start)
-        best = max(best, matrix.numel() * matrix.element_size() / statistics.median(times))
-    return best
+    products = (lambda: torch.mv(matrix, vector), lambda: network.linear(vector[None], matrix))
+    size_bytes = matrix.numel() * matrix.element_size()
+    return max(size_bytes / median_seconds(product, repeats) for product in products)
 
 
 def with_blas(run: Callable[[], T]) -> Callable[[], T]:

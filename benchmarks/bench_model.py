@@ -32,6 +32,7 @@ from collections.abc import Callable
 
 import torch
 from machine import describe_machine
+from timing import median_seconds
 from transformers import BioGptConfig, BioGptForCausalLM
 
 from biogpt import BioGPT
@@ -132,17 +133,9 @@ def product_rate(threads: int, size: int = ROOF_SIZE, repeats: int = 7) -> float
     projection (``network.linear``, oneDNN where on)."""
     torch.set_num_threads(threads)
     left, right = torch.randn(size, size), torch.randn(size, size)
-    best = 0.0
+    products = (lambda: torch.mm(left, right), lambda: network.linear(left, right))
     with torch.no_grad():
-        for product in (lambda: torch.mm(left, right), lambda: network.linear(left, right)):
-            product()
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                product()
-                times.append(time.perf_counter() - start)
-            best = max(best, 2 * size**3 / statistics.median(times))
-    return best
+        return max(2 * size**3 / median_seconds(product, repeats) for product in products)
 
 
 def build_models(layers: int) -> tuple[BioGPT, BioGptForCausalLM, BioGptForCausalLM]:

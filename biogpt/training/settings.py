@@ -16,6 +16,12 @@ FINAL_MODELS: tuple[str, ...] = ("average", "last", "best")
 VALID_PREFIX = "valid/"
 
 
+def final_model(chosen: str | None, average_checkpoints: bool) -> str:
+    """The final model a run saves: ``select.final`` where set, else the task's paper setting (the
+    checkpoint average where ``task.average_checkpoints``, else the last weights)."""
+    return chosen or ("average" if average_checkpoints else "last")
+
+
 @dataclass(frozen=True)
 class SelectSettings:
     """Which model a run ends with (``final``: average | last | best) and, for ``best``, the validation

@@ -29,7 +29,7 @@ from biogpt.generation import GenerationSettings
 from biogpt.model.adapters import PeftSettings
 from biogpt.prompts import LayoutSettings, PromptSettings
 from biogpt.training.optim import OptimSettings
-from biogpt.training.settings import SelectSettings, ValidationData
+from biogpt.training.settings import SelectSettings, ValidationData, final_model
 
 SettingsT = TypeVar("SettingsT")
 
@@ -100,8 +100,7 @@ def select_settings(cfg: DictConfig) -> SelectSettings:
     """``select``, where ``final: null`` is the task's paper setting: the checkpoint average where
     ``task.average_checkpoints``, else the last weights."""
     block = plain(cfg.select)
-    if block["final"] is None:
-        block["final"] = "average" if cfg.task.average_checkpoints else "last"
+    block["final"] = final_model(block["final"], cfg.task.average_checkpoints)
     return settings(SelectSettings, block)
 
 

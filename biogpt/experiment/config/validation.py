@@ -62,7 +62,7 @@ from biogpt.model.precision import PRECISION_NAMES
 from biogpt.prompts import PROMPT_KINDS, SOFT_INITS
 from biogpt.serving.settings import BIND_ADDRESSES
 from biogpt.training.optim import SCHEDULES
-from biogpt.training.settings import FINAL_MODELS
+from biogpt.training.settings import FINAL_MODELS, final_model
 
 # Inference precisions by name; ``auto`` picks one from the device.
 DTYPES: tuple[str, ...] = PRECISION_NAMES
@@ -394,7 +394,7 @@ def _averages_nothing(values: Mapping[str, Any]) -> str | None:
     """Averaging (``select.final=average``, or unset where ``task.average_checkpoints``) reads the kept
     epoch checkpoints; ``keep_last_epochs=0`` keeps none, and the last weights became the final model
     without a word."""
-    final = values["select.final"] or ("average" if values["task.average_checkpoints"] else "last")
+    final = final_model(values["select.final"], values["task.average_checkpoints"])
     if final == "average" and values["keep_last_epochs"] == 0:
         return "averaging the last epochs' checkpoints needs at least one kept (or select.final=last)"
     return None
